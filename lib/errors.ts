@@ -1,0 +1,96 @@
+// Typed errors of the library: one class per family, a `kind` to branch on, the cause kept.
+// "The network failed" (TIMEOUT, NETWORK) and "DNS said no" (NXDOMAIN, SERVFAIL, ...) stay
+// apart so that callers (and `--json`) can tell a dead server from a missing record.
+
+/** What went wrong with a DNS question. */
+export type DnsErrorKind =
+  /** The name does not exist (RCODE 3). */
+  | "NXDOMAIN"
+  /** The name exists but has no record of the asked type. */
+  | "NODATA"
+  /** The server failed (RCODE 2), or answered with an RCODE this tool does not expect. */
+  | "SERVFAIL"
+  /** The server refused the question (RCODE 5). */
+  | "REFUSED"
+  /** The server did not understand the question (RCODE 1), even without EDNS. */
+  | "FORMERR"
+  /** The server does not implement the question (RCODE 4). */
+  | "NOTIMP"
+  /** No acceptable reply arrived in time from any server. */
+  | "TIMEOUT"
+  /** A reply that passed the acceptance checks could not be decoded. */
+  | "MALFORMED"
+  /** A socket could not be opened, or sending or connecting failed. */
+  | "NETWORK"
+  /** A CNAME chain was longer than the limit, or looped. */
+  | "CNAME_LOOP"
+  /** The name cannot be put on the wire (empty label, label over 63 octets, name over 255). */
+  | "INVALID_NAME";
+
+/** Options of {@linkcode DnsError}. */
+export interface DnsErrorOptions {
+  /** The server that gave the answer, or the last one tried, as `address` or `[v6]:port`. */
+  server?: string;
+  /** The name that was asked for. */
+  name?: string;
+  /** The record type that was asked for. */
+  type?: string;
+  /** The underlying error. */
+  cause?: unknown;
+}
+
+/** A DNS question that failed, with the reason in `kind` and `message`. */
+export class DnsError extends Error {
+  /** What went wrong. */
+  readonly kind: DnsErrorKind;
+  /** The server that answered, or the last one tried. */
+  readonly server?: string;
+  /** The name that was asked for. */
+  readonly qname?: string;
+  /** The record type that was asked for. */
+  readonly qtype?: string;
+
+  /**
+   * Creates an error.
+   *
+   * @param kind What went wrong.
+   * @param message One sentence, sentence case, no period.
+   * @param options Server, name, type and cause.
+   */
+  constructor(kind: DnsErrorKind, message: string, options: DnsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "DnsError";
+    this.kind = kind;
+    this.server = options.server;
+    this.qname = options.name;
+    this.qtype = options.type;
+  }
+
+  /** True for failures that may pass (Courier's "soft error"), false for answers that say no. */
+  get transient(): boolean {
+    return this.kind !== "NXDOMAIN" && this.kind !== "NODATA" &&
+      this.kind !== "INVALID_NAME" && this.kind !== "CNAME_LOOP";
+  }
+}
+
+/** A command line the tool cannot run; `runCli` prints `message` and exits with `exitCode`. */
+export class UsageError extends Error {
+  /** The process exit status to use. */
+  readonly exitCode: number;
+  /** Whether to print the usage text after the message. */
+  readonly showUsage: boolean;
+
+  /**
+   * Creates an error.
+   *
+   * @param message One line; empty when the usage text says it all.
+   * @param exitCode The exit status.
+   * @param showUsage Whether the usage text follows.
+   */
+  constructor(message: string, exitCode = 1, showUsage = false) {
+    super(message);
+    this.name = "UsageError";
+    this.exitCode = exitCode;
+    this.showUsage = showUsage;
+  }
+}

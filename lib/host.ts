@@ -1,0 +1,150 @@
+// The outside world as small interfaces: sockets, files, clock, randomness, environment.
+// The library takes them as options so that tests can pass fakes; `denoHost()` is the real one.
+
+/** A network address with a port. */
+export interface SocketAddress {
+  /** IPv4 or IPv6 address text, without brackets. */
+  hostname: string;
+  /** The port. */
+  port: number;
+}
+
+/** One unconnected UDP socket, as `Deno.listenDatagram` gives it. */
+export interface UdpSocket {
+  /** Sends one datagram. */
+  send(data: Uint8Array, to: SocketAddress): Promise<void>;
+  /** Waits for the next datagram. Rejects once the socket is closed. */
+  receive(): Promise<[Uint8Array, SocketAddress]>;
+  /** Closes the socket; a pending `receive` rejects. Safe to call twice. */
+  close(): void;
+}
+
+/** One TCP connection. */
+export interface TcpConnection {
+  /** Writes all of `data`. */
+  write(data: Uint8Array): Promise<void>;
+  /** Reads into `buffer`; the number of bytes read, or null at the end of the stream. */
+  read(buffer: Uint8Array): Promise<number | null>;
+  /** Closes the connection. Safe to call twice. */
+  close(): void;
+}
+
+/** Sockets. */
+export interface Network {
+  /** Opens a fresh UDP socket on an ephemeral port of the given family. */
+  openUdp(family: 4 | 6): UdpSocket;
+  /** Connects over TCP; rejects when `signal` aborts first. */
+  connectTcp(to: SocketAddress, signal: AbortSignal): Promise<TcpConnection>;
+}
+
+/** The time. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+/** Files, read-only. */
+export interface FileReader {
+  /** The file's text, or undefined when it does not exist. Other errors throw. */
+  readTextFile(path: string): Promise<string | undefined>;
+}
+
+/** Everything the library needs from the machine. */
+export interface Host extends Network, Clock, FileReader {
+  /** A random 16-bit DNS message ID (RFC 5452 §4: unpredictable). */
+  randomId(): number;
+  /** The machine's host name. */
+  hostname(): string;
+  /** An environment variable, or undefined when unset or not permitted. */
+  env(name: string): string | undefined;
+}
+
+function udpSocket(family: 4 | 6): UdpSocket {
+  const conn = Deno.listenDatagram({
+    transport: "udp",
+    hostname: family === 4 ? "0.0.0.0" : "::",
+    port: 0,
+  });
+  let closed = false;
+  return {
+    async send(data, to) {
+      await conn.send(data, { transport: "udp", hostname: to.hostname, port: to.port });
+    },
+    async receive() {
+      const [data, from] = await conn.receive();
+      const addr = from as Deno.NetAddr;
+      return [data, { hostname: addr.hostname, port: addr.port }];
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        conn.close();
+      } catch {
+        // Already closed by the runtime.
+      }
+    },
+  };
+}
+
+async function tcpConnect(to: SocketAddress, signal: AbortSignal): Promise<TcpConnection> {
+  signal.throwIfAborted();
+  const pending = Deno.connect({ transport: "tcp", hostname: to.hostname, port: to.port });
+  let conn: Deno.TcpConn;
+  try {
+    conn = await new Promise<Deno.TcpConn>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      pending.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
+  } catch (error) {
+    // A connection that completes after the abort must not leak.
+    pending.then((late) => late.close(), () => {});
+    throw error;
+  }
+  let closed = false;
+  return {
+    async write(data) {
+      let written = 0;
+      while (written < data.length) written += await conn.write(data.subarray(written));
+    },
+    read: (buffer) => conn.read(buffer),
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        conn.close();
+      } catch {
+        // Already closed by the runtime.
+      }
+    },
+  };
+}
+
+async function readTextFile(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** The real machine, through Deno's APIs. */
+export function denoHost(): Host {
+  return {
+    openUdp: udpSocket,
+    connectTcp: tcpConnect,
+    now: () => Date.now(),
+    readTextFile,
+    randomId: () => crypto.getRandomValues(new Uint16Array(1))[0],
+    hostname: () => Deno.hostname(),
+    env(name) {
+      try {
+        return Deno.env.get(name);
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}

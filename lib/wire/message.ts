@@ -1,0 +1,314 @@
+// DNS messages (RFC 1035 §4, EDNS0 RFC 6891) in and out of wire format, through dns-packet.
+// This is the only module that imports dns-packet: the rest of the code sees our types only.
+import { Buffer } from "node:buffer";
+// @ts-types="@types/dns-packet"
+import * as packet from "dns-packet";
+import { DnsError } from "../errors.ts";
+
+/** A question: name, type, class IN. */
+export interface Question {
+  /** The name, without trailing dot. */
+  name: string;
+  /** The record type, e.g. "MX". */
+  type: string;
+}
+
+/** The data of a record, by type. Types this tool does not read keep their raw bytes. */
+export type RecordData =
+  | { type: "A"; address: string }
+  | { type: "AAAA"; address: string }
+  | { type: "MX"; preference: number; exchange: string }
+  | { type: "CNAME"; target: string }
+  | { type: "TXT"; strings: Uint8Array[] }
+  | { type: "OTHER"; raw: Uint8Array };
+
+/** One resource record. */
+export interface ResourceRecord {
+  /** Owner name, without trailing dot ("" is the root). */
+  name: string;
+  /** Record type as a mnemonic, e.g. "AAAA", or "TYPE65534". */
+  type: string;
+  /** Class as a mnemonic, "IN" normally. */
+  class: string;
+  /** Time to live in seconds. */
+  ttl: number;
+  /** The decoded data. */
+  data: RecordData;
+}
+
+/** A decoded DNS message. */
+export interface Message {
+  /** The 16-bit ID. */
+  id: number;
+  /** QR: this is a response. */
+  qr: boolean;
+  /** The opcode, "QUERY" normally. */
+  opcode: string;
+  /** AA: authoritative answer. */
+  aa: boolean;
+  /** TC: truncated. */
+  tc: boolean;
+  /** RD: recursion desired. */
+  rd: boolean;
+  /** RA: recursion available. */
+  ra: boolean;
+  /** AD: authentic data (RFC 4035 §3.2.3). */
+  ad: boolean;
+  /** CD: checking disabled. */
+  cd: boolean;
+  /** The RCODE mnemonic, e.g. "NOERROR", "NXDOMAIN". */
+  rcode: string;
+  /** The question section. */
+  questions: Question[];
+  /** The answer section. */
+  answers: ResourceRecord[];
+  /** The authority section. */
+  authorities: ResourceRecord[];
+  /** The additional section, without the OPT pseudo-record. */
+  additionals: ResourceRecord[];
+  /** The EDNS0 OPT record's payload size and DO bit, when present. */
+  edns?: { udpSize: number; dnssecOk: boolean };
+}
+
+/** What a query carries. */
+export interface QueryOptions {
+  /** The message ID. */
+  id: number;
+  /** RD bit. @default {true} */
+  recursionDesired?: boolean;
+  /** EDNS0 UDP payload size; 0 or absent sends no OPT record. */
+  udpSize?: number;
+  /** DO bit in the OPT record (only with `udpSize`). @default {true} */
+  dnssecOk?: boolean;
+}
+
+function toName(name: string): string {
+  return name === "." ? "" : name.replace(/\.$/, "");
+}
+
+function toRecord(answer: packet.Answer): ResourceRecord | undefined {
+  if (answer.type === "OPT") return undefined;
+  const base = {
+    name: toName(answer.name),
+    type: answer.type as string,
+    class: (answer as { class?: string }).class ?? "IN",
+    ttl: (answer as { ttl?: number }).ttl ?? 0,
+  };
+  const raw = (answer as { data?: unknown }).data;
+  switch (answer.type) {
+    case "A":
+    case "AAAA":
+      return { ...base, data: { type: answer.type, address: raw as string } };
+    case "MX": {
+      const mx = raw as { preference: number; exchange: string };
+      return {
+        ...base,
+        data: { type: "MX", preference: mx.preference, exchange: toName(mx.exchange) },
+      };
+    }
+    case "CNAME":
+      return { ...base, data: { type: "CNAME", target: toName(raw as string) } };
+    case "TXT": {
+      const list = Array.isArray(raw) ? raw : [raw];
+      const strings = list.map((s) =>
+        typeof s === "string" ? new TextEncoder().encode(s) : new Uint8Array(s as Uint8Array)
+      );
+      return { ...base, data: { type: "TXT", strings } };
+    }
+    default:
+      return {
+        ...base,
+        data: {
+          type: "OTHER",
+          raw: raw instanceof Uint8Array ? new Uint8Array(raw) : new Uint8Array(0),
+        },
+      };
+  }
+}
+
+/**
+ * Encodes a query for one question, class IN, with an optional EDNS0 OPT record.
+ *
+ * @param question The name (as typed: case is kept) and type.
+ * @param options ID, RD, EDNS payload size and DO bit.
+ * @returns The message bytes.
+ * @throws {DnsError} `INVALID_NAME` when the name cannot be encoded.
+ */
+export function encodeQuery(question: Question, options: QueryOptions): Uint8Array {
+  const additionals: packet.Answer[] = [];
+  if (options.udpSize) {
+    additionals.push({
+      type: "OPT",
+      name: ".",
+      udpPayloadSize: options.udpSize & 0xffff,
+      extendedRcode: 0,
+      ednsVersion: 0,
+      flags: options.dnssecOk === false ? 0 : packet.DNSSEC_OK,
+      flag_do: options.dnssecOk !== false,
+      options: [],
+    });
+  }
+  try {
+    return new Uint8Array(packet.encode({
+      type: "query",
+      id: options.id,
+      flags: options.recursionDesired === false ? 0 : packet.RECURSION_DESIRED,
+      questions: [{ name: question.name || ".", type: question.type as packet.RecordType }],
+      additionals,
+    }));
+  } catch (error) {
+    throw new DnsError("INVALID_NAME", `Cannot encode a query for "${question.name}"`, {
+      name: question.name,
+      type: question.type,
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Decodes a DNS message.
+ *
+ * @param bytes The message as received (without a TCP length prefix).
+ * @returns The decoded message.
+ * @throws {DnsError} `MALFORMED` when the bytes are not a well-formed message.
+ */
+export function decodeMessage(bytes: Uint8Array): Message {
+  let decoded: packet.Packet;
+  try {
+    decoded = packet.decode(toBuffer(bytes));
+  } catch (error) {
+    throw new DnsError("MALFORMED", `Malformed DNS message: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const records = (list: packet.Answer[] | undefined) =>
+    (list ?? []).map(toRecord).filter((r): r is ResourceRecord => r !== undefined);
+  const opt = (decoded.additionals ?? []).find((r) => r.type === "OPT") as
+    | { udpPayloadSize: number; flags?: number }
+    | undefined;
+  const d = decoded as packet.Packet & Record<string, unknown>;
+  return {
+    id: decoded.id ?? 0,
+    qr: d.type === "response",
+    opcode: String(d.opcode ?? "QUERY"),
+    aa: Boolean(d.flag_aa),
+    tc: Boolean(d.flag_tc),
+    rd: Boolean(d.flag_rd),
+    ra: Boolean(d.flag_ra),
+    ad: Boolean(d.flag_ad),
+    cd: Boolean(d.flag_cd),
+    rcode: String(d.rcode ?? "NOERROR"),
+    questions: (decoded.questions ?? []).map((q) => ({ name: toName(q.name), type: q.type })),
+    answers: records(decoded.answers),
+    authorities: records(decoded.authorities),
+    additionals: records(decoded.additionals),
+    edns: opt
+      ? { udpSize: opt.udpPayloadSize, dnssecOk: ((opt.flags ?? 0) & packet.DNSSEC_OK) !== 0 }
+      : undefined,
+  };
+}
+
+/** A response to encode, for servers (the test fakes) and tools. */
+export interface ResponseSpec {
+  /** The ID. */
+  id: number;
+  /** Header flags. */
+  flags?: Partial<Pick<Message, "aa" | "tc" | "rd" | "ra" | "ad" | "cd">>;
+  /** The RCODE mnemonic. @default {"NOERROR"} */
+  rcode?: string;
+  /** Whether QR is set. @default {true} */
+  qr?: boolean;
+  /** Questions. */
+  questions?: Question[];
+  /** Answer records; `ttl` and `class` may be left out. */
+  answers?: RecordSpec[];
+  /** Authority records. */
+  authorities?: RecordSpec[];
+  /** Additional records. */
+  additionals?: RecordSpec[];
+  /** EDNS0 payload size; absent means no OPT record. */
+  udpSize?: number;
+}
+
+/** A record to encode. */
+export interface RecordSpec {
+  /** Owner name. */
+  name: string;
+  /** Time to live. @default {300} */
+  ttl?: number;
+  /** Data by type. */
+  data: RecordData;
+}
+
+const RCODES: Record<string, number> = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+};
+
+function fromRecord(record: RecordSpec): packet.Answer {
+  const base = { name: record.name || ".", ttl: record.ttl ?? 300, class: "IN" };
+  const d = record.data;
+  switch (d.type) {
+    case "A":
+    case "AAAA":
+      return { ...base, type: d.type, data: d.address } as packet.Answer;
+    case "MX":
+      return {
+        ...base,
+        type: "MX",
+        data: { preference: d.preference, exchange: d.exchange || "." },
+      } as packet.Answer;
+    case "CNAME":
+      return { ...base, type: "CNAME", data: d.target || "." } as packet.Answer;
+    case "TXT":
+      return { ...base, type: "TXT", data: d.strings.map(toBuffer) } as packet.Answer;
+    default:
+      return { ...base, type: "NULL", data: toBuffer(d.raw) } as unknown as packet.Answer;
+  }
+}
+
+/**
+ * Encodes a response message.
+ *
+ * @param spec The header, sections and optional OPT record.
+ * @returns The message bytes.
+ */
+export function encodeResponse(spec: ResponseSpec): Uint8Array {
+  const f = spec.flags ?? {};
+  const flags = (f.aa ? packet.AUTHORITATIVE_ANSWER : 0) |
+    (f.tc ? packet.TRUNCATED_RESPONSE : 0) |
+    (f.rd === false ? 0 : packet.RECURSION_DESIRED) |
+    (f.ra === false ? 0 : packet.RECURSION_AVAILABLE) |
+    (f.ad ? packet.AUTHENTIC_DATA : 0) |
+    (f.cd ? packet.CHECKING_DISABLED : 0) |
+    (RCODES[spec.rcode ?? "NOERROR"] ?? 2);
+  const additionals = (spec.additionals ?? []).map(fromRecord);
+  if (spec.udpSize) {
+    additionals.push({ type: "OPT", name: ".", udpPayloadSize: spec.udpSize } as packet.Answer);
+  }
+  const bytes = packet.encode({
+    type: spec.qr === false ? "query" : "response",
+    id: spec.id,
+    flags,
+    questions: (spec.questions ?? []).map((q) => ({
+      name: q.name || ".",
+      type: q.type as packet.RecordType,
+    })),
+    answers: (spec.answers ?? []).map(fromRecord),
+    authorities: (spec.authorities ?? []).map(fromRecord),
+    additionals,
+  });
+  const out = new Uint8Array(bytes);
+  // dns-packet derives QR from `type`; keep it explicit for forged replies with QR clear.
+  if (spec.qr === false) out[2] &= 0x7f;
+  return out;
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  // dns-packet reads through Node's Buffer API; a view over the same memory avoids a copy.
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
