@@ -1,0 +1,168 @@
+// Courier's `[ LOCAL ]` test, config_islocal (cli.md §4.1): `locals` (or `me`, or the host
+// name) with `!` exclusions and `.suffix` patterns, then the hosted domains. The GDBM file
+// hosteddomains.dat is not read: its text source `hosteddomains` stands in (see below).
+import { domainToUnicode } from "node:url";
+import type { FileReader } from "./host.ts";
+
+/** What the `[ LOCAL ]` test reads from the machine. */
+export interface LocalConfig {
+  /** The text of `locals`; undefined when the file does not exist. */
+  locals?: string;
+  /** The first line of `me` (at most 255 bytes, no newline); undefined when absent. */
+  me?: string;
+  /** The system host name. */
+  hostname: string;
+  /** Keys of the hosted-domain database (`example.com`, `.example.com`). */
+  hostedDomains?: string[];
+}
+
+/** The host name and files `loadLocalConfig` needs. */
+export interface LocalHost extends FileReader {
+  /** The machine's host name. */
+  hostname(): string;
+}
+
+const MAX_ME_BYTES = 255;
+const MAX_HOSTED_SUFFIXES = 5;
+
+/** Decodes A-labels to U-labels; when any label fails, the text stays as it is (sts.md §9.2). */
+function decodeAce(text: string): string {
+  if (!/(^|\.)xn--/i.test(text)) return text;
+  const labels: string[] = [];
+  for (const label of text.split(".")) {
+    if (!/^xn--/i.test(label)) {
+      labels.push(label);
+      continue;
+    }
+    const unicode = domainToUnicode(label);
+    if (unicode === "" || /^xn--/i.test(unicode)) return text;
+    labels.push(unicode);
+  }
+  return labels.join(".");
+}
+
+function fold(text: string): string {
+  return decodeAce(text).toLowerCase();
+}
+
+/** Courier's domaincmp (sts.md §9.2): `.suffix` matches any deeper name, else equality. */
+function domainMatches(host: string, pattern: string): boolean {
+  if (pattern === "") return false;
+  const h = fold(host);
+  const p = fold(pattern);
+  return p.startsWith(".") ? h.endsWith(p) : h === p;
+}
+
+/** The `locals` lines: `#` to the end of the line removed, spaces kept, split on LF or CR. */
+function localsLines(config: LocalConfig, hostname: string): string[] {
+  if (config.locals !== undefined) return config.locals.replace(/#[^\r\n]*/g, "").split(/[\r\n]/);
+  if (config.me !== undefined) {
+    // Courier expands a leading `*.` in `me` with the host name.
+    return [config.me.startsWith("*.") ? hostname + config.me.slice(1) : config.me];
+  }
+  return [hostname];
+}
+
+/** Whether `name` is local by the list: the first matching line decides (`!` = not local). */
+function listed(name: string, lines: readonly string[]): boolean {
+  for (const line of lines) {
+    if (line.startsWith("!")) {
+      if (domainMatches(name, line.slice(1))) return false;
+    } else if (domainMatches(name, line)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Courier's "hostname form": the host name itself is `*`, a name under it is `*.rest`
+ * (`vm.foo.test` on host `vm` is `*.foo.test`).
+ */
+function hostnameForm(host: string, hostname: string): string | undefined {
+  if (hostname === "") return undefined;
+  const h = host.toLowerCase();
+  if (h === hostname) return "*";
+  if (h.startsWith(hostname + ".")) return "*" + host.slice(hostname.length);
+  return undefined;
+}
+
+/**
+ * Whether a relay host is one of this server's domains (Courier's `[ LOCAL ]`).
+ *
+ * @param host The host as printed after `Relay:`.
+ * @param config The configuration, see {@linkcode loadLocalConfig}.
+ * @returns True when `locals` (or `me`, or the host name) or the hosted domains claim it.
+ */
+export function isLocal(host: string, config: LocalConfig): boolean {
+  const hostname = config.hostname.toLowerCase();
+  const form = hostnameForm(host, hostname);
+  const lines = localsLines(config, hostname);
+  if (form !== undefined && listed(form, lines)) return true;
+  if (listed(host, lines)) return true;
+
+  if (config.hostedDomains === undefined || config.hostedDomains.length === 0) return false;
+  const hosted = new Set(config.hostedDomains.map((d) => d.toLowerCase()));
+  // The database is keyed by the whole name (hostname form first), then by up to five
+  // suffixes that keep their leading dot: a.b.c.d → .b.c.d, .c.d, .d.
+  const key = (form ?? host).toLowerCase();
+  if (hosted.has(key)) return true;
+  let suffixes = 0;
+  for (let dot = key.indexOf(".", 1); dot >= 0; dot = key.indexOf(".", dot + 1)) {
+    if (suffixes++ === MAX_HOSTED_SUFFIXES) break;
+    if (hosted.has(key.slice(dot))) return true;
+  }
+  return false;
+}
+
+/**
+ * The keys of the text file `hosteddomains`: one domain per line, or `alias<TAB>domain`
+ * (the key is the first field); `#` starts a comment; keys lower-cased.
+ *
+ * @param text The file's text.
+ * @returns The keys in file order.
+ */
+export function parseHostedDomains(text: string): string[] {
+  const keys: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const key = raw.replace(/#.*/, "").trim().split(/\s+/)[0];
+    if (key !== "") keys.push(key.toLowerCase());
+  }
+  return keys;
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n", 1)[0];
+  const bytes = new TextEncoder().encode(line);
+  if (bytes.length <= MAX_ME_BYTES) return line;
+  // Courier reads `me` into a 256-byte buffer: at most 255 bytes survive.
+  return new TextDecoder().decode(bytes.subarray(0, MAX_ME_BYTES)).replace(/\uFFFD$/, "");
+}
+
+/**
+ * Reads what {@linkcode isLocal} needs from Courier's configuration directory: `locals`,
+ * the first line of `me`, and the host name.
+ *
+ * Hosted domains come from the text file `hosteddomains`, not from `hosteddomains.dat`
+ * (GDBM, which Deno cannot read without FFI). Courier builds the `.dat` from that file with
+ * `makehosteddomains`, so the two agree unless an administrator edited the text since; a
+ * `.dat` built from elsewhere, or from `hosteddomains/` as a directory, is not seen.
+ *
+ * @param configDir Courier's configuration directory, e.g. `/etc/courier`.
+ * @param host Files and the host name.
+ * @returns The configuration.
+ * @throws {Error} When a file exists but cannot be read.
+ */
+export async function loadLocalConfig(configDir: string, host: LocalHost): Promise<LocalConfig> {
+  const dir = configDir.endsWith("/") ? configDir : configDir + "/";
+  const [locals, me, hosted] = await Promise.all([
+    host.readTextFile(dir + "locals"),
+    host.readTextFile(dir + "me"),
+    host.readTextFile(dir + "hosteddomains"),
+  ]);
+  const config: LocalConfig = { hostname: host.hostname() };
+  if (locals !== undefined) config.locals = locals;
+  if (me !== undefined) config.me = firstLine(me);
+  if (hosted !== undefined) config.hostedDomains = parseHostedDomains(hosted);
+  return config;
+}

@@ -1,0 +1,325 @@
+// The MX algorithm of Courier's testmxlookup (resolver.md §11), upstream flavour: null MX
+// means "no mail" (RFC 7505), both address families of every host are listed, and all address
+// queries run at once. D13: a host left without addresses by a soft failure is soft, not hard.
+import { type Address, formatAddress, parseAddress } from "../address.ts";
+import { DnsError } from "../errors.ts";
+import type { Message, ResourceRecord } from "../wire/message.ts";
+import { completeName, nameProblem, parseTarget, toDisplayName, toWireName } from "./name.ts";
+import { type MxEntry, sortEntries } from "./sort.ts";
+
+/** The part of a resolver the MX lookup uses; `Resolver` from the resolver module fits. */
+export interface Querier {
+  /** Asks one question, following CNAMEs; throws a `DnsError` when there is no answer. */
+  query(name: string, type: string, options?: { signal?: AbortSignal }): Promise<{
+    records: ResourceRecord[];
+    message: Message;
+    ad: boolean;
+    cnames: string[];
+  }>;
+}
+
+/** How a lookup ended, as Courier reports it. */
+export type MxOutcome =
+  /** Addresses found. */
+  | "ok"
+  /** `soft error.`: a failure that may pass (timeout, SERVFAIL, ...). */
+  | "soft"
+  /** `hard error.`: the domain or its hosts have no address. */
+  | "hard"
+  /** `internal error.`: the name cannot be asked for. */
+  | "internal"
+  /** `bad DNS records (recursive CNAME).` */
+  | "cname"
+  /** `no mail.`: a null MX (RFC 7505). */
+  | "nomail";
+
+/** One MX record's host and what its address queries gave. */
+export interface MxHost {
+  /** The host as printed. */
+  host: string;
+  /** MX preference, -1 for implicit MX and literals. */
+  priority: number;
+  /** How the host fared: ok, soft (no address, a query failed) or hard (no address). */
+  outcome: "ok" | "soft" | "hard";
+  /** Where the addresses came from. */
+  source: "mx-additional" | "query" | "literal" | "mixed";
+  /** Failures of this host's address queries. */
+  errors: DnsError[];
+}
+
+/** What `lookupMx` found. */
+export interface MxResult {
+  /** The argument as given. */
+  domain: string;
+  /** The name asked for on the wire, when there was one. */
+  queryName?: string;
+  /** How the lookup ended. */
+  outcome: MxOutcome;
+  /** Why it did not end "ok", one sentence for stderr. */
+  reason?: string;
+  /** The error behind `reason`, when DNS gave one. */
+  error?: DnsError;
+  /** The printed lines' facts, in print order. */
+  entries: MxEntry[];
+  /** Every host in MX order, with its fate. */
+  hosts: MxHost[];
+  /** Questionable records and partial failures, one sentence each, for stderr. */
+  warnings: string[];
+}
+
+/** Options of {@linkcode lookupMx}. */
+export interface LookupMxOptions {
+  /** The resolver to ask. */
+  resolver: Querier;
+  /** resolv.conf's default domain for names without a dot. */
+  defaultDomain?: string;
+  /** List IPv6 addresses before IPv4 ones (Courier's `ESMTP_PREFER_IPV6_MX`). @default {false} */
+  preferIpv6?: boolean;
+  /** Address queries in flight at once, at most. @default {32} */
+  concurrency?: number;
+  /** Aborts the lookup. */
+  signal?: AbortSignal;
+}
+
+const FAMILIES = [["A", 4], ["AAAA", 6]] as const;
+
+function sameName(a: string, b: string): boolean {
+  return a.replace(/\.$/, "").toLowerCase() === b.replace(/\.$/, "").toLowerCase();
+}
+
+/** An error that ends the whole lookup at once (resolver.md §11.3: internal, bad DNS). */
+class Abort {
+  constructor(readonly outcome: "internal" | "cname", readonly error: DnsError) {}
+}
+
+interface Harvest {
+  entries: MxEntry[];
+  host: MxHost;
+  warnings: string[];
+}
+
+async function harvest(
+  display: string,
+  wireName: string,
+  priority: number,
+  mx: Message | undefined,
+  options: LookupMxOptions & { schedule: <T>(task: () => Promise<T>) => Promise<T> },
+): Promise<Harvest> {
+  const entries: MxEntry[] = [];
+  const errors: DnsError[] = [];
+  const warnings: string[] = [];
+  const sources = new Set<"mx-additional" | "query">();
+  const perFamily = await Promise.all(FAMILIES.map(async ([type, family]) => {
+    // Upstream Courier (≥ 1.3.7): a family present in the MX reply is taken from there,
+    // otherwise asked for, so both families are always covered.
+    const carried = mx
+      ? [...mx.answers, ...mx.authorities, ...mx.additionals].filter((r) =>
+        r.type === type && sameName(r.name, wireName)
+      )
+      : [];
+    if (carried.length > 0) {
+      sources.add("mx-additional");
+      return { records: carried, ad: mx!.ad, family };
+    }
+    try {
+      const result = await options.schedule(() =>
+        options.resolver.query(wireName, type, { signal: options.signal })
+      );
+      sources.add("query");
+      if (result.cnames.length > 0) {
+        warnings.push(
+          `MX host ${display} is a CNAME (to ${
+            result.cnames.at(-1)
+          }); RFC 2181 §10.3 says an MX must name a host directly`,
+        );
+      }
+      return { records: result.records, ad: result.ad, family };
+    } catch (error) {
+      if (!(error instanceof DnsError)) throw error;
+      if (error.kind === "CNAME_LOOP") throw new Abort("cname", error);
+      if (error.kind === "INVALID_NAME") throw new Abort("internal", error);
+      if (error.kind !== "NXDOMAIN" && error.kind !== "NODATA") errors.push(error);
+      return { records: [], ad: false, family };
+    }
+  }));
+  for (const { records, ad, family } of perFamily) {
+    for (const record of records) {
+      if (record.data.type !== "A" && record.data.type !== "AAAA") continue;
+      const address = parseAddress(record.data.address);
+      if (address) entries.push({ host: display, priority, address, family, dnssec: ad });
+    }
+  }
+  const outcome = entries.length > 0 ? "ok" : errors.length > 0 ? "soft" : "hard";
+  if (outcome === "ok") {
+    for (const error of errors) warnings.push(`MX host ${display}: ${error.message}`);
+  }
+  const source = sources.size === 2
+    ? "mixed"
+    : sources.has("mx-additional")
+    ? "mx-additional"
+    : "query";
+  return { entries, host: { host: display, priority, outcome, source, errors }, warnings };
+}
+
+function literalHarvest(host: string, address: Address, priority: number): Harvest {
+  const family = address.subarray(0, 12).every((b, i) => b === (i >= 10 ? 0xff : 0)) ? 4 : 6;
+  return {
+    entries: [{ host, priority, address, family, dnssec: false }],
+    host: { host, priority, outcome: "ok", source: "literal", errors: [] },
+    warnings: [],
+  };
+}
+
+function finish(
+  domain: string,
+  queryName: string | undefined,
+  harvests: Harvest[],
+  preferIpv6: boolean,
+  warnings: string[],
+  noHostsReason: string,
+): MxResult {
+  const hosts = harvests.map((h) => h.host);
+  warnings.push(...harvests.flatMap((h) => h.warnings));
+  const good = hosts.filter((h) => h.outcome === "ok");
+  const soft = hosts.filter((h) => h.outcome === "soft");
+  const base = { domain, queryName, hosts, warnings };
+  if (good.length > 0) {
+    for (const host of soft) {
+      warnings.push(
+        `MX host ${host.host} left out: ${host.errors.map((e) => e.message).join("; ")}`,
+      );
+    }
+    return {
+      ...base,
+      outcome: "ok",
+      entries: sortEntries(harvests.flatMap((h) => h.entries), preferIpv6),
+    };
+  }
+  if (soft.length > 0) {
+    const error = soft[0].errors[0];
+    return {
+      ...base,
+      outcome: "soft",
+      entries: [],
+      error,
+      reason: soft.map((h) => `${h.host}: ${h.errors.map((e) => e.message).join("; ")}`).join(
+        "; ",
+      ),
+    };
+  }
+  return { ...base, outcome: "hard", entries: [], reason: noHostsReason };
+}
+
+/**
+ * Looks up the mail servers of a domain as Courier's `testmxlookup` does.
+ *
+ * @param domain The domain argument, as typed (`name`, `name,port`, `[address]`, `name.`).
+ * @param options The resolver, default domain, address order and signal.
+ * @returns The outcome and the entries to print; never throws for DNS failures.
+ * @throws {DOMException} When `signal` aborts.
+ */
+export async function lookupMx(domain: string, options: LookupMxOptions): Promise<MxResult> {
+  const preferIpv6 = options.preferIpv6 ?? false;
+  const target = parseTarget(domain, options.defaultDomain);
+  const empty = { domain, entries: [], hosts: [], warnings: [] };
+  if (target.kind === "invalid") {
+    return { ...empty, outcome: target.outcome, reason: target.reason };
+  }
+  if (target.kind === "literal") {
+    return finish(
+      domain,
+      undefined,
+      [literalHarvest(target.host, target.address, -1)],
+      preferIpv6,
+      [],
+      "",
+    );
+  }
+  const limit = options.concurrency ?? 32;
+  let inFlight = 0;
+  const waiting: (() => void)[] = [];
+  const schedule = async <T>(task: () => Promise<T>): Promise<T> => {
+    if (inFlight >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    inFlight++;
+    try {
+      return await task();
+    } finally {
+      inFlight--;
+      waiting.shift()?.();
+    }
+  };
+  const context = { ...options, schedule };
+  const queryName = target.name;
+  try {
+    let mx;
+    try {
+      mx = await options.resolver.query(queryName, "MX", { signal: options.signal });
+    } catch (error) {
+      if (!(error instanceof DnsError)) throw error;
+      if (error.kind === "CNAME_LOOP") throw new Abort("cname", error);
+      if (error.kind === "INVALID_NAME") throw new Abort("internal", error);
+      if (error.kind !== "NXDOMAIN" && error.kind !== "NODATA") {
+        return { ...empty, queryName, outcome: "soft", error, reason: error.message };
+      }
+      // No MX: the domain itself is the mail host, "implicit MX" (RFC 5321 §5.1).
+      const implicit = await harvest(target.display, queryName, -1, undefined, context);
+      return finish(
+        domain,
+        queryName,
+        [implicit],
+        preferIpv6,
+        [],
+        `"${target.display}" has no MX record (${error.kind}) and no address`,
+      );
+    }
+    const records = mx.records.filter((r) => r.data.type === "MX");
+    const warnings: string[] = [];
+    if (records.some((r) => r.data.type === "MX" && r.data.exchange === "")) {
+      return {
+        ...empty,
+        queryName,
+        outcome: "nomail",
+        reason: `"${target.display}" publishes a null MX (RFC 7505): it accepts no mail`,
+      };
+    }
+    // Every host's address queries go out at once; `schedule` bounds the queries in flight.
+    const harvests = await Promise.all(
+      records.map((record) => {
+        const { preference, exchange } = record.data as { preference: number; exchange: string };
+        const literal = parseAddress(exchange);
+        if (literal) {
+          warnings.push(
+            `MX target ${exchange} is an IP address, not a host name (RFC 1035 §3.3.9)`,
+          );
+          return Promise.resolve(literalHarvest(formatAddress(literal), literal, preference));
+        }
+        const wire = toWireName(completeName(exchange, options.defaultDomain));
+        const problem = wire === undefined ? "not a valid name" : nameProblem(wire);
+        if (wire === undefined || problem) {
+          warnings.push(`MX target "${exchange}" skipped: ${problem}`);
+          return Promise.resolve(undefined);
+        }
+        return harvest(toDisplayName(exchange), wire, preference, mx.message, context);
+      }),
+    );
+    return finish(
+      domain,
+      queryName,
+      harvests.filter((h): h is Harvest => h !== undefined),
+      preferIpv6,
+      warnings,
+      `no MX host of "${target.display}" has an address`,
+    );
+  } catch (error) {
+    if (error instanceof Abort) {
+      return {
+        ...empty,
+        queryName,
+        outcome: error.outcome,
+        error: error.error,
+        reason: error.error.message,
+      };
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,119 @@
+// Domain names as the MX lookup takes them: Courier's argument forms (resolver.md §11.1),
+// default-domain completion (§9), IDNA per UTS #46 for non-ASCII names (DECISIONS D15), and
+// the wire limits of RFC 1035 §2.3.4 checked before any packet is sent.
+import { domainToASCII, domainToUnicode } from "node:url";
+import { type Address, parseAddress } from "../address.ts";
+
+/** What the domain argument asks for. */
+export type Target =
+  /** Look up the MX records of `name` (on the wire); `display` is the completed name as typed. */
+  | { kind: "name"; name: string; display: string }
+  /** `[address]`: one entry, no DNS at all. */
+  | { kind: "literal"; host: string; address: Address }
+  /** Not a name that can be looked up; `outcome` is the Courier line to print. */
+  | { kind: "invalid"; outcome: "hard" | "internal"; reason: string };
+
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * Checks a query name against the wire limits: no empty label, labels of at most 63
+ * octets, at most 255 octets on the wire (RFC 1035 §2.3.4).
+ *
+ * @param name The name, ASCII, without trailing dot.
+ * @returns The reason it cannot be sent, or undefined when it can.
+ */
+export function nameProblem(name: string): string | undefined {
+  if (name === "") return "the name is empty";
+  const labels = name.split(".");
+  if (labels.some((l) => l === "")) return `"${name}" has an empty label`;
+  const long = labels.find((l) => new TextEncoder().encode(l).length > 63);
+  if (long !== undefined) return `"${name}" has a label longer than 63 octets`;
+  const wire = labels.reduce((n, l) => n + 1 + new TextEncoder().encode(l).length, 1);
+  if (wire > 255) return `"${name}" is longer than 255 octets on the wire`;
+  return undefined;
+}
+
+/**
+ * Converts a name to what goes on the wire: pure-ASCII names exactly as typed (case kept, as
+ * Courier sends them), others through UTS #46 to A-labels (D15).
+ *
+ * @param name The name as typed or as completed.
+ * @returns The ASCII name, or undefined when IDNA conversion fails.
+ */
+export function toWireName(name: string): string | undefined {
+  if (ASCII.test(name)) return name;
+  const ascii = domainToASCII(name);
+  return ascii === "" ? undefined : ascii;
+}
+
+/**
+ * Decodes A-labels to U-labels for display, label by label, keeping the case of the others,
+ * as Courier prints MX hosts (`xn--bcher-kva.idn.test` → `bücher.idn.test`).
+ *
+ * @param name A name from a DNS reply.
+ * @returns The display form; labels that do not decode stay as they are.
+ */
+export function toDisplayName(name: string): string {
+  if (!/(^|\.)xn--/i.test(name)) return name;
+  return name.split(".").map((label) => {
+    if (!/^xn--/i.test(label)) return label;
+    const unicode = domainToUnicode(label);
+    // An undecodable A-label comes back with U+FFFD in it: keep the label as it was.
+    return unicode === "" || unicode.includes("\uFFFD") ? label : unicode;
+  }).join(".");
+}
+
+/**
+ * Appends the default domain to a name without a dot (resolver.md §9).
+ *
+ * @param name The name.
+ * @param defaultDomain resolv.conf's `domain`, or undefined.
+ * @returns The completed name.
+ */
+export function completeName(name: string, defaultDomain: string | undefined): string {
+  return defaultDomain && !name.includes(".") && !name.includes(":")
+    ? `${name}.${defaultDomain}`
+    : name;
+}
+
+/**
+ * Reads the domain argument as Courier does (resolver.md §11.1): `name,port` drops the port;
+ * a name without a dot gets the default domain; an IP address is a hard error; `[address]`
+ * is a literal; leading dots are dropped and one trailing dot ends the name.
+ *
+ * @param arg The argument exactly as typed.
+ * @param defaultDomain resolv.conf's default domain.
+ * @returns What to look up.
+ */
+export function parseTarget(arg: string, defaultDomain?: string): Target {
+  const comma = arg.indexOf(",");
+  const typed = comma >= 0 ? arg.slice(0, comma) : arg;
+  if (typed.startsWith("[")) {
+    const inside = typed.endsWith("]") && typed.indexOf("]") === typed.length - 1
+      ? parseAddress(typed.slice(1, -1))
+      : undefined;
+    return inside
+      ? { kind: "literal", host: typed, address: inside }
+      : { kind: "invalid", outcome: "hard", reason: `"${typed}" is not a bracketed IP address` };
+  }
+  // A trailing dot makes the name absolute: no completion (resolver.md §9).
+  const absolute = typed.endsWith(".");
+  const bare = typed.replace(/^\.+/, "").replace(/\.$/, "");
+  const name = absolute ? bare : completeName(bare, defaultDomain);
+  if (parseAddress(name) !== undefined) {
+    return {
+      kind: "invalid",
+      outcome: "hard",
+      reason: `"${name}" is an IP address, not a mail domain; use [${name}] for a literal`,
+    };
+  }
+  const wire = toWireName(name);
+  if (wire === undefined) {
+    return { kind: "invalid", outcome: "internal", reason: `"${name}" is not a valid IDNA name` };
+  }
+  const problem = nameProblem(wire);
+  return problem === undefined
+    ? { kind: "name", name: wire, display: name }
+    : { kind: "invalid", outcome: "internal", reason: problem };
+}

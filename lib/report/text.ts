@@ -1,0 +1,250 @@
+// Courier's output lines, byte for byte (cli.md §2.4, §4-§6): pure functions returning text
+// that ends in "\n". Which line goes to stdout and which to stderr is the caller's business;
+// each function says where Courier writes it. Reason lines (DECISIONS contract 3) are ours.
+import type { UsageError } from "../errors.ts";
+
+/** Prefix of every reason line on stderr (DECISIONS contract 3). */
+export const REASON_PREFIX = "testmxlookup: ";
+
+/** Courier's usage text (stderr, exit 1): 12 lines, 651 bytes (cli.md §2.4). */
+export const USAGE: string = "Usage: testmxlookup [options] [domain]\n" +
+  "   @ip-address          override default name server\n" +
+  "   --dnssec             enable DNSSEC\n" +
+  "   --udpsize n          override eDNS payload size\n" +
+  "   --sts-cache-disable  disable the STS policy cache\n" +
+  "   --sts-cache-enable   enable the STS policy cache\n" +
+  "   --sts-cache-enable=n enable the STS policy cache with a non-default size\n" +
+  "   --sts                show STS policy for domain\n" +
+  "   --sts-expire         manually expire the STS cache\n" +
+  "   --sts-purge          manually remove domain's cached STS policy\n" +
+  "   --sts-override=[p]   manually override domain's cached STS policy (none,\n" +
+  "                       testing, enforce)\n";
+
+/** `--help` text (stdout, exit 0): Courier's usage, then the options this tool adds. */
+export const HELP: string = USAGE +
+  "Options of this implementation:\n" +
+  "   --json               print the result as JSON\n" +
+  "   --deadline s         give up after s seconds in total (default 60)\n" +
+  "   --batch file         look up one domain per line of file (- = stdin)\n" +
+  "   --concurrency n      lookups at a time with --batch (1-64, default 4)\n" +
+  "   --resolv-conf path   read name servers from path (default /etc/resolv.conf)\n" +
+  "   --config-dir dir     Courier's configuration (default /etc/courier)\n" +
+  "   --sts-dir dir        STS policy cache (default /var/lib/courier/sts)\n" +
+  "   --ca-file path       trust these certificates for policy downloads\n" +
+  "   --help               show this text\n" +
+  "   --version            show the version\n" +
+  "Options may come before or after the domain; --opt=value works for options with values.\n";
+
+/** A policy mode as the STS layer reports it. */
+export type StsMode = "none" | "testing" | "enforce";
+
+/** Courier's classes of lookup failure (cli.md §5). */
+export type FailureKind = "soft" | "hard" | "internal" | "cname" | "nomail";
+
+/** One `Relay:` line's facts. */
+export interface RelayLine {
+  /** The MX host as printed (U-labels, case kept, no trailing dot). */
+  host: string;
+  /** The MX preference, or -1 for the implicit MX and `[addr]` domains. */
+  priority: number;
+  /** The address, already formatted as glibc's `inet_ntop(AF_INET6)` does. */
+  address: string;
+  /** Whether the host is one of this server's domains (`[ LOCAL ]`, cli.md §4.1). */
+  local: boolean;
+  /** Whether the reply that supplied the address had the AD bit (` (DNSSEC)`). */
+  dnssec: boolean;
+}
+
+/** One address entry of a successful lookup. */
+export interface ReportEntry extends RelayLine {
+  /** Whether the host matches an `mx` pattern of the policy; undefined when not checked. */
+  stsMatch?: boolean;
+}
+
+/** A lookup that found relays. */
+export interface LookupReport {
+  /** The domain argument exactly as typed. */
+  arg: string;
+  /** The mode of the domain's usable policy; undefined when there is none. */
+  stsMode?: StsMode;
+  /** The address entries in print order. */
+  entries: ReportEntry[];
+}
+
+/** A lookup that failed. */
+export interface FailedReport {
+  /** The domain argument exactly as typed. */
+  arg: string;
+  /** Courier's class of the failure. */
+  failure: FailureKind;
+}
+
+/** The outcome of a normal run, as printed on stdout. */
+export type Report = LookupReport | FailedReport;
+
+/** What `--sts` shows (cli.md §6.1). */
+export interface StsDisplay {
+  /** The policy id from the TXT record or the cache. */
+  id: string;
+  /** Whether the policy shown was read from the cache in this run (DECISIONS D6). */
+  cached: boolean;
+  /** When the policy was fetched or validated. */
+  timestamp: Date;
+  /** `timestamp` plus max_age. */
+  expiration: Date;
+  /** The policy text as stored. */
+  policy: string;
+}
+
+/** `Domain <arg>:` (stdout, first line of a normal run). */
+export function domainLine(arg: string): string {
+  return `Domain ${arg}:\n`;
+}
+
+/** `STS: testing` / `STS: enforcing` (stdout); empty for mode none or no policy. */
+export function stsModeLine(mode: StsMode | undefined): string {
+  // Courier says "enforcing" for mode "enforce" (cli.md §4 item 2).
+  if (mode === "testing") return "STS: testing\n";
+  if (mode === "enforce") return "STS: enforcing\n";
+  return "";
+}
+
+/**
+ * `Relay: <host>, Priority: <prio>, Address: <addr>` plus the suffixes ` [ LOCAL ]`,
+ * ` [ ERROR ]`, ` (DNSSEC)` in that order (stdout, cli.md §4 item 3).
+ */
+export function relayLine(line: RelayLine): string {
+  // Courier's `[ ERROR ]` is a plain string comparison of host and address text: it fires
+  // when the MX record named an IP literal (`10` prints as ::ffff:0.0.0.10 on both sides).
+  const error = line.host === line.address;
+  return `Relay: ${line.host}, Priority: ${line.priority}, Address: ${line.address}` +
+    (line.local ? " [ LOCAL ]" : "") + (error ? " [ ERROR ]" : "") +
+    (line.dnssec ? " (DNSSEC)" : "") + "\n";
+}
+
+/** `ERROR: STS Policy verification failed: <host>` (stdout, after each address line). */
+export function stsFailedLine(host: string): string {
+  return `ERROR: STS Policy verification failed: ${host}\n`;
+}
+
+const FAILURE_TEXT: Record<FailureKind, string> = {
+  soft: "soft error.",
+  hard: "hard error.",
+  internal: "internal error.",
+  cname: "bad DNS records (recursive CNAME).",
+  nomail: "no mail.",
+};
+
+/** `<arg>: soft error.` and the other failure lines (stdout, exit 1; cli.md §5). */
+export function failureLine(arg: string, kind: FailureKind): string {
+  return `${arg}: ${FAILURE_TEXT[kind]}\n`;
+}
+
+/**
+ * The whole stdout of a normal run (cli.md §4, §5).
+ *
+ * @param report The structured outcome.
+ * @returns The text, every line ending in "\n".
+ */
+export function formatReport(report: Report): string {
+  if ("failure" in report) return failureLine(report.arg, report.failure);
+  const checked = report.stsMode === "testing" || report.stsMode === "enforce";
+  let text = domainLine(report.arg) + stsModeLine(report.stsMode);
+  for (const entry of report.entries) {
+    text += relayLine(entry);
+    // Courier repeats the verdict after every address line of the host (cli.md §4 item 4).
+    if (checked && entry.stsMatch === false) text += stsFailedLine(entry.host);
+  }
+  return text;
+}
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+function pad2(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+/**
+ * C's `ctime()`: `Www Mmm dd hh:mm:ss yyyy\n` in the local time zone, day space-padded.
+ *
+ * @param date The instant.
+ * @returns The text, ending in "\n".
+ * @throws {RangeError} When `date` is invalid.
+ */
+export function ctime(date: Date): string {
+  if (Number.isNaN(date.getTime())) throw new RangeError("Cannot format an invalid date");
+  // glibc asctime: "%.3s %.3s%3d %.2d:%.2d:%.2d %d\n".
+  return `${DAYS[date.getDay()]} ${MONTHS[date.getMonth()]}` +
+    `${String(date.getDate()).padStart(3, " ")} ` +
+    `${pad2(date.getHours())}:${pad2(date.getMinutes())}:${pad2(date.getSeconds())} ` +
+    `${date.getFullYear()}\n`;
+}
+
+/**
+ * The `--sts` display (stdout, cli.md §6.1): id, timestamps, a blank line, the policy text
+ * verbatim (no newline added).
+ */
+export function stsDisplay(display: StsDisplay): string {
+  // ctime's own "\n" plus the format's "\n" after Expiration make the blank line.
+  return `STS Policy ID: ${display.id}${display.cached ? " (cached)" : ""}\n` +
+    `Timestamp    : ${ctime(display.timestamp)}` +
+    `Expiration   : ${ctime(display.expiration)}\n` +
+    display.policy;
+}
+
+/** `Reloading <arg>` (stdout, `--sts-purge`, cli.md §6.2). */
+export function reloadingLine(arg: string): string {
+  return `Reloading ${arg}\n`;
+}
+
+/** `Unknown STS policy: <mode>` (stdout, `--sts-override=`, cli.md §6.3). */
+export function unknownStsPolicyLine(mode: string): string {
+  return `Unknown STS policy: ${mode}\n`;
+}
+
+/** `<arg>: cached policy not found.` (stdout, `--sts-override=`, cli.md §6.3). */
+export function cachedPolicyNotFoundLine(arg: string): string {
+  return `${arg}: cached policy not found.\n`;
+}
+
+/** `<path>: no write permission.` (stdout, `--sts-override=`, cli.md §6.3). */
+export function noWritePermissionLine(path: string): string {
+  return `${path}: no write permission.\n`;
+}
+
+/** `<arg>: STS policy not found.` (stderr, `--sts` without a policy, exit 1; cli.md §6.1). */
+export function stsPolicyNotFoundLine(arg: string): string {
+  return `${arg}: STS policy not found.\n`;
+}
+
+/** `<piece>: invalid IP address` (stderr, a bad piece of an `@` list; cli.md §2.1). */
+export function invalidAddressLine(piece: string): string {
+  return `${piece}: invalid IP address\n`;
+}
+
+/** `<path>: <strerror>` (stderr), e.g. `/var/lib/courier/sts/x.test: No such file or directory`. */
+export function pathErrorLine(path: string, strerror: string): string {
+  return `${path}: ${strerror}\n`;
+}
+
+/** `testmxlookup: <text>` (stderr): one reason for a failure or warning (contract 3). */
+export function reasonLine(text: string): string {
+  return `${REASON_PREFIX}${text}\n`;
+}
+
+/** `testmxlookup <version>` (stdout, `--version`). */
+export function versionLine(version: string): string {
+  return `testmxlookup ${version}\n`;
+}
+
+/**
+ * The stderr text of a usage error: its message line (when not empty), then the usage when
+ * the error asks for it.
+ *
+ * @param error The error from `parseArgs`.
+ * @returns The text.
+ */
+export function usageErrorText(error: UsageError): string {
+  return (error.message === "" ? "" : `${error.message}\n`) + (error.showUsage ? USAGE : "");
+}

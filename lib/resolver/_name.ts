@@ -1,0 +1,16 @@
+// Domain name comparison as Courier does it when matching records (resolver.md §9).
+
+/**
+ * The form in which two names compare equal: ASCII letters folded to lower case (RFC 4343 §3:
+ * other octets are compared exactly), a run of dots as one dot, no trailing dot.
+ */
+export function nameKey(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) | 0x20))
+    .replace(/\.{2,}/g, ".")
+    .replace(/\.$/, "");
+}
+
+/** Whether two names are the same name. */
+export function sameName(a: string, b: string): boolean {
+  return nameKey(a) === nameKey(b);
+}

@@ -1,0 +1,309 @@
+// One DNS round trip to one server, over UDP or TCP (RFC 1035 §4.2, RFC 7766), with the
+// acceptance rules of RFC 5452 §9.1 and D12: address, port, ID and question must match.
+// Retries, server choice and CNAMEs are the resolver's.
+import { parseAddress } from "../address.ts";
+import { DnsError } from "../errors.ts";
+import type { Network, SocketAddress, TcpConnection, UdpSocket } from "../host.ts";
+import { decodeMessage, type Message, type Question } from "../wire/message.ts";
+import { sameName } from "./_name.ts";
+
+/** Datagrams read per UDP attempt before giving up on a flood of unacceptable ones. */
+export const MAX_DATAGRAMS = 64;
+
+/** Messages read per TCP connection before giving up (we send one query). */
+const MAX_TCP_MESSAGES = 4;
+
+const HEADER_LENGTH = 12;
+const CLASS_IN = 1;
+
+/** What a reply must match. */
+export interface ExpectedReply {
+  /** The address and port the query went to. */
+  server: SocketAddress;
+  /** The query's ID. */
+  id: number;
+  /** The query's question (class IN). */
+  question: Question;
+}
+
+/** The outcome of {@linkcode acceptReply}. */
+export type ReplyVerdict =
+  | { message: Message }
+  | {
+    /** Why the datagram is not our reply, e.g. `wrong ID 4660`. */
+    reject: string;
+    /** Set when source, ID and QR matched but the bytes do not decode. */
+    malformed?: DnsError;
+  };
+
+/**
+ * Decides whether bytes received are the reply to our query. A reply counts only if it
+ * comes from the queried address and port, carries the query's ID with QR set and opcode
+ * QUERY, and echoes the one question (name ASCII-case-insensitively, type, class IN).
+ *
+ * @param bytes The datagram or TCP message, without length prefix.
+ * @param from Where it came from; over TCP, the connected server.
+ * @param expected The server, ID and question of the query.
+ * @returns The decoded message, or why it was rejected.
+ */
+export function acceptReply(
+  bytes: Uint8Array,
+  from: SocketAddress,
+  expected: ExpectedReply,
+): ReplyVerdict {
+  if (!sameEndpoint(from, expected.server)) {
+    return { reject: `from ${serverLabel(from)}, not ${serverLabel(expected.server)}` };
+  }
+  if (bytes.length < HEADER_LENGTH) return { reject: `${bytes.length} bytes, no DNS header` };
+  const id = (bytes[0] << 8) | bytes[1];
+  if (id !== expected.id) return { reject: `wrong ID ${id}` };
+  if ((bytes[2] & 0x80) === 0) return { reject: "QR bit clear" };
+  let message: Message;
+  try {
+    message = decodeMessage(bytes);
+  } catch (error) {
+    if (!(error instanceof DnsError)) throw error;
+    const malformed = new DnsError(
+      "MALFORMED",
+      `Malformed reply from ${describe(expected)}: ${error.message}`,
+      { ...fields(expected), cause: error },
+    );
+    return { reject: "cannot be decoded", malformed };
+  }
+  if (message.opcode !== "QUERY") return { reject: `opcode ${message.opcode}` };
+  if (message.questions.length !== 1) {
+    return { reject: `${message.questions.length} questions` };
+  }
+  const [question] = message.questions;
+  const { name, type } = expected.question;
+  if (!sameName(question.name, name) || question.type !== type.toUpperCase()) {
+    return { reject: `question "${question.name}" ${question.type}` };
+  }
+  const qclass = firstQuestionClass(bytes);
+  if (qclass !== CLASS_IN) return { reject: `question class ${qclass}` };
+  return { message };
+}
+
+// Our Message keeps no QCLASS, so read it from the wire (RFC 1035 §4.1.2). Only called on
+// bytes that decoded, so the question is there; a name ends with a zero octet or a
+// two-octet pointer (§4.1.4) and has at most 128 labels.
+function firstQuestionClass(bytes: Uint8Array): number {
+  let offset = HEADER_LENGTH;
+  for (let labels = 0; labels < 128 && bytes[offset] !== 0; labels++) {
+    if (bytes[offset] >= 0xc0) {
+      offset += 1;
+      break;
+    }
+    offset += bytes[offset] + 1;
+  }
+  offset += 1;
+  return (bytes[offset + 2] << 8) | bytes[offset + 3];
+}
+
+function sameEndpoint(a: SocketAddress, b: SocketAddress): boolean {
+  if (a.port !== b.port) return false;
+  // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; compare the 16 bytes.
+  const x = parseAddress(a.hostname);
+  const y = parseAddress(b.hostname);
+  if (x === undefined || y === undefined) return a.hostname === b.hostname;
+  return x.every((byte, i) => byte === y[i]);
+}
+
+/**
+ * Names a server in messages: the address alone for port 53, else `a.b.c.d:port` or
+ * `[v6]:port`.
+ *
+ * @param server The address and port.
+ * @returns The label, e.g. `127.0.0.1`, `[::1]:5353`.
+ */
+export function serverLabel(server: SocketAddress): string {
+  if (server.port === 53) return server.hostname;
+  return server.hostname.includes(":")
+    ? `[${server.hostname}]:${server.port}`
+    : `${server.hostname}:${server.port}`;
+}
+
+/** How to run one exchange. */
+export interface ExchangeOptions {
+  /** Opens the sockets. */
+  host: Network;
+  /** How long to wait for an acceptable reply, in milliseconds. */
+  timeoutMs: number;
+  /** Aborts the exchange; the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Sends a query over UDP from a fresh socket and waits for the reply that passes
+ * {@linkcode acceptReply}; other datagrams are dropped and waiting continues.
+ *
+ * @param query The encoded query; its ID and question are in `expected`.
+ * @param expected The server, ID and question.
+ * @param options Sockets, timeout, signal.
+ * @returns The reply, possibly truncated (TC set).
+ * @throws {DnsError} `TIMEOUT` when no acceptable reply arrives in time, `MALFORMED` when
+ *   only an undecodable one did, `NETWORK` when the socket fails.
+ */
+export async function exchangeUdp(
+  query: Uint8Array,
+  expected: ExpectedReply,
+  options: ExchangeOptions,
+): Promise<Message> {
+  using attempt = startAttempt(expected, options);
+  let socket: UdpSocket;
+  try {
+    socket = options.host.openUdp(expected.server.hostname.includes(":") ? 6 : 4);
+  } catch (error) {
+    throw attempt.settle(error, undefined, "Cannot open a UDP socket for");
+  }
+  // Closing the socket is what ends a pending receive on timeout or abort.
+  const close = () => socket.close();
+  attempt.signal.addEventListener("abort", close, { once: true });
+  let malformed: DnsError | undefined;
+  let sent = false;
+  try {
+    attempt.signal.throwIfAborted();
+    await socket.send(query, expected.server);
+    sent = true;
+    for (let i = 0; i < MAX_DATAGRAMS; i++) {
+      const [bytes, from] = await socket.receive();
+      const verdict = acceptReply(bytes, from, expected);
+      if ("message" in verdict) return verdict.message;
+      malformed = verdict.malformed ?? malformed;
+    }
+    throw malformed ?? new DnsError(
+      "TIMEOUT",
+      `No acceptable reply from ${describe(expected)} among ${MAX_DATAGRAMS} datagrams`,
+      fields(expected),
+    );
+  } catch (error) {
+    throw attempt.settle(error, malformed, sent ? "Cannot receive from" : "Cannot send to");
+  } finally {
+    attempt.signal.removeEventListener("abort", close);
+    socket.close();
+  }
+}
+
+/**
+ * Sends a query over TCP with the two-octet length prefix (RFC 1035 §4.2.2) and reads the
+ * reply, checked by {@linkcode acceptReply} against the connected server.
+ *
+ * @param query The encoded query.
+ * @param expected The server, ID and question.
+ * @param options Sockets, timeout (connection and reply together), signal.
+ * @returns The reply.
+ * @throws {DnsError} `TIMEOUT`, `MALFORMED` or `NETWORK` as for {@linkcode exchangeUdp}.
+ */
+export async function exchangeTcp(
+  query: Uint8Array,
+  expected: ExpectedReply,
+  options: ExchangeOptions,
+): Promise<Message> {
+  using attempt = startAttempt(expected, options);
+  let conn: TcpConnection;
+  try {
+    attempt.signal.throwIfAborted();
+    conn = await options.host.connectTcp(expected.server, attempt.signal);
+  } catch (error) {
+    throw attempt.settle(error, undefined, "Cannot connect over TCP to");
+  }
+  const close = () => conn.close();
+  attempt.signal.addEventListener("abort", close, { once: true });
+  let malformed: DnsError | undefined;
+  try {
+    const framed = new Uint8Array(2 + query.length);
+    new DataView(framed.buffer).setUint16(0, query.length);
+    framed.set(query, 2);
+    await conn.write(framed);
+    for (let i = 0; i < MAX_TCP_MESSAGES; i++) {
+      const prefix = await readExactly(conn, 2);
+      const bytes = prefix && await readExactly(conn, (prefix[0] << 8) | prefix[1]);
+      if (bytes === undefined) break;
+      const verdict = acceptReply(bytes, expected.server, expected);
+      if ("message" in verdict) return verdict.message;
+      malformed = verdict.malformed ?? malformed;
+    }
+    throw malformed ?? new DnsError(
+      "NETWORK",
+      `TCP connection to ${describe(expected)} closed without a matching reply`,
+      fields(expected),
+    );
+  } catch (error) {
+    throw attempt.settle(error, malformed, "TCP exchange failed with");
+  } finally {
+    attempt.signal.removeEventListener("abort", close);
+    conn.close();
+  }
+}
+
+/** Reads exactly `length` bytes; undefined when the stream ends first. */
+async function readExactly(conn: TcpConnection, length: number): Promise<Uint8Array | undefined> {
+  const buffer = new Uint8Array(length);
+  let filled = 0;
+  // Every read returns at least one byte or null, so `length` reads are enough.
+  for (let i = 0; i <= length && filled < length; i++) {
+    const n = await conn.read(buffer.subarray(filled));
+    if (n === null) return undefined;
+    filled += n;
+  }
+  return buffer;
+}
+
+interface Attempt extends Disposable {
+  /** Aborts on timeout or when the caller aborts. */
+  signal: AbortSignal;
+  /** The error to throw for a failure, given how far the attempt got. */
+  settle(error: unknown, malformed: DnsError | undefined, action: string): unknown;
+}
+
+function startAttempt(expected: ExpectedReply, options: ExchangeOptions): Attempt {
+  const outer = options.signal;
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener("abort", onAbort, { once: true });
+  if (outer?.aborted) controller.abort(outer.reason);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, options.timeoutMs);
+  return {
+    signal: controller.signal,
+    settle(error, malformed, action) {
+      // The caller's abort wins: it is not the server's fault.
+      if (outer?.aborted) return outer.reason;
+      if (timedOut) {
+        return malformed ?? new DnsError(
+          "TIMEOUT",
+          `No reply from ${describe(expected)} within ${options.timeoutMs} ms`,
+          fields(expected),
+        );
+      }
+      if (error instanceof DnsError) return error;
+      return new DnsError("NETWORK", `${action} ${describe(expected)}: ${reason(error)}`, {
+        ...fields(expected),
+        cause: error,
+      });
+    },
+    [Symbol.dispose]() {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
+function describe(expected: ExpectedReply): string {
+  return `${serverLabel(expected.server)} for "${expected.question.name}" ${expected.question.type}`;
+}
+
+function fields(expected: ExpectedReply): { server: string; name: string; type: string } {
+  return {
+    server: serverLabel(expected.server),
+    name: expected.question.name,
+    type: expected.question.type,
+  };
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

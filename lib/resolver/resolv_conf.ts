@@ -1,0 +1,186 @@
+// resolv.conf(5) as glibc reads it, with Courier's address grammar (resolver.md §2) and
+// D12's defaults: `nameserver`, `domain`, `search`, `options timeout attempts rotate`.
+// Pure; reading the file goes through the host. Lines it cannot use become warnings.
+import { addressToHost, parseAddress } from "../address.ts";
+import type { FileReader } from "../host.ts";
+
+/** Servers used when resolv.conf names none (D12; Courier itself falls back to ::1 only). */
+export const DEFAULT_NAMESERVERS: readonly string[] = ["127.0.0.1", "::1"];
+
+/** Courier keeps ten servers (glibc's MAXNS is three). */
+export const MAX_NAMESERVERS = 10;
+
+/** glibc's defaults and caps: RES_TIMEOUT 5 s, RES_MAXRETRANS 30 s, RES_DFLRETRY 2, RES_MAXRETRY 5. */
+const DEFAULT_TIMEOUT_S = 5;
+const MAX_TIMEOUT_S = 30;
+const DEFAULT_ATTEMPTS = 2;
+const MAX_ATTEMPTS = 5;
+
+/** glibc options that are valid but change nothing here; accepted without a warning. */
+const IGNORED_OPTIONS = new Set([
+  "debug",
+  "edns0",
+  "inet6",
+  "insecure1",
+  "insecure2",
+  "ip6-bytestring",
+  "ip6-dotint",
+  "ndots",
+  "no-aaaa",
+  "no-check-names",
+  "no-ip6-dotint",
+  "no-reload",
+  "no-tld-query",
+  "single-request",
+  "single-request-reopen",
+  "trust-ad",
+  "use-vc",
+]);
+
+/** A line of resolv.conf that was ignored in whole or in part. */
+export interface ResolvConfWarning {
+  /** The 1-based line number; absent when the warning concerns the whole file. */
+  line?: number;
+  /** What was ignored and why, e.g. `Ignoring nameserver "bogus": not an IP address`. */
+  message: string;
+}
+
+/** What resolv.conf says, defaults filled in. */
+export interface ResolvConf {
+  /** Server addresses as socket host text (dotted IPv4 or IPv6), at most 10, in file order. */
+  nameservers: string[];
+  /** The default domain: the `domain` value, or the first `search` entry. Lower case. */
+  domain?: string;
+  /** The search list: from the last `search` line, or `[domain]` after a later `domain`. */
+  search: string[];
+  /** Per-attempt timeout, from `options timeout:N` (N ≤ 30 s). @default {5000} */
+  timeoutMs: number;
+  /** Rounds over the server list, from `options attempts:N` (N ≤ 5). @default {2} */
+  attempts: number;
+  /** Whether `options rotate` spreads queries over the servers. @default {false} */
+  rotate: boolean;
+  /** Lines that were ignored, for stderr. */
+  warnings: ResolvConfWarning[];
+}
+
+/**
+ * Parses the text of a resolv.conf file. Keywords are case-insensitive; `#` or `;` starts
+ * a comment at the start of a line or of a word.
+ *
+ * @param text The file's content.
+ * @returns The configuration; unknown or invalid lines are reported in `warnings`.
+ */
+export function parseResolvConf(text: string): ResolvConf {
+  const conf: ResolvConf = {
+    nameservers: [],
+    search: [],
+    timeoutMs: DEFAULT_TIMEOUT_S * 1000,
+    attempts: DEFAULT_ATTEMPTS,
+    rotate: false,
+    warnings: [],
+  };
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].replace(/\r$/, "");
+    const warn = (message: string) => conf.warnings.push({ line: i + 1, message });
+    if (line.trim() === "") continue;
+    // glibc and Courier both match the keyword at the very start of the line only.
+    if (/^[ \t]/.test(line)) {
+      warn(`Ignoring "${line.trim()}": line starts with white space`);
+      continue;
+    }
+    const words = line.split(/[ \t]+/).filter((w) => w !== "");
+    const end = words.findIndex((w) => w.startsWith("#") || w.startsWith(";"));
+    if (end >= 0) words.length = end;
+    if (words.length === 0) continue;
+    const [keyword, ...values] = words;
+    switch (keyword.toLowerCase()) {
+      case "nameserver":
+        addNameserver(conf, values, warn);
+        break;
+      case "domain": {
+        // Courier lowercases the line (resolver.md §2.1); glibc makes `domain` the search list.
+        const domain = values[0] === undefined ? undefined : toDomain(values[0]);
+        if (domain === undefined) {
+          warn("Ignoring domain without a value");
+          break;
+        }
+        conf.domain = domain;
+        conf.search = [domain];
+        break;
+      }
+      case "search":
+        // `search .` (systemd-resolved) means no search domain; glibc skips the root too.
+        conf.search = values.map(toDomain).filter((d): d is string => d !== undefined);
+        conf.domain = conf.search[0];
+        break;
+      case "options":
+        for (const option of values) applyOption(conf, option, warn);
+        break;
+      case "sortlist":
+        // A glibc keyword for address ordering; MX hosts keep D14's order instead.
+        break;
+      default:
+        warn(`Ignoring unknown keyword "${keyword}"`);
+    }
+  }
+  if (conf.nameservers.length === 0) conf.nameservers = [...DEFAULT_NAMESERVERS];
+  return conf;
+}
+
+function addNameserver(conf: ResolvConf, values: string[], warn: (m: string) => void): void {
+  const [value] = values;
+  if (value === undefined) return warn("Ignoring nameserver without an address");
+  const address = parseAddress(value);
+  if (address === undefined) return warn(`Ignoring nameserver "${value}": not an IP address`);
+  if (conf.nameservers.length === MAX_NAMESERVERS) {
+    return warn(`Ignoring nameserver "${value}": at most ${MAX_NAMESERVERS} are used`);
+  }
+  conf.nameservers.push(addressToHost(address));
+}
+
+function applyOption(conf: ResolvConf, option: string, warn: (m: string) => void): void {
+  const colon = option.indexOf(":");
+  const name = (colon < 0 ? option : option.slice(0, colon)).toLowerCase();
+  const value = colon < 0 ? undefined : option.slice(colon + 1);
+  if (name === "rotate") {
+    conf.rotate = true;
+  } else if (name === "timeout" || name === "attempts") {
+    const n = value !== undefined && /^[0-9]+$/.test(value) ? Number(value) : NaN;
+    if (Number.isNaN(n)) return warn(`Ignoring option "${option}": not a whole number`);
+    // glibc caps both; a zero would mean no wait or no try, so one is the floor.
+    const max = name === "timeout" ? MAX_TIMEOUT_S : MAX_ATTEMPTS;
+    const bounded = Math.min(Math.max(n, 1), max);
+    if (bounded !== n) warn(`Option "${option}" is out of range 1..${max}; using ${bounded}`);
+    if (name === "timeout") conf.timeoutMs = bounded * 1000;
+    else conf.attempts = bounded;
+  } else if (!IGNORED_OPTIONS.has(name)) {
+    warn(`Ignoring unknown option "${option}"`);
+  }
+}
+
+function toDomain(value: string): string | undefined {
+  const domain = value.toLowerCase().replace(/\.+$/, "");
+  return domain === "" ? undefined : domain;
+}
+
+/**
+ * Reads and parses a resolv.conf file. A missing file gives the defaults, as in glibc and
+ * Courier; an unreadable one too, with a warning.
+ *
+ * @param path The file, normally `/etc/resolv.conf`.
+ * @param host Reads the file.
+ * @returns The configuration.
+ */
+export async function loadResolvConf(path: string, host: FileReader): Promise<ResolvConf> {
+  let text: string | undefined;
+  try {
+    text = await host.readTextFile(path);
+  } catch (error) {
+    const conf = parseResolvConf("");
+    const reason = error instanceof Error ? error.message : String(error);
+    conf.warnings.push({ message: `Cannot read ${path}: ${reason}; using the defaults` });
+    return conf;
+  }
+  return parseResolvConf(text ?? "");
+}

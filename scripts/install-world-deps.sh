@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Installs what tests/world/ needs (DNS daemons, namespace tools, HTTPS pieces) and
+# unpacks Courier's reference testmxlookup into a cache directory without installing the
+# MTA. Idempotent. Needs root; as another user it explains why it skips and exits 0.
+#
+# Environment:
+#   TESTMXLOOKUP_WORLD_CACHE  where Courier is unpacked (default /var/cache/testmxlookup-world)
+set -euo pipefail
+
+CACHE="${TESTMXLOOKUP_WORLD_CACHE:-/var/cache/testmxlookup-world}"
+COURIER_DIR="$CACHE/courier"
+PACKAGES=(unbound nsd ldnsutils iproute2 bind9-dnsutils util-linux openssl wget libgdbm6)
+COURIER_PACKAGES=(courier-base libcourier-unicode4 libidn12)
+
+if [[ "$(id -u)" != 0 ]]; then
+  echo "install-world-deps: not root, skipping (the test world needs root for network namespaces)" >&2
+  exit 0
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "install-world-deps: apt-get not found, skipping (Debian/Ubuntu only)" >&2
+  exit 0
+fi
+
+# Daemons running before we start: the packages' maintainer scripts may try to start
+# services; we only stop what appeared during this run, never what was already there.
+daemon_pids() { for n in unbound nsd nginx; do pgrep -x "$n" || true; done | sort; }
+before="$(daemon_pids)"
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# nginx-light is the small build; bookworm has it, later releases only "nginx".
+if ! dpkg-query -W -f='${Status}' nginx-light 2>/dev/null | grep -q 'install ok installed' &&
+  ! dpkg-query -W -f='${Status}' nginx 2>/dev/null | grep -q 'install ok installed'; then
+  if apt-cache show nginx-light >/dev/null 2>&1; then missing+=(nginx-light); else missing+=(nginx); fi
+fi
+
+if ((${#missing[@]})); then
+  echo "install-world-deps: installing ${missing[*]}"
+  # policy-rc.d exit 101 tells invoke-rc.d not to start services during installation.
+  policy=/usr/sbin/policy-rc.d
+  created_policy=0
+  if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    created_policy=1
+  fi
+  trap '[[ $created_policy == 1 ]] && rm -f "$policy"' EXIT
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  if [[ $created_policy == 1 ]]; then rm -f "$policy"; fi
+  trap - EXIT
+else
+  echo "install-world-deps: packages already installed"
+fi
+
+# Stop only daemons that appeared during this run (bounded wait).
+after="$(daemon_pids)"
+new="$(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after") | sed '/^$/d')"
+if [[ -n "$new" ]]; then
+  echo "install-world-deps: stopping daemons started by package scripts: $(echo "$new" | tr '\n' ' ')"
+  for pid in $new; do kill "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 20); do
+    alive=0
+    for pid in $new; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+fi
+
+# Courier's reference binary, unpacked only (never installed).
+if [[ -x "$COURIER_DIR/usr/bin/testmxlookup" ]]; then
+  echo "install-world-deps: Courier already unpacked in $COURIER_DIR"
+else
+  mkdir -p "$CACHE/debs" "$COURIER_DIR"
+  # apt downloads as _apt when it can write there (avoids the "unsandboxed" warning).
+  if id _apt >/dev/null 2>&1; then chown _apt "$CACHE/debs"; fi
+  (cd "$CACHE/debs" && apt-get download "${COURIER_PACKAGES[@]}")
+  for deb in "$CACHE"/debs/*.deb; do dpkg -x "$deb" "$COURIER_DIR"; done
+  echo "install-world-deps: Courier unpacked in $COURIER_DIR"
+fi
+if LD_LIBRARY_PATH="$COURIER_DIR/usr/lib/x86_64-linux-gnu:$COURIER_DIR/usr/lib/courier" \
+  ldd "$COURIER_DIR/usr/bin/testmxlookup" | grep -q 'not found'; then
+  echo "install-world-deps: warning: unresolved libraries for testmxlookup:" >&2
+  LD_LIBRARY_PATH="$COURIER_DIR/usr/lib/x86_64-linux-gnu" ldd "$COURIER_DIR/usr/bin/testmxlookup" >&2
+fi
+echo "install-world-deps: done"
