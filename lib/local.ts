@@ -34,8 +34,9 @@ function decodeAce(text: string): string {
       labels.push(label);
       continue;
     }
+    // node:url marks a bad A-label with U+FFFD rather than failing.
     const unicode = domainToUnicode(label);
-    if (unicode === "" || /^xn--/i.test(unicode)) return text;
+    if (unicode === "" || unicode.includes("\uFFFD") || /^xn--/i.test(unicode)) return text;
     labels.push(unicode);
   }
   return labels.join(".");
@@ -131,6 +132,16 @@ export function parseHostedDomains(text: string): string[] {
   return keys;
 }
 
+async function readHostedDomains(path: string, host: FileReader): Promise<string | undefined> {
+  try {
+    return await host.readTextFile(path);
+  } catch (error) {
+    // makehosteddomains also accepts a directory of files; we cannot list it (FileReader).
+    if (error instanceof Deno.errors.IsADirectory) return undefined;
+    throw error;
+  }
+}
+
 function firstLine(text: string): string {
   const line = text.split("\n", 1)[0];
   const bytes = new TextEncoder().encode(line);
@@ -146,7 +157,8 @@ function firstLine(text: string): string {
  * Hosted domains come from the text file `hosteddomains`, not from `hosteddomains.dat`
  * (GDBM, which Deno cannot read without FFI). Courier builds the `.dat` from that file with
  * `makehosteddomains`, so the two agree unless an administrator edited the text since; a
- * `.dat` built from elsewhere, or from `hosteddomains/` as a directory, is not seen.
+ * `.dat` built from elsewhere is not seen, nor is `hosteddomains` when it is a directory of
+ * files (which makehosteddomains also accepts): then no domain counts as hosted.
  *
  * @param configDir Courier's configuration directory, e.g. `/etc/courier`.
  * @param host Files and the host name.
@@ -158,7 +170,7 @@ export async function loadLocalConfig(configDir: string, host: LocalHost): Promi
   const [locals, me, hosted] = await Promise.all([
     host.readTextFile(dir + "locals"),
     host.readTextFile(dir + "me"),
-    host.readTextFile(dir + "hosteddomains"),
+    readHostedDomains(dir + "hosteddomains", host),
   ]);
   const config: LocalConfig = { hostname: host.hostname() };
   if (locals !== undefined) config.locals = locals;

@@ -239,7 +239,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         continue;
       case "--sts-cache-enable":
         actions.add("cache-enable");
-        result.cacheSize = undefined;
+        delete result.cacheSize;
         continue;
     }
     const eq = arg.indexOf("=");

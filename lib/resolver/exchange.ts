@@ -14,7 +14,6 @@ export const MAX_DATAGRAMS = 64;
 const MAX_TCP_MESSAGES = 4;
 
 const HEADER_LENGTH = 12;
-const CLASS_IN = 1;
 
 /** What a reply must match. */
 export interface ExpectedReply {
@@ -65,7 +64,7 @@ export function acceptReply(
     if (!(error instanceof DnsError)) throw error;
     const malformed = new DnsError(
       "MALFORMED",
-      `Malformed reply from ${describe(expected)}: ${error.message}`,
+      `Malformed reply from ${describe(expected)}: ${reason(error.cause ?? error)}`,
       { ...fields(expected), cause: error },
     );
     return { reject: "cannot be decoded", malformed };
@@ -79,25 +78,9 @@ export function acceptReply(
   if (!sameName(question.name, name) || question.type !== type.toUpperCase()) {
     return { reject: `question "${question.name}" ${question.type}` };
   }
-  const qclass = firstQuestionClass(bytes);
-  if (qclass !== CLASS_IN) return { reject: `question class ${qclass}` };
+  const qclass = message.questions[0].class ?? "IN";
+  if (qclass !== "IN") return { reject: `question class ${qclass}` };
   return { message };
-}
-
-// Our Message keeps no QCLASS, so read it from the wire (RFC 1035 §4.1.2). Only called on
-// bytes that decoded, so the question is there; a name ends with a zero octet or a
-// two-octet pointer (§4.1.4) and has at most 128 labels.
-function firstQuestionClass(bytes: Uint8Array): number {
-  let offset = HEADER_LENGTH;
-  for (let labels = 0; labels < 128 && bytes[offset] !== 0; labels++) {
-    if (bytes[offset] >= 0xc0) {
-      offset += 1;
-      break;
-    }
-    offset += bytes[offset] + 1;
-  }
-  offset += 1;
-  return (bytes[offset + 2] << 8) | bytes[offset + 3];
 }
 
 function sameEndpoint(a: SocketAddress, b: SocketAddress): boolean {
@@ -293,7 +276,9 @@ function startAttempt(expected: ExpectedReply, options: ExchangeOptions): Attemp
 }
 
 function describe(expected: ExpectedReply): string {
-  return `${serverLabel(expected.server)} for "${expected.question.name}" ${expected.question.type}`;
+  return `${
+    serverLabel(expected.server)
+  } for "${expected.question.name}" ${expected.question.type}`;
 }
 
 function fields(expected: ExpectedReply): { server: string; name: string; type: string } {

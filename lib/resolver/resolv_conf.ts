@@ -112,7 +112,8 @@ export function parseResolvConf(text: string): ResolvConf {
       case "search":
         // `search .` (systemd-resolved) means no search domain; glibc skips the root too.
         conf.search = values.map(toDomain).filter((d): d is string => d !== undefined);
-        conf.domain = conf.search[0];
+        if (conf.search.length > 0) conf.domain = conf.search[0];
+        else delete conf.domain;
         break;
       case "options":
         for (const option of values) applyOption(conf, option, warn);

@@ -11,6 +11,8 @@ export interface Question {
   name: string;
   /** The record type, e.g. "MX". */
   type: string;
+  /** The class, "IN" when absent. */
+  class?: string;
 }
 
 /** The data of a record, by type. Types this tool does not read keep their raw bytes. */
@@ -126,6 +128,22 @@ function toRecord(answer: packet.Answer): ResourceRecord | undefined {
   }
 }
 
+const QUERY_TYPES = new Set(["A", "AAAA", "MX", "CNAME", "TXT", "NS", "SOA", "PTR", "SRV"]);
+
+/** Why a question cannot be encoded: RFC 1035 §2.3.4 limits, or a type we do not ask for. */
+function questionProblem(question: Question): string | undefined {
+  if (!QUERY_TYPES.has(question.type)) return `Cannot ask for record type "${question.type}"`;
+  const name = toName(question.name);
+  if (name === "") return undefined;
+  const labels = name.split(".").map((label) => new TextEncoder().encode(label).length);
+  if (labels.some((n) => n === 0)) return `"${question.name}" has an empty label`;
+  if (labels.some((n) => n > 63)) return `"${question.name}" has a label longer than 63 octets`;
+  if (labels.reduce((sum, n) => sum + n + 1, 1) > 255) {
+    return `"${question.name}" is longer than 255 octets on the wire`;
+  }
+  return undefined;
+}
+
 /**
  * Encodes a query for one question, class IN, with an optional EDNS0 OPT record.
  *
@@ -135,6 +153,10 @@ function toRecord(answer: packet.Answer): ResourceRecord | undefined {
  * @throws {DnsError} `INVALID_NAME` when the name cannot be encoded.
  */
 export function encodeQuery(question: Question, options: QueryOptions): Uint8Array {
+  const problem = questionProblem(question);
+  if (problem !== undefined) {
+    throw new DnsError("INVALID_NAME", problem, { name: question.name, type: question.type });
+  }
   const additionals: packet.Answer[] = [];
   if (options.udpSize) {
     additionals.push({
@@ -198,7 +220,11 @@ export function decodeMessage(bytes: Uint8Array): Message {
     ad: Boolean(d.flag_ad),
     cd: Boolean(d.flag_cd),
     rcode: String(d.rcode ?? "NOERROR"),
-    questions: (decoded.questions ?? []).map((q) => ({ name: toName(q.name), type: q.type })),
+    questions: (decoded.questions ?? []).map((q) => ({
+      name: toName(q.name),
+      type: q.type,
+      class: q.class ?? "IN",
+    })),
     answers: records(decoded.answers),
     authorities: records(decoded.authorities),
     additionals: records(decoded.additionals),

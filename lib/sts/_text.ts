@@ -1,0 +1,34 @@
+// Folder-private helpers for the reason strings that go to stderr.
+
+/**
+ * `text` in double quotes with anything but printable ASCII as `\xHH` / `\u{…}`, cut after
+ * `max` characters (records and policy lines can be long; names and paths are short).
+ */
+export function quote(text: string, max = Infinity): string {
+  let out = "";
+  let count = 0;
+  for (const char of text) {
+    if (count++ === max) return `"${out}"…`;
+    const code = char.codePointAt(0)!;
+    if (char === '"' || char === "\\") out += "\\" + char;
+    else if (code >= 0x20 && code < 0x7f) out += char;
+    else if (code < 0x100) out += "\\x" + code.toString(16).padStart(2, "0");
+    else out += `\\u{${code.toString(16)}}`;
+  }
+  return `"${out}"`;
+}
+
+/**
+ * The operating system's reason from a `Deno.errors.*` error, as strerror(3) words:
+ * "Permission denied (os error 13): open '/x'" becomes "Permission denied".
+ */
+export function osReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const at = message.indexOf(" (os error ");
+  return at > 0 ? message.slice(0, at) : message;
+}
+
+/** `text` without spaces and tabs (RFC 5234 WSP) at either end. */
+export function trimWsp(text: string): string {
+  return text.replace(/^[ \t]+|[ \t]+$/g, "");
+}

@@ -1,0 +1,229 @@
+// The policy download (RFC 8461 §3.3, D3): HTTPS to mta-sts.<domain>, no redirects, status 200,
+// text/plain, at most 64 KiB, one total timeout. Checking the text is policy.ts's job.
+import { asciiName } from "./_name.ts";
+import { quote } from "./_text.ts";
+import { StsError, type StsErrorKind } from "./errors.ts";
+import { MAX_POLICY_BYTES } from "./policy.ts";
+
+/** The total time for a download (connection, TLS, headers, body) in milliseconds (D4). */
+export const DEFAULT_FETCH_TIMEOUT = 20_000;
+
+/** Options of {@linkcode fetchPolicy}. */
+export interface FetchPolicyOptions {
+  /** PEM certificates to trust instead of the system's roots (`TLS_TRUSTCERTS`, D3). */
+  caCerts?: string[];
+  /** Total time in milliseconds. @default {20000} */
+  timeout?: number;
+  /** Aborts the download. */
+  signal?: AbortSignal;
+  /** The fetch to use; tests pass one that reaches a local server. @default {globalThis.fetch} */
+  fetch?: typeof fetch;
+}
+
+/** A policy as served. */
+export interface FetchedPolicy {
+  /** The URL it came from. */
+  url: string;
+  /** The body decoded as UTF-8, unchanged otherwise; `parsePolicy` makes the cache form. */
+  text: string;
+  /** The Content-Type as sent. */
+  contentType: string;
+}
+
+/**
+ * The policy URL for a domain: `https://mta-sts.<domain>/.well-known/mta-sts.txt` with the
+ * domain as lower-case A-labels without the trailing dot (Courier uses the argument raw).
+ *
+ * @param domain The policy domain.
+ * @returns The URL.
+ * @throws {StsError} `INVALID_NAME` when the domain is not a host name.
+ */
+export function policyUrl(domain: string): string {
+  const name = asciiName(domain);
+  if (name === undefined) {
+    throw new StsError("INVALID_NAME", `Not a domain name: ${quote(domain)}`, { domain });
+  }
+  return `https://mta-sts.${name}/.well-known/mta-sts.txt`;
+}
+
+/**
+ * Downloads a domain's policy as RFC 8461 §3.3 and D3 require: certificate verified for
+ * `mta-sts.<domain>` (never disabled), redirects not followed, status 200 only,
+ * `Content-Type: text/plain` with any parameters, body over {@linkcode MAX_POLICY_BYTES}
+ * aborted while streaming, everything within `timeout`.
+ *
+ * @param domain The policy domain.
+ * @param options Trusted certificates, timeout, signal, fetch.
+ * @returns The body and where it came from.
+ * @throws {StsError} `INVALID_NAME`, `REDIRECT`, `HTTP_STATUS`, `CONTENT_TYPE`, `TOO_LARGE`,
+ *   `POLICY_INVALID` (not UTF-8), `TLS`, `NETWORK`, `TIMEOUT` or `ABORTED`, with a message
+ *   such as `Cannot fetch policy for "a.example": status 301`.
+ */
+export async function fetchPolicy(
+  domain: string,
+  options: FetchPolicyOptions = {},
+): Promise<FetchedPolicy> {
+  const url = policyUrl(domain);
+  const timeout = options.timeout ?? DEFAULT_FETCH_TIMEOUT;
+  const fail = (kind: StsErrorKind, detail: string, cause?: unknown) =>
+    new StsError(kind, `Cannot fetch policy for ${quote(domain)}: ${detail}`, {
+      domain,
+      url,
+      cause,
+    });
+  options.signal?.throwIfAborted();
+
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), timeout);
+  const signal = options.signal
+    ? AbortSignal.any([deadline.signal, options.signal])
+    : deadline.signal;
+  const client = options.caCerts ? Deno.createHttpClient({ caCerts: options.caCerts }) : undefined;
+  // Which signal fired tells a timeout from the caller's abort; anything else is the network.
+  const failure = (error: unknown): StsError => {
+    if (error instanceof StsError) return error;
+    if (deadline.signal.aborted) {
+      return fail("TIMEOUT", `no complete answer within ${timeout} ms`, error);
+    }
+    if (options.signal?.aborted) return fail("ABORTED", "aborted", error);
+    const detail = networkDetail(error);
+    return fail(/certificate|tls|handshake|ssl/i.test(detail) ? "TLS" : "NETWORK", detail, error);
+  };
+  try {
+    const response = await (options.fetch ?? fetch)(url, {
+      redirect: "manual",
+      signal,
+      client,
+      headers: { accept: "text/plain" },
+    });
+    try {
+      checkResponse(response, fail);
+      const body = await readCapped(response, fail);
+      let text: string;
+      try {
+        text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+      } catch (error) {
+        throw new StsError("POLICY_INVALID", `Invalid policy for ${quote(domain)}: not UTF-8`, {
+          domain,
+          url,
+          cause: error,
+        });
+      }
+      return { url, text, contentType: response.headers.get("content-type") ?? "" };
+    } finally {
+      // Releases the connection when the body was not read to the end.
+      await response.body?.cancel().catch(() => {});
+    }
+  } catch (error) {
+    throw failure(error);
+  } finally {
+    clearTimeout(timer);
+    client?.close();
+  }
+}
+
+function checkResponse(
+  response: Response,
+  fail: (kind: StsErrorKind, detail: string) => StsError,
+): void {
+  const { status } = response;
+  if (status >= 300 && status < 400) {
+    const location = response.headers.get("location");
+    const to = location === null ? "" : ` to ${quote(location, 200)}`;
+    throw fail("REDIRECT", `status ${status} (redirect${to} not followed, RFC 8461 §3.3)`);
+  }
+  if (status !== 200) throw fail("HTTP_STATUS", `status ${status}`);
+  const type = response.headers.get("content-type");
+  // RFC 8461 §3.2: the policy is served as "text/plain"; parameters such as charset may follow.
+  if (type === null) throw fail("CONTENT_TYPE", "no Content-Type, expected text/plain");
+  if (type.split(";")[0].trim().toLowerCase() !== "text/plain") {
+    throw fail("CONTENT_TYPE", `Content-Type ${quote(type, 100)}, expected text/plain`);
+  }
+  const length = Number(response.headers.get("content-length") ?? "0");
+  if (length > MAX_POLICY_BYTES) {
+    throw fail("TOO_LARGE", `${length} bytes announced, over the limit of ${MAX_POLICY_BYTES}`);
+  }
+}
+
+async function readCapped(
+  response: Response,
+  fail: (kind: StsErrorKind, detail: string) => StsError,
+): Promise<Uint8Array> {
+  const body = new Uint8Array(MAX_POLICY_BYTES);
+  let length = 0;
+  if (response.body === null) return body.subarray(0, 0);
+  const reader = response.body.getReader();
+  try {
+    // Bounded: every chunk adds bytes until the cap, and the deadline aborts a stalled read.
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return body.subarray(0, length);
+      if (length + value.length > MAX_POLICY_BYTES) {
+        throw fail("TOO_LARGE", `the body is over the limit of ${MAX_POLICY_BYTES} bytes`);
+      }
+      body.set(value, length);
+      length += value.length;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+// Deno says "error sending request for url (https://…): client error (Connect): invalid
+// peer certificate: UnknownIssuer"; the URL is in the message already, the cause is the news.
+function networkDetail(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    parts.push(e.message.replace(/^error sending request for url \([^)]*\): /, ""));
+  }
+  return parts.join(": ") || String(error);
+}
+
+/**
+ * The `TLS_TRUSTCERTS` setting of Courier's `courierd` file: a CA bundle file or directory.
+ * The file is shell-like: `NAME=value` lines, `#` comments, optional quotes; the last
+ * assignment wins.
+ *
+ * @param text The text of `/etc/courier/courierd`.
+ * @returns The path, or undefined when unset or empty.
+ */
+export function parseCourierdTrustCerts(text: string): string | undefined {
+  let value: string | undefined;
+  for (const line of text.split("\n")) {
+    const match = /^[ \t]*(?:export[ \t]+)?TLS_TRUSTCERTS=(.*)$/.exec(line);
+    if (!match) continue;
+    let raw = match[1].replace(/\r$/, "").trim();
+    const quoted = /^"([^"]*)"|^'([^']*)'/.exec(raw);
+    raw = quoted ? quoted[1] ?? quoted[2] : raw.replace(/[ \t]+#.*$/, "");
+    value = raw;
+  }
+  return value === "" ? undefined : value;
+}
+
+/** The most files read from a `TLS_TRUSTCERTS` directory. */
+export const MAX_CA_FILES = 2000;
+
+/**
+ * The certificates at a `TLS_TRUSTCERTS` path, for {@linkcode FetchPolicyOptions.caCerts}:
+ * the file's text, or for a directory (OpenSSL's hashed form, e.g. `/etc/ssl/certs`) the
+ * text of each file in it that holds a PEM certificate, links followed.
+ *
+ * @param path A file or directory.
+ * @returns PEM texts, possibly several certificates each.
+ * @throws {Deno.errors.NotFound} And the other file errors, for the caller to report.
+ */
+export async function readCaCerts(path: string): Promise<string[]> {
+  if (!(await Deno.stat(path)).isDirectory) return [await Deno.readTextFile(path)];
+  const texts: string[] = [];
+  let seen = 0;
+  for await (const item of Deno.readDir(path)) {
+    if (++seen > MAX_CA_FILES) break;
+    try {
+      const text = await Deno.readTextFile(`${path}/${item.name}`);
+      if (text.includes("-----BEGIN CERTIFICATE-----")) texts.push(text);
+    } catch {
+      // Subdirectories, dangling links and unreadable files hold no usable certificate.
+    }
+  }
+  return texts;
+}

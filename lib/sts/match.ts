@@ -1,0 +1,29 @@
+// Does an MX host satisfy a policy's `mx` patterns (RFC 8461 §4.1, D7)? Pure name comparison;
+// which hosts to check and what to print is the report's job.
+import { isIP } from "node:net";
+import { asciiName } from "./_name.ts";
+
+/**
+ * Whether `host` matches one of `patterns`.
+ *
+ * Names compare as lower-case A-labels without the trailing dot, so `MX.Example.COM.`,
+ * `mx.example.com` and U-label forms are equal. `*.example.com` matches exactly one more
+ * leftmost label: `mx.example.com`, but neither `example.com` nor `a.mx.example.com`
+ * (RFC 8461 §4.1; Courier matches any depth). Anything else compares exactly, so the draft
+ * syntax `.example.com` matches nothing, and neither do IP addresses (MX hosts are names).
+ *
+ * @param host The MX host name as the MX record gave it.
+ * @param patterns The policy's `mx` values.
+ * @returns True when a pattern matches.
+ */
+export function matchesMx(host: string, patterns: readonly string[]): boolean {
+  const name = isIP(host) === 0 ? asciiName(host) : undefined;
+  if (name === undefined) return false;
+  const parent = name.slice(name.indexOf(".") + 1);
+  const hasParent = name.includes(".");
+  return patterns.some((pattern) => {
+    if (isIP(pattern) !== 0) return false;
+    if (pattern.startsWith("*.")) return hasParent && asciiName(pattern.slice(2)) === parent;
+    return asciiName(pattern) === name;
+  });
+}

@@ -1,0 +1,469 @@
+import assert from "node:assert/strict";
+import { denoHost, type Host } from "../../lib/host.ts";
+import { type ExchangeTrace, Resolver, type ResolverOptions } from "../../lib/resolver/resolver.ts";
+import type { Message, ResourceRecord, ResponseSpec } from "../../lib/wire/message.ts";
+import { FakeDnsServer, type Handler, ipv6Available, reply, rr } from "../fakes/dns_server.ts";
+
+/** Small timeouts keep every test well under a second or two. */
+const TIMEOUT_MS = 300;
+
+function resolver(servers: FakeDnsServer[], options: ResolverOptions = {}): Resolver {
+  return new Resolver({
+    servers: servers.map((s) => s.nameServer),
+    timeoutMs: TIMEOUT_MS,
+    attempts: 1,
+    ...options,
+  });
+}
+
+function addresses(records: ResourceRecord[]): string[] {
+  return records.map((r) => r.data.type === "A" || r.data.type === "AAAA" ? r.data.address : "?");
+}
+
+/** Answers an A query with 192.0.2.1 for the name asked. */
+function answerA(q: Message): ResponseSpec {
+  return reply(q, { answers: [rr.a(q.questions[0].name, "192.0.2.1")] });
+}
+
+Deno.test("Resolver.query() returns the records of the asked type from the reply", async () => {
+  await using server = FakeDnsServer.start((q) =>
+    reply(q, {
+      answers: [rr.mx("x.test", 10, "mx1.x.test"), rr.mx("X.TEST", 20, "mx2.x.test")],
+      additionals: [rr.mx("x.test", 30, "mx3.x.test"), rr.mx("other.test", 5, "mx.other.test")],
+    })
+  );
+  const result = await resolver([server]).query("x.test", "mx");
+  assert.equal(result.name, "x.test");
+  assert.equal(result.canonicalName, "x.test");
+  assert.equal(result.type, "MX");
+  // Courier's rule: every MX of the name in any section, and nothing of other owners.
+  assert.deepEqual(result.records.map((r) => r.data.type === "MX" && r.data.exchange), [
+    "mx1.x.test",
+    "mx2.x.test",
+    "mx3.x.test",
+  ]);
+  assert.deepEqual(result.cnames, []);
+  assert.equal(result.server, `127.0.0.1:${server.port}`);
+  assert.equal(result.transport, "udp");
+  assert.equal(result.ad, false);
+  assert.equal(server.queries.length, 1);
+  assert.equal(server.queries[0].message.edns, undefined);
+  assert.equal(server.queries[0].message.rd, true);
+});
+
+Deno.test("Resolver.query() sends the name as given, case kept", async () => {
+  await using server = FakeDnsServer.start(answerA);
+  const result = await resolver([server]).query("MiXeD.Case.Test", "A");
+  assert.equal(server.queries[0].message.questions[0].name, "MiXeD.Case.Test");
+  assert.deepEqual(addresses(result.records), ["192.0.2.1"]);
+});
+
+Deno.test("Resolver.query() retries a truncated reply over TCP with the same query", async () => {
+  await using server = FakeDnsServer.start((q, { transport }) =>
+    transport === "udp"
+      ? reply(q, { flags: { tc: true } })
+      : reply(q, { answers: [rr.a("x.test", "192.0.2.1"), rr.a("x.test", "192.0.2.2")] })
+  );
+  const traces: ExchangeTrace[] = [];
+  const result = await resolver([server], { onExchange: (t) => traces.push(t) }).query(
+    "x.test",
+    "A",
+  );
+  assert.equal(result.transport, "tcp");
+  assert.deepEqual(addresses(result.records), ["192.0.2.1", "192.0.2.2"]);
+  assert.deepEqual(server.queries.map((q) => q.transport), ["udp", "tcp"]);
+  assert.deepEqual(server.queries[1].bytes, server.queries[0].bytes);
+  assert.deepEqual(traces.map(({ ms: _, ...t }) => t), [
+    {
+      server: `127.0.0.1:${server.port}`,
+      name: "x.test",
+      type: "A",
+      edns: false,
+      transport: "udp",
+      rcode: "NOERROR",
+      truncated: true,
+    },
+    {
+      server: `127.0.0.1:${server.port}`,
+      name: "x.test",
+      type: "A",
+      edns: false,
+      transport: "tcp",
+      rcode: "NOERROR",
+    },
+  ]);
+});
+
+Deno.test("Resolver.query() times out when a truncated reply's TCP retry stays silent", async () => {
+  await using server = FakeDnsServer.start((q, { transport }) =>
+    transport === "udp" ? reply(q, { flags: { tc: true } }) : "silence"
+  );
+  await assert.rejects(resolver([server]).query("x.test", "A"), { kind: "TIMEOUT" });
+});
+
+Deno.test("Resolver.query() drops a garbage datagram and takes the real reply", async () => {
+  await using server = FakeDnsServer.start((q) => [
+    new Uint8Array([0xde, 0xad, 0xbe, 0xef]),
+    answerA(q),
+  ]);
+  const result = await resolver([server]).query("x.test", "A");
+  assert.deepEqual(addresses(result.records), ["192.0.2.1"]);
+});
+
+Deno.test("Resolver.query() drops a reply with a wrong ID and takes the right one", async () => {
+  await using server = FakeDnsServer.start((q) => [
+    reply(q, { id: q.id ^ 0x8000, answers: [rr.a("x.test", "192.0.2.66")] }),
+    reply(q, { answers: [rr.a("x.test", "192.0.2.1")] }),
+  ]);
+  const result = await resolver([server]).query("x.test", "A");
+  assert.deepEqual(addresses(result.records), ["192.0.2.1"]);
+});
+
+Deno.test("Resolver.query() drops a reply from another port and takes the right one", async () => {
+  await using server = FakeDnsServer.start((q) => [
+    { fromOtherPort: reply(q, { answers: [rr.a("x.test", "192.0.2.66")] }) },
+    { delayMs: 20 },
+    reply(q, { answers: [rr.a("x.test", "192.0.2.1")] }),
+  ]);
+  const result = await resolver([server]).query("x.test", "A");
+  assert.deepEqual(addresses(result.records), ["192.0.2.1"]);
+});
+
+Deno.test("Resolver.query() drops a reply for another question and takes the right one", async () => {
+  await using server = FakeDnsServer.start((q) => [
+    reply(q, {
+      questions: [{ name: "evil.test", type: "A" }],
+      answers: [rr.a("x.test", "192.0.2.66")],
+    }),
+    reply(q, {
+      questions: [{ name: "x.test", type: "AAAA" }],
+      answers: [rr.a("x.test", "192.0.2.67")],
+    }),
+    reply(q, { answers: [rr.a("x.test", "192.0.2.1")] }),
+  ]);
+  const result = await resolver([server]).query("x.test", "A");
+  assert.deepEqual(addresses(result.records), ["192.0.2.1"]);
+});
+
+Deno.test("Resolver.query() reports TIMEOUT after every attempt, within the deadline, with fresh IDs", async () => {
+  await using server = FakeDnsServer.start(() => "silence");
+  const started = Date.now();
+  await assert.rejects(resolver([server], { attempts: 2, timeoutMs: 150 }).query("x.test", "MX"), {
+    name: "DnsError",
+    kind: "TIMEOUT",
+    server: `127.0.0.1:${server.port}`,
+    qname: "x.test",
+    qtype: "MX",
+    message: `No reply from 127.0.0.1:${server.port} for "x.test" MX after 2 attempts of 150 ms`,
+  });
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed >= 290 && elapsed < 1000, `took ${elapsed} ms`);
+  assert.equal(server.queries.length, 2);
+  assert.notEqual(server.queries[0].message.id, server.queries[1].message.id);
+  assert.notEqual(server.queries[0].from.port, server.queries[1].from.port);
+});
+
+Deno.test("Resolver.query() reports MALFORMED when only an undecodable reply with the right ID came", async () => {
+  await using server = FakeDnsServer.start((q) => {
+    const bytes = new Uint8Array([q.id >> 8, q.id & 0xff, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 9]);
+    return [bytes];
+  });
+  await assert.rejects(resolver([server]).query("x.test", "A"), {
+    kind: "MALFORMED",
+    message: new RegExp(`^Malformed reply from 127\\.0\\.0\\.1:${server.port} for "x\\.test" A: `),
+  });
+});
+
+Deno.test("Resolver.query() retries without EDNS after a FORMERR to a query with EDNS", async () => {
+  await using server = FakeDnsServer.start((q) =>
+    q.edns ? reply(q, { rcode: "FORMERR" }) : answerA(q)
+  );
+  const result = await resolver([server], { udpSize: 1232 }).query("x.test", "A");
+  assert.deepEqual(addresses(result.records), ["192.0.2.1"]);
+  // Courier's OPT record: the payload asked for, DO always set (resolver.md §3).
+  assert.deepEqual(server.queries.map((q) => q.message.edns), [
+    { udpSize: 1232, dnssecOk: true },
+    undefined,
+  ]);
+});
+
+Deno.test("Resolver.query() reports FORMERR when the server rejects the query without EDNS too", async () => {
+  await using server = FakeDnsServer.start((q) => reply(q, { rcode: "FORMERR" }));
+  await assert.rejects(resolver([server], { udpSize: 1232 }).query("x.test", "A"), {
+    kind: "FORMERR",
+  });
+  assert.equal(server.queries.length, 2);
+});
+
+Deno.test("Resolver.query() moves on after SERVFAIL from the first server to the answer of the second", async () => {
+  await using first = FakeDnsServer.start((q) => reply(q, { rcode: "SERVFAIL" }));
+  await using second = FakeDnsServer.start(answerA);
+  const result = await resolver([first, second]).query("x.test", "A");
+  assert.equal(result.server, `127.0.0.1:${second.port}`);
+  assert.deepEqual(addresses(result.records), ["192.0.2.1"]);
+});
+
+Deno.test("Resolver.query() reports REFUSED when every server refuses, in every round", async () => {
+  await using first = FakeDnsServer.start((q) => reply(q, { rcode: "REFUSED" }));
+  await using second = FakeDnsServer.start((q) => reply(q, { rcode: "REFUSED" }));
+  await assert.rejects(resolver([first, second], { attempts: 2 }).query("x.test", "A"), {
+    kind: "REFUSED",
+    server: `127.0.0.1:${second.port}`,
+    message: `Server 127.0.0.1:${second.port} answered REFUSED for "x.test" A`,
+  });
+  assert.equal(first.queries.length, 2);
+  assert.equal(second.queries.length, 2);
+});
+
+Deno.test("Resolver.query() prefers an answer's error over another server's silence", async () => {
+  await using first = FakeDnsServer.start((q) => reply(q, { rcode: "NOTIMP" }));
+  await using second = FakeDnsServer.start(() => "silence");
+  await assert.rejects(resolver([first, second]).query("x.test", "A"), { kind: "NOTIMP" });
+});
+
+Deno.test("Resolver.query() reports NXDOMAIN without asking the next server", async () => {
+  await using first = FakeDnsServer.start((q) => reply(q, { rcode: "NXDOMAIN" }));
+  await using second = FakeDnsServer.start(answerA);
+  await assert.rejects(resolver([first, second]).query("nx.test", "A"), {
+    kind: "NXDOMAIN",
+    message: `No such domain "nx.test" (NXDOMAIN from 127.0.0.1:${first.port})`,
+  });
+  assert.equal(second.queries.length, 0);
+});
+
+Deno.test("Resolver.query() reports NODATA for NOERROR without a record of the type", async () => {
+  await using server = FakeDnsServer.start((q) =>
+    reply(q, { answers: [rr.aaaa("x.test", "2001:db8::1")] })
+  );
+  await assert.rejects(resolver([server]).query("x.test", "A"), {
+    kind: "NODATA",
+    message: `No A record for "x.test" at 127.0.0.1:${server.port}`,
+  });
+});
+
+Deno.test("Resolver.query() follows a CNAME chain within one reply", async () => {
+  await using server = FakeDnsServer.start((q) =>
+    reply(q, {
+      answers: [
+        rr.cname("alias.test", "mid.test"),
+        rr.cname("MID.test", "real.test"),
+        rr.a("real.test", "192.0.2.1"),
+      ],
+    })
+  );
+  const result = await resolver([server]).query("alias.test", "A");
+  assert.equal(result.canonicalName, "real.test");
+  assert.deepEqual(result.cnames, ["mid.test", "real.test"]);
+  assert.deepEqual(addresses(result.records), ["192.0.2.1"]);
+  assert.equal(server.queries.length, 1);
+});
+
+Deno.test("Resolver.query() continues with a CNAME target found in the additional section", async () => {
+  // The reply that crashed Courier 1.0.16 (resolver.md §10, defect).
+  await using server = FakeDnsServer.start((q) =>
+    reply(q, {
+      answers: [rr.cname("alias.test", "real.test")],
+      additionals: [rr.a("real.test", "192.0.2.1")],
+    })
+  );
+  const result = await resolver([server]).query("alias.test", "A");
+  assert.deepEqual(addresses(result.records), ["192.0.2.1"]);
+  assert.equal(server.queries.length, 1);
+});
+
+Deno.test("Resolver.query() asks again for a CNAME target not in the reply", async () => {
+  await using server = FakeDnsServer.start((q) =>
+    q.questions[0].name === "alias.test"
+      ? reply(q, { answers: [rr.cname("alias.test", "real.test")] })
+      : answerA(q)
+  );
+  const result = await resolver([server]).query("alias.test", "A");
+  assert.equal(result.canonicalName, "real.test");
+  assert.deepEqual(addresses(result.records), ["192.0.2.1"]);
+  assert.deepEqual(server.queries.map((q) => q.message.questions[0].name), [
+    "alias.test",
+    "real.test",
+  ]);
+});
+
+Deno.test("Resolver.query() reports NXDOMAIN for a CNAME target that does not exist", async () => {
+  await using server = FakeDnsServer.start((q) =>
+    q.questions[0].name === "alias.test"
+      ? reply(q, { answers: [rr.cname("alias.test", "gone.test")] })
+      : reply(q, { rcode: "NXDOMAIN" })
+  );
+  await assert.rejects(resolver([server]).query("alias.test", "A"), {
+    kind: "NXDOMAIN",
+    qname: "alias.test",
+    message:
+      `No such domain "gone.test" (alias of "alias.test") (NXDOMAIN from 127.0.0.1:${server.port})`,
+  });
+});
+
+/** c0 → c1 → … → c<length>, one CNAME per reply, then an A record. */
+function chain(length: number): Handler {
+  return (q) => {
+    const name = q.questions[0].name;
+    const n = Number(name.slice(1, name.indexOf(".")));
+    return reply(q, {
+      answers: [n < length ? rr.cname(name, `c${n + 1}.test`) : rr.a(name, "192.0.2.1")],
+    });
+  };
+}
+
+Deno.test("Resolver.query() follows a chain of 10 CNAMEs across queries", async () => {
+  await using server = FakeDnsServer.start(chain(10));
+  const result = await resolver([server]).query("c0.test", "A");
+  assert.equal(result.canonicalName, "c10.test");
+  assert.equal(result.cnames.length, 10);
+  assert.equal(server.queries.length, 11);
+});
+
+Deno.test("Resolver.query() fails a chain of 11 CNAMEs with CNAME_LOOP", async () => {
+  await using server = FakeDnsServer.start(chain(11));
+  await assert.rejects(resolver([server]).query("c0.test", "A"), {
+    kind: "CNAME_LOOP",
+    message: 'CNAME chain of "c0.test" A is longer than 10',
+  });
+  assert.equal(server.queries.length, 11);
+});
+
+Deno.test("Resolver.query() fails a CNAME loop with CNAME_LOOP without using up the budget", async () => {
+  await using server = FakeDnsServer.start((q) => {
+    const name = q.questions[0].name;
+    return reply(q, { answers: [rr.cname(name, name === "a.test" ? "b.test" : "A.Test")] });
+  });
+  await assert.rejects(resolver([server]).query("a.test", "A"), {
+    kind: "CNAME_LOOP",
+    message: 'CNAME chain of "a.test" A loops at "A.Test"',
+  });
+  assert.equal(server.queries.length, 2);
+});
+
+Deno.test("Resolver.query() fails a CNAME to itself with CNAME_LOOP", async () => {
+  await using server = FakeDnsServer.start((q) =>
+    reply(q, { answers: [rr.cname("self.test", "self.test")] })
+  );
+  await assert.rejects(resolver([server]).query("self.test", "A"), { kind: "CNAME_LOOP" });
+});
+
+Deno.test("Resolver.query() returns a CNAME record itself when CNAME is asked", async () => {
+  await using server = FakeDnsServer.start((q) =>
+    reply(q, { answers: [rr.cname("alias.test", "real.test")] })
+  );
+  const result = await resolver([server]).query("alias.test", "CNAME");
+  assert.deepEqual(result.cnames, []);
+  assert.deepEqual(result.records.map((r) => r.data), [{ type: "CNAME", target: "real.test" }]);
+});
+
+Deno.test("Resolver.query() passes the AD bit of the final reply through", async () => {
+  await using server = FakeDnsServer.start((q) =>
+    q.questions[0].name === "alias.test"
+      ? reply(q, { answers: [rr.cname("alias.test", "signed.test")] })
+      : reply(q, { flags: { ad: true }, answers: [rr.a("signed.test", "192.0.2.1")] })
+  );
+  assert.equal((await resolver([server]).query("alias.test", "A")).ad, true);
+  assert.equal((await resolver([server]).query("signed.test", "A")).ad, true);
+});
+
+Deno.test("Resolver.query() rejects promptly with the signal's reason when aborted", async () => {
+  await using server = FakeDnsServer.start(() => "silence");
+  const controller = new AbortController();
+  const started = Date.now();
+  const pending = resolver([server], { timeoutMs: 5000, attempts: 2 }).query("x.test", "A", {
+    signal: controller.signal,
+  });
+  const timer = setTimeout(() => controller.abort(), 50);
+  try {
+    await assert.rejects(pending, { name: "AbortError" });
+  } finally {
+    clearTimeout(timer);
+  }
+  assert.ok(Date.now() - started < 1000);
+  assert.equal(server.queries.length, 1);
+});
+
+Deno.test("Resolver.query() rejects at once with an already aborted signal, sending nothing", async () => {
+  await using server = FakeDnsServer.start(answerA);
+  const signal = AbortSignal.abort(new Error("stop"));
+  await assert.rejects(resolver([server]).query("x.test", "A", { signal }), { message: "stop" });
+  assert.equal(server.queries.length, 0);
+});
+
+const IPV6 = ipv6Available();
+if (!IPV6) console.warn("resolver_test.ts: ::1 is not available, the IPv6 server test is ignored");
+
+Deno.test({
+  name: "Resolver.query() asks an IPv6 server on ::1",
+  ignore: !IPV6,
+}, async () => {
+  await using server = FakeDnsServer.start(answerA, { hostname: "::1" });
+  const result = await resolver([server]).query("x.test", "A");
+  assert.equal(result.server, `[::1]:${server.port}`);
+  assert.deepEqual(addresses(result.records), ["192.0.2.1"]);
+});
+
+Deno.test("Resolver.query() runs concurrent queries on one resolver apart", async () => {
+  await using server = FakeDnsServer.start((q) => {
+    const name = q.questions[0].name;
+    return [
+      { delayMs: 30 - Number(name[1]) * 3 },
+      reply(q, { answers: [rr.a(name, `192.0.2.${name[1]}`)] }),
+    ];
+  });
+  const r = resolver([server]);
+  const names = Array.from({ length: 8 }, (_, i) => `h${i}.test`);
+  const results = await Promise.all(names.map((name) => r.query(name, "A")));
+  assert.deepEqual(
+    results.map((res) => addresses(res.records)[0]),
+    names.map((_, i) => `192.0.2.${i}`),
+  );
+});
+
+Deno.test("Resolver.query() starts each query at the next server with rotate", async () => {
+  await using first = FakeDnsServer.start(answerA);
+  await using second = FakeDnsServer.start(answerA);
+  const r = resolver([first, second], { rotate: true });
+  const servers = [];
+  for (let i = 0; i < 3; i++) servers.push((await r.query("x.test", "A")).server);
+  assert.deepEqual(servers, [first, second, first].map((s) => `127.0.0.1:${s.port}`));
+});
+
+Deno.test("Resolver.query() reports NETWORK when every send fails", async () => {
+  const host: Host = {
+    ...denoHost(),
+    openUdp: () => ({
+      send: () => Promise.reject(new Error("Network is unreachable")),
+      receive: () => Promise.reject(new Error("closed")),
+      close: () => {},
+    }),
+  };
+  const r = new Resolver({ servers: [{ address: "192.0.2.53" }], timeoutMs: TIMEOUT_MS, host });
+  await assert.rejects(r.query("x.test", "A"), {
+    kind: "NETWORK",
+    server: "192.0.2.53",
+    message: 'Cannot send to 192.0.2.53 for "x.test" A: Network is unreachable',
+  });
+});
+
+Deno.test("Resolver.query() reports each round trip to onExchange", async () => {
+  await using first = FakeDnsServer.start(() => "silence");
+  await using second = FakeDnsServer.start((q) => reply(q, { rcode: "SERVFAIL" }));
+  const traces: ExchangeTrace[] = [];
+  const r = resolver([first, second], { onExchange: (t) => traces.push(t), timeoutMs: 100 });
+  await assert.rejects(r.query("x.test", "A"), { kind: "SERVFAIL" });
+  assert.deepEqual(traces.map((t) => [t.server, t.transport, t.rcode, t.error]), [
+    [`127.0.0.1:${first.port}`, "udp", undefined, "TIMEOUT"],
+    [`127.0.0.1:${second.port}`, "udp", "SERVFAIL", undefined],
+  ]);
+  assert.ok(traces[0].ms >= 90);
+});
+
+Deno.test("new Resolver() rejects bad options", () => {
+  assert.throws(() => new Resolver({ servers: [] }), RangeError);
+  assert.throws(() => new Resolver({ servers: [{ address: "bogus" }] }), TypeError);
+  assert.throws(() => new Resolver({ servers: [{ address: "::1", port: 0 }] }), RangeError);
+  assert.throws(() => new Resolver({ timeoutMs: 0 }), RangeError);
+  assert.throws(() => new Resolver({ attempts: 0 }), RangeError);
+  assert.throws(() => new Resolver({ udpSize: 65536 }), RangeError);
+});
