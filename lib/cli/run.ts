@@ -2,7 +2,7 @@
 // per failure on stderr, return the exit status. Never exits and never throws (cliffy's
 // noExit): main.ts is the only place that ends the process.
 import { formatAddress } from "../address.ts";
-import { type Host } from "../host.ts";
+import type { Host } from "../host.ts";
 import { isLocal, loadLocalConfig, type LocalConfig } from "../local.ts";
 import { lookupMx, type MxResult } from "../mx/lookup.ts";
 import { Resolver } from "../resolver/resolver.ts";

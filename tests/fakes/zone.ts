@@ -1,0 +1,67 @@
+// A scripted zone for the fake DNS server: answers by (name, type) from a table, so MX tests
+// read like zone files. Unknown names get NXDOMAIN; known names without the type get NODATA.
+import type { Message, RecordData, RecordSpec, ResponseSpec } from "../../lib/wire/message.ts";
+import { type Handler, type Replies, reply } from "./dns_server.ts";
+
+/** What the zone says for one name and type. */
+export interface ZoneAnswer {
+  /** The answer section. */
+  answers?: RecordSpec[];
+  /** The additional section. */
+  additionals?: RecordSpec[];
+  /** An RCODE other than NOERROR. */
+  rcode?: string;
+  /** Set the AD bit. */
+  ad?: boolean;
+  /** Wait this long before answering. */
+  delayMs?: number;
+}
+
+/** Keys are `name TYPE`, lower-case name: `"mx1.test A"`. */
+export type Zone = Record<string, ZoneAnswer>;
+
+/** A record in the answer of a zone entry. */
+export function record(name: string, data: RecordData): RecordSpec {
+  return { name, data };
+}
+
+/** Counts queries in flight, to prove that they overlap or that a bound holds. */
+export class InFlight {
+  /** Queries being answered now. */
+  current = 0;
+  /** The most seen at once. */
+  max = 0;
+}
+
+/**
+ * A handler answering from `zone`.
+ *
+ * @param zone The table.
+ * @param inFlight Counts overlapping queries (answers are held for `delayMs`).
+ * @returns A handler for `FakeDnsServer.start`.
+ */
+export function zoneHandler(zone: Zone, inFlight?: InFlight): Handler {
+  return async (query: Message): Promise<Replies> => {
+    const q = query.questions[0];
+    const entry = zone[`${q.name.toLowerCase()} ${q.type}`];
+    const known = Object.keys(zone).some((key) => key.startsWith(`${q.name.toLowerCase()} `));
+    if (inFlight) {
+      inFlight.current++;
+      inFlight.max = Math.max(inFlight.max, inFlight.current);
+    }
+    try {
+      if (entry?.delayMs) await new Promise((resolve) => setTimeout(resolve, entry.delayMs));
+      const spec: Partial<ResponseSpec> = entry
+        ? {
+          rcode: entry.rcode,
+          answers: entry.answers,
+          additionals: entry.additionals,
+          flags: { ad: entry.ad },
+        }
+        : { rcode: known ? "NOERROR" : "NXDOMAIN" };
+      return reply(query, spec);
+    } finally {
+      if (inFlight) inFlight.current--;
+    }
+  };
+}

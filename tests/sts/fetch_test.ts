@@ -1,0 +1,268 @@
+import assert from "node:assert/strict";
+import {
+  fetchPolicy,
+  type FetchPolicyOptions,
+  parseCourierdTrustCerts,
+  policyUrl,
+  readCaCerts,
+} from "../../lib/sts/fetch.ts";
+import { MAX_POLICY_BYTES } from "../../lib/sts/policy.ts";
+import { testCerts } from "./_tls.ts";
+
+const POLICY = "version: STSv1\nmode: enforce\nmx: mx.a.test\nmax_age: 86400\n";
+
+interface Served {
+  port: number;
+  /** Fetch that sends requests for mta-sts.a.test to this server instead. */
+  fetch: typeof fetch;
+  /** Paths requested, in order. */
+  requests: string[];
+}
+
+/** Runs `body` against an HTTPS server on 127.0.0.1 answering with `handler`, then stops it. */
+async function withServer(
+  handler: (request: Request) => Response | Promise<Response>,
+  body: (served: Served) => Promise<void>,
+  tls: "good" | "other-name" | "rogue" = "good",
+): Promise<void> {
+  const certs = await testCerts();
+  const [cert, key] = tls === "good"
+    ? [certs.cert, certs.key]
+    : tls === "other-name"
+    ? [certs.otherNameCert, certs.otherNameKey]
+    : [certs.rogueCert, certs.rogueKey];
+  const requests: string[] = [];
+  const server = Deno.serve(
+    {
+      hostname: "127.0.0.1",
+      port: 0,
+      cert,
+      key,
+      onListen() {},
+      onError: () => new Response(null, { status: 500 }),
+    },
+    (request) => {
+      requests.push(new URL(request.url).pathname);
+      return handler(request);
+    },
+  );
+  const port = server.addr.port;
+  const redirected: typeof fetch = (input, init) =>
+    fetch(String(input).replace("https://mta-sts.a.test/", `https://127.0.0.1:${port}/`), init);
+  try {
+    await body({ port, fetch: redirected, requests });
+  } finally {
+    await server.shutdown();
+  }
+}
+
+async function options(
+  served: Served,
+  extra: FetchPolicyOptions = {},
+): Promise<FetchPolicyOptions> {
+  return { caCerts: [(await testCerts()).ca], fetch: served.fetch, timeout: 5000, ...extra };
+}
+
+const plain = (body: BodyInit, init: ResponseInit = {}) =>
+  new Response(body, { headers: { "content-type": "text/plain" }, ...init });
+
+Deno.test("policyUrl() uses the A-label, lower-case name without trailing dot", () => {
+  assert.equal(
+    policyUrl("Bücher.Example."),
+    "https://mta-sts.xn--bcher-kva.example/.well-known/mta-sts.txt",
+  );
+  assert.throws(() => policyUrl("a/b"), { kind: "INVALID_NAME" });
+});
+
+Deno.test("fetchPolicy() returns a 200 text/plain body from the well-known path", async () => {
+  await withServer(
+    () => plain(POLICY, { headers: { "content-type": "text/plain; charset=utf-8" } }),
+    async (served) => {
+      const got = await fetchPolicy("a.test", await options(served));
+      assert.equal(got.text, POLICY);
+      assert.equal(got.url, "https://mta-sts.a.test/.well-known/mta-sts.txt");
+      assert.equal(got.contentType, "text/plain; charset=utf-8");
+      assert.deepEqual(served.requests, ["/.well-known/mta-sts.txt"]);
+    },
+  );
+});
+
+Deno.test("fetchPolicy() keeps CRLF and a body of exactly 64 KiB", async () => {
+  const body = "version: STSv1\r\n".padEnd(MAX_POLICY_BYTES, "x");
+  await withServer(() => plain(body), async (served) => {
+    assert.equal((await fetchPolicy("a.test", await options(served))).text, body);
+  });
+});
+
+Deno.test("fetchPolicy() does not follow a 301 redirect", async () => {
+  await withServer(
+    () =>
+      new Response(null, { status: 301, headers: { location: "https://elsewhere.test/p.txt" } }),
+    async (served) => {
+      await assert.rejects(fetchPolicy("a.example", await options(served)), {
+        kind: "REDIRECT",
+        message: 'Cannot fetch policy for "a.example": status 301 ' +
+          '(redirect to "https://elsewhere.test/p.txt" not followed, RFC 8461 §3.3)',
+      });
+      assert.equal(served.requests.length, 1);
+    },
+  );
+});
+
+Deno.test("fetchPolicy() rejects status 404 and 500", async () => {
+  for (const status of [404, 500]) {
+    await withServer(() => plain("no", { status }), async (served) => {
+      await assert.rejects(fetchPolicy("a.test", await options(served)), {
+        kind: "HTTP_STATUS",
+        message: `Cannot fetch policy for "a.test": status ${status}`,
+      });
+    });
+  }
+});
+
+Deno.test("fetchPolicy() rejects text/html and a missing Content-Type", async () => {
+  await withServer(
+    () => new Response(POLICY, { headers: { "content-type": "text/html" } }),
+    async (served) => {
+      await assert.rejects(fetchPolicy("a.test", await options(served)), {
+        kind: "CONTENT_TYPE",
+        message: 'Cannot fetch policy for "a.test": Content-Type "text/html", expected text/plain',
+      });
+    },
+  );
+  await withServer(() => new Response(new TextEncoder().encode(POLICY)), async (served) => {
+    await assert.rejects(fetchPolicy("a.test", await options(served)), { kind: "CONTENT_TYPE" });
+  });
+});
+
+Deno.test("fetchPolicy() rejects a body over 64 KiB, announced or streamed", async () => {
+  const big = "x".repeat(MAX_POLICY_BYTES + 1);
+  await withServer(() => plain(big), async (served) => {
+    await assert.rejects(fetchPolicy("a.test", await options(served)), { kind: "TOO_LARGE" });
+  });
+  const streamed = () =>
+    plain(
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < 5; i++) controller.enqueue(new Uint8Array(16384).fill(0x78));
+          controller.close();
+        },
+      }),
+    );
+  await withServer(streamed, async (served) => {
+    await assert.rejects(fetchPolicy("a.test", await options(served)), {
+      kind: "TOO_LARGE",
+      message:
+        `Cannot fetch policy for "a.test": the body is over the limit of ${MAX_POLICY_BYTES} bytes`,
+    });
+  });
+});
+
+Deno.test("fetchPolicy() gives up on a slow body after the total timeout", async () => {
+  let stall: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const slow = () =>
+    plain(
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          stall = controller;
+          controller.enqueue(new TextEncoder().encode("version: STSv1\n"));
+        },
+      }),
+    );
+  await withServer(slow, async (served) => {
+    const started = Date.now();
+    try {
+      await assert.rejects(fetchPolicy("a.test", await options(served, { timeout: 300 })), {
+        kind: "TIMEOUT",
+        message: 'Cannot fetch policy for "a.test": no complete answer within 300 ms',
+      });
+      assert.ok(Date.now() - started < 3000);
+    } finally {
+      try {
+        stall?.close();
+      } catch {
+        // Already cancelled by the aborted connection.
+      }
+    }
+  });
+});
+
+Deno.test("fetchPolicy() rejects a certificate from an untrusted CA", async () => {
+  await withServer(() => plain(POLICY), async (served) => {
+    const error = await fetchPolicy("a.test", await options(served)).catch((e) => e);
+    assert.equal(error.kind, "TLS");
+    assert.match(error.message, /^Cannot fetch policy for "a\.test": .*certificate/i);
+  }, "rogue");
+});
+
+Deno.test("fetchPolicy() rejects a certificate for another name", async () => {
+  await withServer(() => plain(POLICY), async (served) => {
+    await assert.rejects(fetchPolicy("a.test", await options(served)), { kind: "TLS" });
+  }, "other-name");
+});
+
+Deno.test("fetchPolicy() uses the system roots without caCerts, which do not know the test CA", async () => {
+  await withServer(() => plain(POLICY), async (served) => {
+    await assert.rejects(fetchPolicy("a.test", { fetch: served.fetch, timeout: 5000 }), {
+      kind: "TLS",
+    });
+  });
+});
+
+Deno.test("fetchPolicy() reports a refused connection as NETWORK", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const refused: typeof fetch = (input, init) =>
+    fetch(String(input).replace("https://mta-sts.a.test/", `https://127.0.0.1:${port}/`), init);
+  await assert.rejects(
+    fetchPolicy("a.test", { caCerts: [(await testCerts()).ca], fetch: refused, timeout: 5000 }),
+    { kind: "NETWORK" },
+  );
+});
+
+Deno.test("fetchPolicy() stops when the caller's signal aborts", async () => {
+  await withServer(() => new Promise<Response>(() => {}), async (served) => {
+    const controller = new AbortController();
+    const pending = fetchPolicy("a.test", await options(served, { signal: controller.signal }));
+    setTimeout(() => controller.abort(), 50);
+    await assert.rejects(pending, { kind: "ABORTED" });
+  }).catch((error) => {
+    // shutdown() rejects for the handler that never answers; the assertion above is the test.
+    if (!(error instanceof Error) || error.name === "AssertionError") throw error;
+  });
+});
+
+Deno.test("fetchPolicy() rejects a body that is not UTF-8", async () => {
+  await withServer(() => plain(new Uint8Array([0x76, 0xff, 0x0a])), async (served) => {
+    await assert.rejects(fetchPolicy("a.test", await options(served)), { kind: "POLICY_INVALID" });
+  });
+});
+
+Deno.test("parseCourierdTrustCerts() reads the last TLS_TRUSTCERTS assignment", () => {
+  const cases: [string, string | undefined][] = [
+    ["", undefined],
+    ["# TLS_TRUSTCERTS=/x\n", undefined],
+    ["TLS_TRUSTCERTS=/etc/ssl/certs\n", "/etc/ssl/certs"],
+    ['TLS_TRUSTCERTS="/etc/ssl/certs/ca-certificates.crt"\n', "/etc/ssl/certs/ca-certificates.crt"],
+    ["TLS_TRUSTCERTS='/a b'\r\n", "/a b"],
+    ["TLS_TRUSTCERTS=/a\nTLS_TRUSTCERTS=/b # later wins\n", "/b"],
+    ["TLS_TRUSTCERTS=\n", undefined],
+    ["XTLS_TRUSTCERTS=/x\nTLS_TRUSTCERTSX=/y\n", undefined],
+  ];
+  for (const [text, expected] of cases) assert.equal(parseCourierdTrustCerts(text), expected, text);
+});
+
+Deno.test("readCaCerts() reads a bundle file or the certificates in a directory", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sts-ca-" });
+  try {
+    const { ca } = await testCerts();
+    await Deno.writeTextFile(`${dir}/bundle.pem`, ca);
+    assert.deepEqual(await readCaCerts(`${dir}/bundle.pem`), [ca]);
+    await Deno.writeTextFile(`${dir}/README`, "not a certificate");
+    await Deno.mkdir(`${dir}/sub`);
+    assert.deepEqual(await readCaCerts(dir), [ca]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
