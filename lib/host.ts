@@ -55,7 +55,7 @@ export interface Host extends Network, Clock, FileReader {
   randomId(): number;
   /** The machine's host name. */
   hostname(): string;
-  /** An environment variable, or undefined when unset or not permitted. */
+  /** An environment variable, or undefined when unset. */
   env(name: string): string | undefined;
 }
 
@@ -139,12 +139,7 @@ export function denoHost(): Host {
     readTextFile,
     randomId: () => crypto.getRandomValues(new Uint16Array(1))[0],
     hostname: () => Deno.hostname(),
-    env(name) {
-      try {
-        return Deno.env.get(name);
-      } catch {
-        return undefined;
-      }
-    },
+    // A refused permission throws (NotCapable): the CLI names it rather than guessing.
+    env: (name) => Deno.env.get(name),
   };
 }

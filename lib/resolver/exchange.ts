@@ -263,6 +263,8 @@ function startAttempt(expected: ExpectedReply, options: ExchangeOptions): Attemp
         );
       }
       if (error instanceof DnsError) return error;
+      // A permission Deno refused is the caller's to report, not a network failure.
+      if (error instanceof Deno.errors.NotCapable) return error;
       return new DnsError("NETWORK", `${action} ${describe(expected)}: ${reason(error)}`, {
         ...fields(expected),
         cause: error,

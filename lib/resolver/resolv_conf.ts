@@ -167,21 +167,14 @@ function toDomain(value: string): string | undefined {
 
 /**
  * Reads and parses a resolv.conf file. A missing file gives the defaults, as in glibc and
- * Courier; an unreadable one too, with a warning.
+ * Courier. A file that exists but cannot be read is an error: asking the default servers
+ * instead would diagnose the wrong resolver.
  *
  * @param path The file, normally `/etc/resolv.conf`.
  * @param host Reads the file.
  * @returns The configuration.
+ * @throws {Error} When the file exists but cannot be read.
  */
 export async function loadResolvConf(path: string, host: FileReader): Promise<ResolvConf> {
-  let text: string | undefined;
-  try {
-    text = await host.readTextFile(path);
-  } catch (error) {
-    const conf = parseResolvConf("");
-    const reason = error instanceof Error ? error.message : String(error);
-    conf.warnings.push({ message: `Cannot read ${path}: ${reason}; using the defaults` });
-    return conf;
-  }
-  return parseResolvConf(text ?? "");
+  return parseResolvConf(await host.readTextFile(path) ?? "");
 }

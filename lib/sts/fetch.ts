@@ -189,10 +189,10 @@ function networkDetail(error: unknown): string {
  */
 export function parseCourierdTrustCerts(text: string): string | undefined {
   let value: string | undefined;
-  for (const line of text.split("\n")) {
+  for (const line of text.split(/\r?\n/)) {
     const match = /^[ \t]*(?:export[ \t]+)?TLS_TRUSTCERTS=(.*)$/.exec(line);
     if (!match) continue;
-    let raw = match[1].replace(/\r$/, "").trim();
+    let raw = match[1].trim();
     const quoted = /^"([^"]*)"|^'([^']*)'/.exec(raw);
     raw = quoted ? quoted[1] ?? quoted[2] : raw.replace(/[ \t]+#.*$/, "");
     value = raw;

@@ -180,10 +180,9 @@ Deno.test("loadResolvConf() gives the defaults for a missing file, without warni
   assert.deepEqual(await loadResolvConf("/nonexistent", reader({})), DEFAULTS);
 });
 
-Deno.test("loadResolvConf() gives the defaults for an unreadable file, with a warning", async () => {
-  const conf = await loadResolvConf("/etc/resolv.conf", reader({}, new Error("Permission denied")));
-  assert.deepEqual(conf.nameservers, DEFAULTS.nameservers);
-  assert.deepEqual(conf.warnings, [
-    { message: "Cannot read /etc/resolv.conf: Permission denied; using the defaults" },
-  ]);
+Deno.test("loadResolvConf() fails for a file that exists but cannot be read", async () => {
+  await assert.rejects(
+    loadResolvConf("/etc/resolv.conf", reader({}, new Error("Permission denied"))),
+    { message: "Permission denied" },
+  );
 });

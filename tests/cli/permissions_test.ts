@@ -1,0 +1,64 @@
+// `deno run` with the documented permissions is enough, and each one removed in turn gives
+// one line naming what is missing: no prompt, no stack trace, exit 77 (EXIT_NOPERM).
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { startWorld, worldUnavailableReason } from "../world/world.ts";
+
+const unavailable = worldUnavailableReason();
+if (unavailable !== undefined) {
+  console.warn(`SKIPPING tests/cli/permissions_test.ts: test world unavailable: ${unavailable}`);
+}
+
+const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+
+async function lookupFlags(): Promise<string[]> {
+  const config = JSON.parse(
+    await Deno.readTextFile(fileURLToPath(new URL("../../deno.json", import.meta.url))),
+  );
+  return config.tasks.lookup.split(/\s+/).slice(2, -1);
+}
+
+Deno.test({
+  name: "deno run with the documented permissions works, and each one missing is named",
+  ignore: unavailable !== undefined,
+  async fn(t) {
+    const flags = await lookupFlags();
+    await using world = await startWorld();
+    const run = (argv: string[]) =>
+      world.run([Deno.execPath(), "run", ...argv, MAIN, "two-mx.test"], { timeoutMs: 20_000 });
+
+    await t.step("all documented permissions: the report", async () => {
+      const result = await run(flags);
+      assert.equal(result.code, 0, text(result.stderr));
+      assert.match(text(result.stdout), /^Domain two-mx\.test:\nRelay: /);
+    });
+
+    const granting = flags.filter((f) => f.startsWith("--allow-"));
+    assert.deepEqual(granting.map((f) => f.split("=")[0]).sort(), [
+      "--allow-env",
+      "--allow-net",
+      "--allow-read",
+      "--allow-sys",
+      "--allow-write",
+    ]);
+    for (const removed of granting) {
+      const kind = removed.split("=")[0].slice("--allow-".length);
+      // Writing is needed only for the STS cache, which the world disables.
+      if (kind === "write") continue;
+      await t.step(`without ${removed.split("=")[0]}: one line naming ${kind} access`, async () => {
+        const result = await run(flags.filter((f) => f !== removed));
+        const stderr = text(result.stderr);
+        assert.equal(result.code, 77, stderr);
+        assert.equal(text(result.stdout), "");
+        assert.equal(stderr.split("\n").length, 2, stderr);
+        assert.match(
+          stderr,
+          new RegExp(
+            `^testmxlookup: Missing Deno permission: Requires ${kind} access .*--allow-${kind}`,
+          ),
+        );
+      });
+    }
+  },
+});

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { parseStsRecords } from "../../lib/sts/txt.ts";
+
+const bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+/** One TXT record from its character-strings. */
+const record = (...strings: string[]) => strings.map(bytes);
+
+// [case, records, the id or a pattern of the reason for no policy]. Courier's verdict (sts.md §5.4)
+// is noted where ours differs.
+const CASES: [string, Uint8Array[][], string | RegExp][] = [
+  ["a plain record", [record("v=STSv1; id=a1")], "a1"],
+  ["the RFC 8461 §3.1 example", [record("v=STSv1; id=20160831085700Z;")], "20160831085700Z"],
+  ["no semicolon before a trailing end", [record("v=STSv1;id=x")], "x"],
+  ["white space around ; (erratum 6285)", [record("v=STSv1 ; id=x")], "x"],
+  ["tabs around ;", [record("v=STSv1\t;\tid=x\t")], "x"],
+  ["a trailing ;", [record("v=STSv1; id=x;")], "x"],
+  ["an extension field", [record("v=STSv1; id=x; ext=foo")], "x"],
+  ["an extension before the id", [record("v=STSv1; a_b.c-d=1; id=x")], "x"],
+  ["an id of 32 characters", [record(`v=STSv1; id=${"a".repeat(32)}`)], "a".repeat(32)],
+  // Courier reads only the first string and finds no id (D2).
+  ["strings concatenated", [record("v=STSv1; ", "id=multi1")], "multi1"],
+  // Courier: "a1".
+  ["a later string continues the id", [record("v=STSv1; id=a1", "x")], "a1x"],
+  [
+    "an unrelated record next to it",
+    [record("hello world"), record("v=STSv1; id=ok10")],
+    "ok10",
+  ],
+  ["not STS: v=STSv1x", [record("v=STSv1x; id=1"), record("v=STSv1; id=2")], "2"],
+  ["no records", [], /^no TXT record$/],
+  ["only unrelated records", [record("spf"), record("x")], /^none of the 2 TXT records/],
+  [
+    "upper-case V",
+    [record("V=STSv1; id=case")],
+    /does not begin .*ignored: "V=STSv1; id=case"/,
+  ],
+  // Courier: "sp1".
+  ["leading white space", [record("  v=STSv1; id=sp1")], /does not begin with "v=STSv1"/],
+  ["id first", [record("id=first; v=STSv1")], /does not begin/],
+  [
+    "two STS records",
+    [record("v=STSv1;id=rec1"), record("v=STSv1;id=rec2")],
+    /^2 TXT records begin with "v=STSv1", RFC 8461 §3.1 requires exactly one$/,
+  ],
+  ["two STS records, one invalid", [record("v=STSv1;id=a"), record("v=STSv1")], /^2 TXT/],
+  ["version only", [record("v=STSv1")], /"v=STSv1": no id field/],
+  ["no id", [record("v=STSv1; ext=1")], /no id field/],
+  // Courier: empty id.
+  ["an empty id", [record("v=STSv1; id=")], /id "" is not 1-32 letters or digits/],
+  ["a hyphen in the id", [record("v=STSv1; id=ab-1")], /id "ab-1" is not/],
+  ["an id of 33 characters", [record(`v=STSv1; id=${"a".repeat(33)}`)], /is not 1-32/],
+  ["two ids", [record("v=STSv1;id=two1;id=two2")], /more than one id field/],
+  ["an empty field", [record("v=STSv1 ;; id=sp1")], /empty field between two ";"/],
+  ["no ; after the version", [record("v=STSv1 id=x")], /expected ";" after "v=STSv1"/],
+  ["a field without =", [record("v=STSv1; id=x; junk")], /field "junk" is not name=value/],
+  ["a NUL in the id", [record("v=STSv1; id=a\0b")], /id "a\\x00b" is not/],
+  ["a non-ASCII byte", [[Uint8Array.of(...bytes("v=STSv1; id=x; e="), 0xe9)]], /"e=\\xe9"/],
+];
+
+for (const [name, records, expected] of CASES) {
+  const verdict = expected instanceof RegExp ? "no policy" : `id ${expected}`;
+  Deno.test(`parseStsRecords() gives ${verdict} for ${name}`, () => {
+    const result = parseStsRecords(records);
+    if (expected instanceof RegExp) {
+      assert.equal(result.found, false, JSON.stringify(result));
+      if (!result.found) assert.match(result.reason, expected);
+    } else {
+      assert.equal(result.found ? result.id : result.reason, expected);
+    }
+  });
+}
+
+Deno.test("parseStsRecords() returns the record text, strings joined", () => {
+  assert.deepEqual(parseStsRecords([record("v=STSv1; ", "id=x")]), {
+    found: true,
+    id: "x",
+    record: "v=STSv1; id=x",
+  });
+});
+
+Deno.test("parseStsRecords() explains an invalid record with RFC 8461 §3.1", () => {
+  assert.deepEqual(parseStsRecords([record("v=STSv1; id=ab-1")]), {
+    found: false,
+    reason: 'invalid STS record "v=STSv1; id=ab-1": id "ab-1" is not 1-32 letters or digits ' +
+      "(RFC 8461 §3.1)",
+  });
+});
