@@ -138,6 +138,8 @@ export class Resolver {
   readonly #host: Host;
   readonly #onExchange?: (trace: ExchangeTrace) => void;
   #next = 0;
+  /** The server that answered last: the next query starts there (Courier, resolver.md §1). */
+  #preferred = 0;
 
   /**
    * Creates a resolver.
@@ -253,18 +255,24 @@ export class Resolver {
   /** One question, retried over the servers until a NOERROR or NXDOMAIN reply. */
   async #ask(question: Question, signal: AbortSignal | undefined): Promise<Answered> {
     const count = this.#servers.length;
-    const start = this.#rotate ? this.#next++ % count : 0;
+    // With `rotate` the load is spread; otherwise a dead first server costs one timeout per
+    // run, not one per query.
+    const start = this.#rotate ? this.#next++ % count : this.#preferred;
     let failure: DnsError | undefined;
     const silent = new Set<string>();
     for (let round = 0; round < this.#attempts; round++) {
       for (let i = 0; i < count; i++) {
         signal?.throwIfAborted();
-        const server = this.#servers[(start + i) % count];
+        const index = (start + i) % count;
+        const server = this.#servers[index];
         let error: DnsError;
         try {
           const answered = await this.#attempt(server, question, signal);
           const kind = rcodeKind(answered.message.rcode);
-          if (kind === undefined) return answered;
+          if (kind === undefined) {
+            this.#preferred = index;
+            return answered;
+          }
           error = new DnsError(
             kind,
             `Server ${server.label} answered ${answered.message.rcode} for "${question.name}" ${question.type}`,

@@ -24,7 +24,7 @@ export type DecodedEntry =
  * The policy Courier caches when the TXT id is known but the download failed (sts.md §10),
  * spelling and the doubled `version:` included. Recognised by this exact text.
  */
-export const COURIER_STUB_POLICY = "version: version: STSv1\n" +
+export const COURIER_STUB_POLICY: string = "version: version: STSv1\n" +
   "mode: none\n" +
   "max_age: 86400\n" +
   "info: this is a temporary cache entry that occured when retrieving\n" +

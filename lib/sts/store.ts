@@ -20,7 +20,8 @@ export const DEFAULT_STS_DIR = "/var/lib/courier/sts";
 /** The file in the cache directory that holds the cache size (sts.md §13). */
 export const CACHE_SIZE_FILE = ".cache_size";
 /** The largest cache file read: the largest policy plus room for the header. */
-export const MAX_ENTRY_BYTES = MAX_POLICY_BYTES + 1024;
+export const MAX_ENTRY_BYTES: number = MAX_POLICY_BYTES + 1024;
+const READ_ATTEMPTS = 5;
 
 /** The outcome of {@linkcode StsStore.read}. */
 export type EntryRead =
@@ -93,45 +94,13 @@ export class StsStore {
    */
   async read(domain: string): Promise<EntryRead> {
     const path = this.pathOf(domain);
-    const ignored = (reason: string): EntryRead => ({ kind: "ignored", path, reason });
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.lstat(path);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return { kind: "absent", path };
-      return ignored(osReason(error));
+    // A writer renaming a new file over the entry between lstat and open is normal (D5);
+    // look again, a bounded number of times, as Courier re-checks its inode (sts.md §4).
+    let read: EntryRead | "replaced" = "replaced";
+    for (let attempt = 0; attempt < READ_ATTEMPTS && read === "replaced"; attempt++) {
+      read = await readOnce(path);
     }
-    if (info.isSymlink) return ignored("is a symbolic link, not followed");
-    if (!info.isFile) return ignored("is not a regular file");
-    if (info.size > MAX_ENTRY_BYTES) {
-      return ignored(`is ${info.size} bytes, over the limit of ${MAX_ENTRY_BYTES}`);
-    }
-    let file: Deno.FsFile;
-    try {
-      file = await Deno.open(path, { read: true });
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return { kind: "absent", path };
-      return ignored(osReason(error));
-    }
-    try {
-      // Deno has no O_NOFOLLOW: comparing the opened file with what lstat saw catches a
-      // link or another file swapped in between the two calls.
-      const opened = await file.stat();
-      if (opened.ino !== info.ino || opened.dev !== info.dev) {
-        return ignored("was replaced while being opened");
-      }
-      const bytes = await readCapped(file, MAX_ENTRY_BYTES);
-      if (bytes === undefined) return ignored(`grew over ${MAX_ENTRY_BYTES} bytes while read`);
-      const decoded = decodeEntry(bytes);
-      if (!decoded.valid) return ignored(decoded.reason);
-      const { id, policy, stub } = decoded;
-      const mtimeSec = Math.floor((opened.mtime?.getTime() ?? 0) / 1000);
-      return { kind: "entry", path, entry: { id, policy, stub }, mtimeSec };
-    } catch (error) {
-      return ignored(osReason(error));
-    } finally {
-      file.close();
-    }
+    return read === "replaced" ? { kind: "ignored", path, reason: "kept being replaced" } : read;
   }
 
   /**
@@ -313,6 +282,46 @@ export class StsStore {
       throw writeError("write", path, error);
     }
     await syncDirectory(this.dir);
+  }
+}
+
+async function readOnce(path: string): Promise<EntryRead | "replaced"> {
+  const ignored = (reason: string): EntryRead => ({ kind: "ignored", path, reason });
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { kind: "absent", path };
+    return ignored(osReason(error));
+  }
+  if (info.isSymlink) return ignored("is a symbolic link, not followed");
+  if (!info.isFile) return ignored("is not a regular file");
+  if (info.size > MAX_ENTRY_BYTES) {
+    return ignored(`is ${info.size} bytes, over the limit of ${MAX_ENTRY_BYTES}`);
+  }
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return "replaced";
+    return ignored(osReason(error));
+  }
+  try {
+    // Deno has no O_NOFOLLOW: comparing the opened file with what lstat saw catches a link
+    // or another file put there between the two calls.
+    const opened = await file.stat();
+    if (opened.ino !== info.ino || opened.dev !== info.dev) return "replaced";
+    const bytes = await readCapped(file, MAX_ENTRY_BYTES);
+    if (bytes === undefined) return ignored(`grew over ${MAX_ENTRY_BYTES} bytes while read`);
+    const decoded = decodeEntry(bytes);
+    if (!decoded.valid) return ignored(decoded.reason);
+    const { id, policy, stub } = decoded;
+    const mtimeSec = Math.floor((opened.mtime?.getTime() ?? 0) / 1000);
+    return { kind: "entry", path, entry: { id, policy, stub }, mtimeSec };
+  } catch (error) {
+    return ignored(osReason(error));
+  } finally {
+    file.close();
   }
 }
 

@@ -467,3 +467,19 @@ Deno.test("new Resolver() rejects bad options", () => {
   assert.throws(() => new Resolver({ attempts: 0 }), RangeError);
   assert.throws(() => new Resolver({ udpSize: 65536 }), RangeError);
 });
+
+Deno.test("Resolver.query() starts the next query at the server that answered last", async () => {
+  await using silent = FakeDnsServer.start(() => "silence");
+  await using good = FakeDnsServer.start((query) =>
+    reply(query, { answers: [rr.a(query.questions[0].name, "192.0.2.1")] })
+  );
+  const resolver = new Resolver({
+    servers: [silent.nameServer, good.nameServer],
+    timeoutMs: 200,
+    attempts: 1,
+  });
+  await resolver.query("one.test", "A");
+  await resolver.query("two.test", "A");
+  assert.equal(silent.queries.length, 1);
+  assert.equal(good.queries.length, 2);
+});

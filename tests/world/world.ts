@@ -4,13 +4,20 @@
  * it with its own /etc overlay, a shared STS cache directory and a fixed hostname, so
  * Courier's `testmxlookup` and ours see the same world through their default paths.
  *
- * Needs root, iproute2, util-linux, nsd, unbound and ldnsutils
+ * For MTA-STS, nginx serves the policies of `sts_sites.ts` over HTTPS on 127.0.0.4:443
+ * inside the namespace, with certificates from a CA generated at start-up
+ * ({@linkcode World.caFile}), which the runs' `/etc/wgetrc` (Courier's wget) and
+ * `/etc/courier/courierd` (`TLS_TRUSTCERTS`, this tool) name.
+ *
+ * Needs root, iproute2, util-linux, nsd, unbound, ldnsutils, nginx, openssl and wget
  * (`scripts/install-world-deps.sh`). Nothing outside the namespace is contacted; the
  * host's /etc and /var/lib are only ever read (they are the lower layers of overlays).
- * The case table is in `tests/world/README.md`.
+ * The case tables are in `tests/world/README.md`.
  *
  * @module
  */
+
+import { POLICY_ADDRESS, POLICY_PATH, POLICY_SITES, type PolicySite } from "./sts_sites.ts";
 
 /** Default directory where `scripts/install-world-deps.sh` unpacks Courier. */
 export const DEFAULT_WORLD_CACHE = "/var/cache/testmxlookup-world";
@@ -30,6 +37,8 @@ export const NSD_ADDRESS = "127.0.0.2";
 /** Where Unbound refuses every query; `servfail.test` is delegated here. */
 export const REFUSING_ADDRESS = "127.0.0.3";
 
+export { DEAD_ADDRESS, POLICY_ADDRESS, POLICY_PATH } from "./sts_sites.ts";
+
 /** Upper bound for every wait on a helper command (ip, ldns-keygen, drill, …). */
 const HELPER_TIMEOUT_MS = 10_000;
 
@@ -40,6 +49,9 @@ const PROBE_TIMEOUT_MS = 300;
 const COURIER_ID_FIRST = 64010;
 
 const ZONES_DIR = new URL("./zones/", import.meta.url);
+
+/** Certificates are valid from now for this many days. */
+const CERT_DAYS = 30;
 
 /** Options for {@linkcode startWorld}. */
 export interface WorldOptions {
@@ -114,6 +126,13 @@ export interface RunResult {
   stderr: Uint8Array;
 }
 
+/** A file of the STS directory, as {@linkcode World.readSts} returns it. */
+export interface StsFile {
+  bytes: Uint8Array;
+  /** The file's mtime in whole seconds since the epoch. */
+  mtime: number;
+}
+
 /** A running test world. Stop it with {@linkcode World.stop} (or `await using`). */
 export interface World extends AsyncDisposable {
   /** Name of the network namespace (`tmxw-<pid>-<n>`). */
@@ -128,6 +147,17 @@ export interface World extends AsyncDisposable {
   readonly stsDir: string;
   /** uid and gid of the `courier` account the runs see. */
   readonly courierIds: { uid: number; gid: number };
+  /**
+   * The world's CA certificate (PEM). The same path inside every run, where
+   * `/etc/wgetrc` has `ca_certificate = <caFile>` and `/etc/courier/courierd` has
+   * `TLS_TRUSTCERTS=<caFile>`. Generated at start-up, valid for 30 days from then.
+   */
+  readonly caFile: string;
+  /**
+   * A second CA, trusted by nobody, that signed the certificate of
+   * `mta-sts.sts-untrusted.test`.
+   */
+  readonly untrustedCaFile: string;
   /** Wrapper that runs Courier's `testmxlookup` (use inside {@linkcode World.run}). */
   readonly courierBin?: string;
   /** Why {@linkcode World.courierBin} is undefined. */
@@ -148,6 +178,26 @@ export interface World extends AsyncDisposable {
    * Only call it while no run is in flight.
    */
   resetSts(cacheSize?: string | null): Promise<void>;
+  /**
+   * The files of the shared STS directory (`.cache_size` included, directories not),
+   * by name, with their bytes and mtime. Only call it while no run is in flight.
+   */
+  readSts(): Promise<Map<string, StsFile>>;
+  /**
+   * Sets the mtime (and atime) of a file in the STS directory — the cache entry's
+   * timestamp (`sts.md` §3). `mtime`: a Date or seconds since the epoch.
+   */
+  setStsMtime(name: string, mtime: Date | number): Promise<void>;
+  /**
+   * Replaces the policy served for `mta-sts.<domain>` (a host of `sts_sites.ts` that
+   * serves a body); nginx serves the new bytes from the next request on.
+   */
+  writePolicy(domain: string, body: string | Uint8Array): Promise<void>;
+  /**
+   * The policy server's requests so far, one line each:
+   * `<SNI name> <method> <path> <status> <body bytes>`.
+   */
+  policyRequests(): Promise<string[]>;
   /** Kills the daemons and every process left in the namespace, removes everything. */
   stop(): Promise<void>;
 }
@@ -162,6 +212,11 @@ export function worldUnavailableReason(): string | undefined {
   for (const tool of ["ip", "unshare", "setsid", "mount", "nsd", "unbound", "drill"]) {
     if (findExecutable(tool) === undefined) {
       return `${tool} not installed (run scripts/install-world-deps.sh)`;
+    }
+  }
+  for (const tool of ["nginx", "openssl", "wget"]) {
+    if (findExecutable(tool) === undefined) {
+      return `${tool} not installed (the HTTPS policy server; run scripts/install-world-deps.sh)`;
     }
   }
   for (const tool of ["ldns-keygen", "ldns-signzone"]) {
