@@ -2,20 +2,34 @@
 // per failure on stderr, return the exit status. Never exits and never throws (cliffy's
 // noExit): main.ts is the only place that ends the process.
 import { formatAddress } from "../address.ts";
+import { UsageError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { isLocal, loadLocalConfig, type LocalConfig } from "../local.ts";
 import { lookupMx, type MxResult } from "../mx/lookup.ts";
-import { Resolver } from "../resolver/resolver.ts";
-import { loadResolvConf } from "../resolver/resolv_conf.ts";
 import {
+  cachedPolicyNotFoundLine,
   formatReport,
   HELP,
+  noWritePermissionLine,
+  pathErrorLine,
   reasonLine,
+  reloadingLine,
   type Report,
+  stsDisplay,
+  stsPolicyNotFoundLine,
+  unknownStsPolicyLine,
   usageErrorText,
   versionLine,
 } from "../report/text.ts";
-import { UsageError } from "../errors.ts";
+import { Resolver } from "../resolver/resolver.ts";
+import { loadResolvConf } from "../resolver/resolv_conf.ts";
+import { overridePolicy } from "../sts/cache_file.ts";
+import { StsError } from "../sts/errors.ts";
+import { parseCourierdTrustCerts, readCaCerts } from "../sts/fetch.ts";
+import { lookupSts, type StsResult } from "../sts/lookup.ts";
+import { matchesMx } from "../sts/match.ts";
+import type { StsMode } from "../sts/policy.ts";
+import { type EntryRead, StsStore } from "../sts/store.ts";
 import {
   type CliArgs,
   EXIT_CONFIG,
@@ -36,6 +50,16 @@ export const DEFAULT_PATHS = {
   configDir: "/etc/courier",
   stsDir: "/var/lib/courier/sts",
 } as const;
+
+/** The system's CA bundle on Debian, used when courierd names no `TLS_TRUSTCERTS` (D3). */
+export const SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+
+/** An OS error as C's strerror words it: Deno's message without its " (os error N)…" tail. */
+function osErrorText(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const at = message.indexOf(" (os error ");
+  return at > 0 ? message.slice(0, at) : message;
+}
 
 /** What the CLI needs beyond the library's host: its two output streams. */
 export interface CliHost extends Host {
@@ -70,25 +94,40 @@ function preferIpv6(host: Host): boolean {
   return value !== undefined && value !== "" && !value.startsWith("0");
 }
 
-function toReport(arg: string, result: MxResult, local: LocalConfig): Report {
+function toReport(arg: string, result: MxResult, sts: StsResult, local: LocalConfig): Report {
   if (result.outcome !== "ok") return { arg, failure: result.outcome };
+  const policy = sts.policy;
   return {
     arg,
+    stsMode: policy?.mode,
     entries: result.entries.map((entry) => ({
       host: entry.host,
       priority: entry.priority,
       address: formatAddress(entry.address),
       local: isLocal(entry.host, local),
       dnssec: entry.dnssec,
+      stsMatch: policy && policy.mode !== "none" ? matchesMx(entry.host, policy.mx) : undefined,
     })),
   };
 }
 
-async function lookup(args: CliArgs & { domain: string }, host: CliHost): Promise<number> {
+/** What every action of one run shares: paths, resolver, cache, configuration. */
+interface Session {
+  args: CliArgs;
+  host: CliHost;
+  resolver: Resolver;
+  defaultDomain?: string;
+  store: StsStore;
+  configDir: string;
+  signal: AbortSignal;
+}
+
+async function openSession(args: CliArgs, host: CliHost): Promise<Session> {
   const resolvPath = args.resolvConf ?? host.env("TESTMXLOOKUP_RESOLV_CONF") ??
     DEFAULT_PATHS.resolvConf;
   const configDir = args.configDir ?? host.env("TESTMXLOOKUP_CONFIG_DIR") ??
     DEFAULT_PATHS.configDir;
+  const stsDir = args.stsDir ?? host.env("TESTMXLOOKUP_STS_DIR") ?? DEFAULT_PATHS.stsDir;
   const conf = await readConfig(
     "resolver configuration",
     resolvPath,
@@ -98,11 +137,6 @@ async function lookup(args: CliArgs & { domain: string }, host: CliHost): Promis
     const where = warning.line === undefined ? resolvPath : `${resolvPath}:${warning.line}`;
     await host.stderr(reasonLine(`${where}: ${warning.message}`));
   }
-  const local = await readConfig(
-    "Courier configuration in",
-    configDir,
-    () => loadLocalConfig(configDir, host),
-  );
   const resolver = new Resolver({
     servers: (args.servers ?? conf.nameservers).map((address) => ({ address })),
     timeoutMs: conf.timeoutMs,
@@ -111,26 +145,220 @@ async function lookup(args: CliArgs & { domain: string }, host: CliHost): Promis
     udpSize: args.udpSize,
     host,
   });
-  const signal = AbortSignal.timeout(args.deadlineMs);
+  return {
+    args,
+    host,
+    resolver,
+    defaultDomain: conf.domain,
+    store: new StsStore(stsDir),
+    configDir,
+    signal: AbortSignal.timeout(args.deadlineMs),
+  };
+}
+
+/** The certificates to trust for policy downloads (D3), read only when one is needed. */
+function caLoader(session: Session): () => Promise<string[] | undefined> {
+  return async () => {
+    const { args, host, configDir } = session;
+    let path = args.caFile;
+    if (path === undefined) {
+      const courierd = `${configDir}/courierd`;
+      const text = await readConfig(
+        "Courier configuration",
+        courierd,
+        () => host.readTextFile(courierd),
+      );
+      path = text === undefined ? undefined : parseCourierdTrustCerts(text);
+    }
+    if (path === undefined) {
+      // No TLS_TRUSTCERTS: the system's bundle, else Deno's built-in roots.
+      const system = await readConfig(
+        "CA bundle",
+        SYSTEM_CA_BUNDLE,
+        () => host.readTextFile(SYSTEM_CA_BUNDLE),
+      );
+      return system === undefined ? undefined : [system];
+    }
+    const file = path;
+    return await readConfig("trusted certificates", file, () => readCaCerts(file));
+  };
+}
+
+function stsFor(session: Session, domain: string): Promise<StsResult> {
+  return lookupSts(domain, {
+    resolver: session.resolver,
+    store: session.store,
+    caCerts: caLoader(session),
+    now: () => session.host.now(),
+    signal: session.signal,
+  });
+}
+
+async function reportSts(session: Session, sts: StsResult): Promise<void> {
+  for (const warning of sts.warnings) await session.host.stderr(reasonLine(warning));
+  if (sts.reason !== undefined) await session.host.stderr(reasonLine(sts.reason));
+}
+
+async function deadlineReached(session: Session, arg: string): Promise<number> {
+  // D4: the run has a deadline; reaching it is a soft failure, as a timeout is for Courier.
+  await session.host.stderr(reasonLine(`Deadline of ${session.args.deadlineMs / 1000} s reached`));
+  await session.host.stdout(formatReport({ arg, failure: "soft" }));
+  return EXIT_FAILURE;
+}
+
+async function lookup(session: Session, domain: string): Promise<number> {
+  const { host, configDir } = session;
+  const local = await readConfig(
+    "Courier configuration in",
+    configDir,
+    () => loadLocalConfig(configDir, host),
+  );
   let result: MxResult;
+  let sts: StsResult;
   try {
-    result = await lookupMx(args.domain, {
-      resolver,
-      defaultDomain: conf.domain,
-      preferIpv6: preferIpv6(host),
-      signal,
-    });
+    // The TXT query and the download overlap with the MX and address queries.
+    [result, sts] = await Promise.all([
+      lookupMx(domain, {
+        resolver: session.resolver,
+        defaultDomain: session.defaultDomain,
+        preferIpv6: preferIpv6(host),
+        signal: session.signal,
+      }),
+      stsFor(session, domain),
+    ]);
   } catch (error) {
-    if (!signal.aborted) throw error;
-    // D4: the run has a deadline; reaching it is a soft failure, as a timeout is for Courier.
-    await host.stderr(reasonLine(`Deadline of ${args.deadlineMs / 1000} s reached`));
-    await host.stdout(formatReport({ arg: args.domain, failure: "soft" }));
-    return EXIT_FAILURE;
+    if (!session.signal.aborted) throw error;
+    return await deadlineReached(session, domain);
   }
+  await reportSts(session, sts);
   for (const warning of result.warnings) await host.stderr(reasonLine(warning));
   if (result.reason !== undefined) await host.stderr(reasonLine(result.reason));
-  await host.stdout(formatReport(toReport(args.domain, result, local)));
+  await host.stdout(formatReport(toReport(domain, result, sts, local)));
   return result.outcome === "ok" ? EXIT_OK : EXIT_FAILURE;
+}
+
+/** `--sts`: the policy display (cli.md §6.1). */
+async function showPolicy(session: Session, domain: string): Promise<number> {
+  let sts: StsResult;
+  try {
+    sts = await stsFor(session, domain);
+  } catch (error) {
+    if (!session.signal.aborted) throw error;
+    await session.host.stderr(
+      reasonLine(`Deadline of ${session.args.deadlineMs / 1000} s reached`),
+    );
+    sts = { enabled: true, cache: "unchanged", warnings: [] };
+  }
+  await reportSts(session, sts);
+  if (!sts.policy || sts.id === undefined || sts.timestampSec === undefined) {
+    if (!sts.enabled) {
+      await session.host.stderr(
+        reasonLine("The STS cache is disabled, so STS is off (.cache_size is 0)"),
+      );
+    }
+    await session.host.stderr(stsPolicyNotFoundLine(domain));
+    return EXIT_FAILURE;
+  }
+  const timestamp = new Date(sts.timestampSec * 1000);
+  await session.host.stdout(stsDisplay({
+    id: sts.id,
+    cached: sts.source === "cache",
+    timestamp,
+    expiration: new Date((sts.timestampSec + sts.policy.maxAge) * 1000),
+    policy: sts.policy.text,
+  }));
+  return EXIT_OK;
+}
+
+function errorReason(error: unknown): string {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return osErrorText(cause ?? error);
+}
+
+/** `--sts-purge`: unlink the entry, say so, then display (cli.md §6.2). */
+async function purge(session: Session, domain: string): Promise<number> {
+  const { store, host } = session;
+  let path: string;
+  try {
+    path = store.pathOf(domain);
+  } catch (error) {
+    if (!(error instanceof StsError)) throw error;
+    await host.stderr(reasonLine(error.message));
+    await host.stdout(reloadingLine(domain));
+    return await showPolicy(session, domain);
+  }
+  try {
+    if (!await store.remove(domain)) {
+      await host.stderr(pathErrorLine(path, "No such file or directory"));
+    }
+  } catch (error) {
+    if (!(error instanceof StsError)) throw error;
+    await host.stderr(pathErrorLine(path, errorReason(error)));
+  }
+  await host.stdout(reloadingLine(domain));
+  return await showPolicy(session, domain);
+}
+
+const MODES = ["none", "testing", "enforce"] as const;
+
+/** `--sts-override=MODE`: rewrite the cached entry's mode, then display (cli.md §6.3). */
+async function override(session: Session, domain: string, mode: string): Promise<number> {
+  const { store, host } = session;
+  if (!(MODES as readonly string[]).includes(mode)) {
+    await host.stdout(unknownStsPolicyLine(mode));
+    return await showPolicy(session, domain);
+  }
+  const size = await store.readCacheSize();
+  if (size.warning) await host.stderr(reasonLine(size.warning));
+  if (size.size === 0) return await showPolicy(session, domain);
+  let read: EntryRead;
+  try {
+    read = await store.read(domain);
+  } catch (error) {
+    if (!(error instanceof StsError)) throw error;
+    await host.stderr(reasonLine(error.message));
+    await host.stdout(cachedPolicyNotFoundLine(domain));
+    return await showPolicy(session, domain);
+  }
+  if (read.kind !== "entry" || read.entry.stub) {
+    if (read.kind === "ignored") await host.stderr(reasonLine(`${read.path}: ${read.reason}`));
+    await host.stdout(cachedPolicyNotFoundLine(domain));
+    return await showPolicy(session, domain);
+  }
+  const text = overridePolicy(read.entry.policy, mode as StsMode, domain);
+  try {
+    await store.write(domain, read.entry.id, text);
+  } catch (error) {
+    if (!(error instanceof StsError)) throw error;
+    await host.stderr(reasonLine(error.message));
+    await host.stdout(noWritePermissionLine(read.path));
+  }
+  return await showPolicy(session, domain);
+}
+
+/** `--sts-expire`, `--sts-cache-disable`, `--sts-cache-enable[=N]` (cli.md §3, D10). */
+async function maintain(session: Session): Promise<number> {
+  const { store, host, args } = session;
+  try {
+    if (args.action === "expire") {
+      const size = await store.readCacheSize();
+      if (size.warning) await host.stderr(reasonLine(size.warning));
+      const result = await store.expire(size.size);
+      for (const warning of result.warnings) await host.stderr(reasonLine(warning));
+    } else if (args.action === "cache-disable") {
+      await store.writeCacheSize(0);
+    } else if (args.cacheSize !== undefined) {
+      await store.writeCacheSize(args.cacheSize);
+    } else {
+      await store.removeCacheSize();
+    }
+  } catch (error) {
+    if (!(error instanceof StsError)) throw error;
+    // Courier's line, `<dir>: <strerror>`, and (D10) exit 1 instead of Courier's 0.
+    await host.stderr(pathErrorLine(store.dir, errorReason(error)));
+    return EXIT_FAILURE;
+  }
+  return EXIT_OK;
 }
 
 async function dispatch(argv: readonly string[], host: CliHost): Promise<number> {
@@ -143,16 +371,33 @@ async function dispatch(argv: readonly string[], host: CliHost): Promise<number>
     return error.exitCode;
   }
   for (const warning of args.warnings) await host.stderr(warning);
+  if (args.action === "help") {
+    await host.stdout(HELP);
+    return EXIT_OK;
+  }
+  if (args.action === "version") {
+    await host.stdout(versionLine(VERSION));
+    return EXIT_OK;
+  }
+  const session = await openSession(args, host);
+  const domain = args.domain;
   switch (args.action) {
-    case "help":
-      await host.stdout(HELP);
-      return EXIT_OK;
-    case "version":
-      await host.stdout(versionLine(VERSION));
-      return EXIT_OK;
     case "lookup":
-      if (args.domain === undefined) break;
-      return await lookup({ ...args, domain: args.domain }, host);
+      if (domain !== undefined) return await lookup(session, domain);
+      break;
+    case "sts":
+      if (domain !== undefined) return await showPolicy(session, domain);
+      break;
+    case "purge":
+      if (domain !== undefined) return await purge(session, domain);
+      break;
+    case "override":
+      if (domain !== undefined) return await override(session, domain, args.overrideMode ?? "");
+      break;
+    case "expire":
+    case "cache-disable":
+    case "cache-enable":
+      return await maintain(session);
   }
   await host.stderr(reasonLine(`${args.action} is not implemented yet`));
   return EXIT_SOFTWARE;

@@ -3,20 +3,10 @@
 // queries run at once. D13: a host left without addresses by a soft failure is soft, not hard.
 import { type Address, formatAddress, parseAddress } from "../address.ts";
 import { DnsError } from "../errors.ts";
-import type { Message, ResourceRecord } from "../wire/message.ts";
+import type { Querier } from "../resolver/resolver.ts";
+import type { Message } from "../wire/message.ts";
 import { completeName, nameProblem, parseTarget, toDisplayName, toWireName } from "./name.ts";
 import { type MxEntry, sortEntries } from "./sort.ts";
-
-/** The part of a resolver the MX lookup uses; `Resolver` from the resolver module fits. */
-export interface Querier {
-  /** Asks one question, following CNAMEs; throws a `DnsError` when there is no answer. */
-  query(name: string, type: string, options?: { signal?: AbortSignal }): Promise<{
-    records: ResourceRecord[];
-    message: Message;
-    ad: boolean;
-    cnames: string[];
-  }>;
-}
 
 /** How a lookup ended, as Courier reports it. */
 export type MxOutcome =

@@ -127,8 +127,14 @@ interface Answered {
   transport: "udp" | "tcp";
 }
 
+/** What the MX and STS lookups need of a resolver; {@linkcode Resolver} is the real one. */
+export interface Querier {
+  /** Asks one question, following CNAMEs; throws a `DnsError` when there is no answer. */
+  query(name: string, type: string, options?: ResolverQueryOptions): Promise<QueryResult>;
+}
+
 /** A stub resolver over a fixed list of servers. Queries may run concurrently. */
-export class Resolver {
+export class Resolver implements Querier {
   readonly #servers: Server[];
   readonly #timeoutMs: number;
   readonly #attempts: number;

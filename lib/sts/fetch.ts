@@ -115,6 +115,8 @@ export async function fetchPolicy(
       await response.body?.cancel().catch(() => {});
     }
   } catch (error) {
+    // A permission Deno refused is the CLI's to name (exit 77), not the server's fault.
+    if (error instanceof Deno.errors.NotCapable) throw error;
     throw failure(error);
   } finally {
     clearTimeout(timer);

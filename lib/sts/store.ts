@@ -139,6 +139,7 @@ export class StsStore {
       if (!(await Deno.lstat(path)).isFile) throw new Error("Not a regular file");
       await Deno.utime(path, nowSec, nowSec);
     } catch (error) {
+      rethrowRefusal(error);
       throw writeError("touch", path, error);
     }
   }
@@ -159,6 +160,7 @@ export class StsStore {
       await Deno.remove(path);
       return true;
     } catch (error) {
+      rethrowRefusal(error);
       if (error instanceof Deno.errors.NotFound) return false;
       throw writeError("remove", path, error);
     }
@@ -188,6 +190,7 @@ export class StsStore {
         }
       }
     } catch (error) {
+      rethrowRefusal(error);
       throw new StsError("CACHE_READ", `Cannot list ${quote(this.dir)}: ${osReason(error)}`, {
         path: this.dir,
         cause: error,
@@ -200,6 +203,7 @@ export class StsStore {
         await Deno.remove(path);
         result.removed.push(name);
       } catch (error) {
+        rethrowRefusal(error);
         if (!(error instanceof Deno.errors.NotFound)) {
           result.warnings.push(`${path}: ${osReason(error)}`);
         }
@@ -220,6 +224,7 @@ export class StsStore {
     try {
       text = await Deno.readTextFile(path);
     } catch (error) {
+      rethrowRefusal(error);
       if (!(error instanceof Deno.errors.NotFound)) {
         throw new StsError("CACHE_READ", `Cannot read ${quote(path)}: ${osReason(error)}`, {
           path,
@@ -254,6 +259,7 @@ export class StsStore {
     try {
       await Deno.remove(path);
     } catch (error) {
+      rethrowRefusal(error);
       if (!(error instanceof Deno.errors.NotFound)) throw writeError("remove", path, error);
     }
   }
@@ -278,6 +284,7 @@ export class StsStore {
       await Deno.rename(temp, path);
       created = false;
     } catch (error) {
+      rethrowRefusal(error);
       if (created) await Deno.remove(temp).catch(() => {});
       throw writeError("write", path, error);
     }
@@ -291,6 +298,7 @@ async function readOnce(path: string): Promise<EntryRead | "replaced"> {
   try {
     info = await Deno.lstat(path);
   } catch (error) {
+    rethrowRefusal(error);
     if (error instanceof Deno.errors.NotFound) return { kind: "absent", path };
     return ignored(osReason(error));
   }
@@ -303,6 +311,7 @@ async function readOnce(path: string): Promise<EntryRead | "replaced"> {
   try {
     file = await Deno.open(path, { read: true });
   } catch (error) {
+    rethrowRefusal(error);
     if (error instanceof Deno.errors.NotFound) return "replaced";
     return ignored(osReason(error));
   }
@@ -319,6 +328,7 @@ async function readOnce(path: string): Promise<EntryRead | "replaced"> {
     const mtimeSec = Math.floor((opened.mtime?.getTime() ?? 0) / 1000);
     return { kind: "entry", path, entry: { id, policy, stub }, mtimeSec };
   } catch (error) {
+    rethrowRefusal(error);
     return ignored(osReason(error));
   } finally {
     file.close();
@@ -346,6 +356,7 @@ async function adoptOwner(path: string, dir: string): Promise<void> {
   try {
     await Deno.chown(path, owner.uid, owner.gid);
   } catch (error) {
+    rethrowRefusal(error);
     if (!(error instanceof Deno.errors.PermissionDenied)) throw error;
   }
 }
@@ -358,6 +369,11 @@ async function syncDirectory(dir: string): Promise<void> {
   } catch {
     // Best effort: the entry is complete either way.
   }
+}
+
+/** A permission Deno refused is the CLI's to name (exit 77), not a cache problem. */
+function rethrowRefusal(error: unknown): void {
+  if (error instanceof Deno.errors.NotCapable) throw error;
 }
 
 function writeError(verb: string, path: string, error: unknown): StsError {

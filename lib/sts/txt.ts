@@ -6,8 +6,12 @@ import { quote, trimWsp } from "./_text.ts";
 export type TxtResult =
   /** Exactly one valid STS record: its `id` and its text (strings concatenated). */
   | { found: true; id: string; record: string }
-  /** No usable record, with the reason, e.g. `2 TXT records begin with "v=STSv1" …`. */
-  | { found: false; reason: string };
+  /**
+   * No usable record, with the reason, e.g. `2 TXT records begin with "v=STSv1" …`;
+   * `published` tells whether something like an STS record was there (worth a warning) or
+   * the domain simply has none.
+   */
+  | { found: false; reason: string; published: boolean };
 
 const VERSION = "v=STSv1";
 const ID = /^[A-Za-z0-9]{1,32}$/;
@@ -32,14 +36,19 @@ export function parseStsRecords(records: Uint8Array[][]): TxtResult {
     return {
       found: false,
       reason: `${sts.length} TXT records begin with "v=STSv1", RFC 8461 §3.1 requires exactly one`,
+      published: true,
     };
   }
-  if (sts.length === 0) return { found: false, reason: noRecordReason(texts) };
+  if (sts.length === 0) {
+    const published = texts.some((text) => /v=stsv1/i.test(text));
+    return { found: false, reason: noRecordReason(texts), published };
+  }
   const checked = checkRecord(sts[0]);
   if (typeof checked === "string") {
     return {
       found: false,
       reason: `invalid STS record ${quote(sts[0], 100)}: ${checked} (RFC 8461 §3.1)`,
+      published: true,
     };
   }
   return { found: true, id: checked.id, record: sts[0] };

@@ -3,7 +3,13 @@ import { type CliHost, runCli } from "../../lib/cli/run.ts";
 import { USAGE } from "../../lib/report/text.ts";
 
 /** A CLI host with files from a table and no network: enough for every path without DNS. */
+// Every run gets an STS cache of its own, disabled (`.cache_size` 0) unless a test says else.
+const STS_DIR = Deno.makeTempDirSync({ prefix: "run_test_sts_" });
+Deno.writeTextFileSync(`${STS_DIR}/.cache_size`, "0\n");
+globalThis.addEventListener("unload", () => Deno.removeSync(STS_DIR, { recursive: true }));
+
 function fakeHost(files: Record<string, string> = {}, env: Record<string, string> = {}) {
+  env = { TESTMXLOOKUP_STS_DIR: STS_DIR, ...env };
   const out = { stdout: "", stderr: "" };
   const host: CliHost = {
     openUdp: () => {

@@ -83,5 +83,15 @@ Deno.test("parseStsRecords() explains an invalid record with RFC 8461 §3.1", ()
     found: false,
     reason: 'invalid STS record "v=STSv1; id=ab-1": id "ab-1" is not 1-32 letters or digits ' +
       "(RFC 8461 §3.1)",
+    published: true,
   });
+});
+
+Deno.test("parseStsRecords() tells a domain without any STS record from a broken one", () => {
+  const none = parseStsRecords([record("hello world")]);
+  assert.equal(none.found === false && none.published, false);
+  const near = parseStsRecords([record("V=STSv1; id=case")]);
+  assert.equal(near.found === false && near.published, true);
+  const two = parseStsRecords([record("v=STSv1; id=a"), record("v=STSv1; id=b")]);
+  assert.equal(two.found === false && two.published, true);
 });

@@ -1,0 +1,201 @@
+// A domain's MTA-STS policy as a run establishes it (sts.md §6 with D5, D6): the cache
+// entry, the `_mta-sts` TXT id through the run's own resolver (D1), the download, and what
+// goes back into the shared cache. No lock is held across network I/O (D5).
+import { parseAddress } from "../address.ts";
+import { DnsError } from "../errors.ts";
+import type { Querier } from "../resolver/resolver.ts";
+import { StsError } from "./errors.ts";
+import { fetchPolicy, type FetchPolicyOptions } from "./fetch.ts";
+import { type CachedEntryState, decideFreshness, type TxtOutcome } from "./freshness.ts";
+import { parsePolicy, type StsPolicy } from "./policy.ts";
+import { entryName, type StsStore } from "./store.ts";
+import { parseStsRecords } from "./txt.ts";
+
+/** Options of {@linkcode lookupSts}. */
+export interface LookupStsOptions {
+  /** The resolver for the TXT query: the same servers and options as the MX query (D1). */
+  resolver: Querier;
+  /** The cache; undefined means no cache (every run downloads). */
+  store?: StsStore;
+  /**
+   * Trusted certificates for the download (`TLS_TRUSTCERTS`), or a function that loads them
+   * when a download is needed; undefined means Deno's built-in roots.
+   */
+  caCerts?: string[] | (() => Promise<string[] | undefined>);
+  /** The download's total timeout in milliseconds. @default {20000} */
+  fetchTimeout?: number;
+  /** The fetch to use. @default {globalThis.fetch} */
+  fetch?: FetchPolicyOptions["fetch"];
+  /** The clock, milliseconds since the epoch. @default {Date.now} */
+  now?: () => number;
+  /** Aborts the lookup. */
+  signal?: AbortSignal;
+}
+
+/** What a run knows about a domain's policy. */
+export interface StsResult {
+  /** The domain as the cache names it (A-labels, lower case), when it is a valid name. */
+  domain?: string;
+  /** False when `.cache_size` is 0: STS is off entirely, as in Courier (sts.md §1). */
+  enabled: boolean;
+  /** The usable policy, if any. */
+  policy?: StsPolicy;
+  /** The policy id: the TXT id it was fetched for. */
+  id?: string;
+  /** Where the policy came from in this run. */
+  source?: "cache" | "fetch";
+  /** When the policy was fetched (the cache file's mtime, or now), in seconds. */
+  timestampSec?: number;
+  /** The TXT lookup's outcome, when one was made. */
+  txt?: TxtOutcome & { reason?: string };
+  /**
+   * Why there is no usable policy, or why the cached one was kept, for stderr; undefined
+   * when the domain simply publishes no policy.
+   */
+  reason?: string;
+  /** Whether the cache was changed: written, removed, or left alone. */
+  cache: "written" | "removed" | "unchanged";
+  /** Other facts for stderr, one sentence each. */
+  warnings: string[];
+}
+
+async function lookupTxt(
+  domain: string,
+  resolver: Querier,
+  signal: AbortSignal | undefined,
+): Promise<TxtOutcome & { reason?: string }> {
+  try {
+    const answer = await resolver.query(`_mta-sts.${domain}`, "TXT", { signal });
+    const strings = answer.records.flatMap((r) => r.data.type === "TXT" ? [r.data.strings] : []);
+    const parsed = parseStsRecords(strings);
+    if (parsed.found) return { kind: "id", id: parsed.id };
+    // A domain without any STS record is the normal case, not worth a line on stderr.
+    return parsed.published
+      ? { kind: "none", reason: `No usable MTA-STS record at _mta-sts.${domain}: ${parsed.reason}` }
+      : { kind: "none" };
+  } catch (error) {
+    if (!(error instanceof DnsError)) throw error;
+    // D5: only an answer that says "no record" removes a cached policy; a failure does not.
+    if (error.kind === "NXDOMAIN" || error.kind === "NODATA") return { kind: "none" };
+    return { kind: "transient", reason: `Cannot look up the MTA-STS record: ${error.message}` };
+  }
+}
+
+/**
+ * Establishes a domain's MTA-STS policy: reads the cache, asks for the TXT id when the entry
+ * is not fresh, downloads when needed, and updates the cache (never with a stub, D6).
+ *
+ * @param domain The domain as typed.
+ * @param options Resolver, cache, trust anchors, clock, signal.
+ * @returns The policy, if any, with where it came from and why not.
+ */
+export async function lookupSts(domain: string, options: LookupStsOptions): Promise<StsResult> {
+  const warnings: string[] = [];
+  const store = options.store;
+  if (store) {
+    const size = await store.readCacheSize();
+    if (size.warning) warnings.push(size.warning);
+    if (size.size === 0) return { enabled: false, cache: "unchanged", warnings };
+  }
+  let name: string;
+  try {
+    name = entryName(domain);
+  } catch (error) {
+    if (!(error instanceof StsError)) throw error;
+    return { enabled: true, reason: error.message, cache: "unchanged", warnings };
+  }
+  // An address has no policy: there is nothing to ask for and nothing to cache.
+  if (parseAddress(name) !== undefined) return { enabled: true, cache: "unchanged", warnings };
+  const nowSec = Math.floor((options.now ?? Date.now)() / 1000);
+  const read = store ? await store.read(name) : undefined;
+  if (read?.kind === "ignored") warnings.push(`${read.path}: ${read.reason}`);
+  let cached: { state: CachedEntryState; policy?: StsPolicy } | undefined;
+  if (read?.kind === "entry") {
+    let policy: StsPolicy | undefined;
+    if (!read.entry.stub) {
+      try {
+        policy = parsePolicy(read.entry.policy).policy;
+      } catch (error) {
+        if (!(error instanceof StsError)) throw error;
+        warnings.push(`${read.path}: cached ${error.message.replace(/^I/, "i")}`);
+      }
+    }
+    cached = {
+      state: { id: read.entry.id, maxAge: policy?.maxAge, mtimeSec: read.mtimeSec },
+      policy,
+    };
+  }
+  const base = { domain: name, enabled: true, warnings };
+  let txt: (TxtOutcome & { reason?: string }) | undefined;
+  const fromCache = (reason?: string): StsResult => ({
+    ...base,
+    policy: cached!.policy,
+    id: cached!.state.id,
+    source: "cache",
+    timestampSec: cached!.state.mtimeSec,
+    reason,
+    txt,
+    cache: "unchanged",
+  });
+  // Writability is learnt by writing: a read-only cache is Courier's case too (sts.md §4).
+  const writable = store !== undefined;
+  let decision = decideFreshness({ entry: cached?.state, nowSec, writable });
+  if (decision.action === "lookup-txt") {
+    txt = await lookupTxt(name, options.resolver, options.signal);
+    decision = decideFreshness({ entry: cached?.state, nowSec, writable, txt });
+  }
+  switch (decision.action) {
+    case "lookup-txt":
+    case "use-cached":
+      return fromCache();
+    case "no-policy": {
+      let cache: StsResult["cache"] = "unchanged";
+      if (decision.deleteEntry && store && await store.remove(name)) cache = "removed";
+      return { ...base, reason: txt?.reason, txt, cache };
+    }
+    case "fetch": {
+      const id = (txt as { id: string }).id;
+      let policy: StsPolicy;
+      try {
+        const caCerts = typeof options.caCerts === "function"
+          ? await options.caCerts()
+          : options.caCerts;
+        const fetched = await fetchPolicy(name, {
+          caCerts,
+          timeout: options.fetchTimeout,
+          signal: options.signal,
+          fetch: options.fetch,
+        });
+        const parsed = parsePolicy(fetched.text);
+        policy = parsed.policy;
+        for (const warning of parsed.warnings) warnings.push(`${fetched.url}: ${warning}`);
+      } catch (error) {
+        if (!(error instanceof StsError)) throw error;
+        if (decision.onFailure === "use-cached") {
+          return fromCache(`${error.message}; the cached policy stays in use`);
+        }
+        return { ...base, id, reason: error.message, txt, cache: "unchanged" };
+      }
+      let cache: StsResult["cache"] = "unchanged";
+      if (decision.save && store) {
+        try {
+          await store.write(name, id, policy.text);
+          cache = "written";
+        } catch (error) {
+          if (!(error instanceof StsError)) throw error;
+          // Without write permission the lookup still succeeds (sts.md §4, read-only mode).
+          warnings.push(`The policy could not be saved: ${error.message}`);
+        }
+      }
+      return {
+        ...base,
+        policy,
+        id,
+        source: "fetch",
+        timestampSec: nowSec,
+        txt,
+        cache,
+      };
+    }
+  }
+}
