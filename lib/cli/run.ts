@@ -6,8 +6,10 @@ import { UsageError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { isLocal, loadLocalConfig, type LocalConfig } from "../local.ts";
 import { lookupMx, type MxResult } from "../mx/lookup.ts";
+import { buildJsonReport } from "../report/json.ts";
 import {
   cachedPolicyNotFoundLine,
+  failureLine,
   formatReport,
   HELP,
   noWritePermissionLine,
@@ -21,7 +23,7 @@ import {
   usageErrorText,
   versionLine,
 } from "../report/text.ts";
-import { Resolver } from "../resolver/resolver.ts";
+import { type ExchangeTrace, Resolver } from "../resolver/resolver.ts";
 import { loadResolvConf } from "../resolver/resolv_conf.ts";
 import { overridePolicy } from "../sts/cache_file.ts";
 import { StsError } from "../sts/errors.ts";
@@ -120,6 +122,10 @@ interface Session {
   store: StsStore;
   configDir: string;
   signal: AbortSignal;
+  /** Every DNS round trip, for `--json`. */
+  trace: ExchangeTrace[];
+  /** When the run started, for `--json`. */
+  startedMs: number;
 }
 
 async function openSession(args: CliArgs, host: CliHost): Promise<Session> {
@@ -137,6 +143,7 @@ async function openSession(args: CliArgs, host: CliHost): Promise<Session> {
     const where = warning.line === undefined ? resolvPath : `${resolvPath}:${warning.line}`;
     await host.stderr(reasonLine(`${where}: ${warning.message}`));
   }
+  const trace: ExchangeTrace[] = [];
   const resolver = new Resolver({
     servers: (args.servers ?? conf.nameservers).map((address) => ({ address })),
     timeoutMs: conf.timeoutMs,
@@ -144,8 +151,11 @@ async function openSession(args: CliArgs, host: CliHost): Promise<Session> {
     rotate: conf.rotate,
     udpSize: args.udpSize,
     host,
+    onExchange: args.json ? (entry) => trace.push(entry) : undefined,
   });
   return {
+    trace,
+    startedMs: performance.now(),
     args,
     host,
     resolver,
@@ -228,13 +238,42 @@ async function lookup(session: Session, domain: string): Promise<number> {
     ]);
   } catch (error) {
     if (!session.signal.aborted) throw error;
-    return await deadlineReached(session, domain);
+    if (!session.args.json) return await deadlineReached(session, domain);
+    return await printJson(session, domain, undefined, NO_STS, local);
   }
   await reportSts(session, sts);
   for (const warning of result.warnings) await host.stderr(reasonLine(warning));
   if (result.reason !== undefined) await host.stderr(reasonLine(result.reason));
+  if (session.args.json) return await printJson(session, domain, result, sts, local);
   await host.stdout(formatReport(toReport(domain, result, sts, local)));
   return result.outcome === "ok" ? EXIT_OK : EXIT_FAILURE;
+}
+
+const NO_STS: StsResult = { enabled: true, cache: "unchanged", warnings: [] };
+
+/** `--json`: the report as one JSON document on stdout, exit status as in text mode. */
+async function printJson(
+  session: Session,
+  domain: string,
+  result: MxResult | undefined,
+  sts: StsResult,
+  local: LocalConfig,
+): Promise<number> {
+  const exitCode = result?.outcome === "ok" ? EXIT_OK : EXIT_FAILURE;
+  const report = buildJsonReport({
+    domain,
+    mx: result,
+    sts,
+    isLocal: (host) => isLocal(host, local),
+    courierLine: result?.outcome === "ok"
+      ? undefined
+      : failureLine(domain, result?.outcome ?? "soft").trimEnd(),
+    exitCode,
+    trace: session.trace,
+    durationMs: performance.now() - session.startedMs,
+  });
+  await session.host.stdout(`${JSON.stringify(report)}\n`);
+  return exitCode;
 }
 
 /** `--sts`: the policy display (cli.md §6.1). */

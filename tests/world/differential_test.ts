@@ -3,6 +3,8 @@
 // except where DECISIONS.md names a difference, which each case below spells out.
 import assert from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import type { JsonReport } from "../../lib/report/json.ts";
+import { assertValidReport } from "../_schema.ts";
 import { WORLD_CASES, type WorldCase } from "./cases.ts";
 import { type RunResult, startWorld, type World, worldUnavailableReason } from "./world.ts";
 
@@ -147,9 +149,10 @@ Deno.test({
       const flags = await lookupFlags();
       for (const kase of [...WORLD_CASES, ...EXTRA_CASES]) {
         await t.step(kase.argv.join(" "), async () => {
-          const [courier, ours] = await Promise.all([
+          const [courier, ours, json] = await Promise.all([
             world.run([world.courierBin!, ...kase.argv]),
             world.run([Deno.execPath(), "run", ...flags, MAIN, ...kase.argv]),
+            world.run([Deno.execPath(), "run", ...flags, MAIN, "--json", ...kase.argv]),
           ]);
           const expected = `${kase.stdout.join("\n")}\n`;
           // Courier is checked against its recorded output, so the world has not drifted.
@@ -172,6 +175,30 @@ Deno.test({
           const stderr = text(ours.stderr);
           assert.doesNotMatch(stderr, /^\s+at /m, describe(kase.argv, ours));
           if (ours.code !== 0) assert.match(stderr, /^testmxlookup: .+$/m);
+          // --json: valid against the schema, and the same facts as the text report.
+          const report: JsonReport = JSON.parse(text(json.stdout));
+          assertValidReport(report);
+          assert.equal(json.code, ours.code);
+          assert.equal(report.exitCode, ours.code);
+          const lines = text(ours.stdout).trimEnd().split("\n");
+          if (report.outcome === "ok") {
+            const relays = report.mx.flatMap((h) =>
+              h.addresses.map((a) =>
+                relay(h.host, h.priority, a.address) +
+                (h.local ? " [ LOCAL ]" : "") + (h.host === a.address ? " [ ERROR ]" : "") +
+                (a.dnssec ? " (DNSSEC)" : "")
+              )
+            );
+            // Two runs: Unbound rotates RRsets between them, so unordered cases compare as sets.
+            const sorted = (l: string[]) => kase.ordered ? l : [...l].sort();
+            assert.deepEqual(
+              sorted(relays),
+              sorted(lines.filter((l) => l.startsWith("Relay: "))),
+            );
+          } else {
+            assert.deepEqual([report.courierLine], lines);
+            assert.ok(report.reason);
+          }
         });
       }
     } finally {

@@ -356,7 +356,7 @@ class RealWorld implements World {
         "--no-proxy",
         "--tries=1",
         "--timeout=1",
-        `--ca-certificate=${this.caFile}`,
+        `--ca-certificate=${this.dir}/tls/ca.pem`,
         "-q",
         "-O",
         "-",
