@@ -1,6 +1,7 @@
 // Courier's output lines, byte for byte (cli.md §2.4, §4-§6): pure functions returning text
 // that ends in "\n". Which line goes to stdout and which to stderr is the caller's business;
 // each function says where Courier writes it. Reason lines (DECISIONS contract 3) are ours.
+import type { StsMode } from "../sts/policy.ts";
 import type { UsageError } from "../errors.ts";
 
 /** Prefix of every reason line on stderr (DECISIONS contract 3). */
@@ -34,9 +35,6 @@ export const HELP: string = USAGE +
   "   --help               show this text\n" +
   "   --version            show the version\n" +
   "Options may come before or after the domain; --opt=value works for options with values.\n";
-
-/** A policy mode as the STS layer reports it. */
-export type StsMode = "none" | "testing" | "enforce";
 
 /** Courier's classes of lookup failure (cli.md §5). */
 export type FailureKind = "soft" | "hard" | "internal" | "cname" | "nomail";

@@ -1,0 +1,604 @@
+import assert from "node:assert/strict";
+import { DnsError, type DnsErrorKind } from "../../lib/errors.ts";
+import type { Querier, QueryResult } from "../../lib/resolver/resolver.ts";
+import { COURIER_STUB_POLICY, encodeEntry } from "../../lib/sts/cache_file.ts";
+import { lookupSts, type LookupStsOptions } from "../../lib/sts/lookup.ts";
+import { StsStore } from "../../lib/sts/store.ts";
+
+// The injected clock; file ages are set relative to it with Deno.utime.
+const NOW_SEC = 1_700_000_000;
+const MAX_AGE = 86400;
+const FRESH = NOW_SEC - 1000;
+const HALF_WAY = NOW_SEC - 50_000; // past max_age / 2 = 43200, before expiry
+const EXPIRED = NOW_SEC - 90_000;
+
+const POLICY = "version: STSv1\nmode: enforce\nmx: *.sts.test\nmax_age: 86400\n";
+const NEW_POLICY = "version: STSv1\nmode: testing\nmx: mx.sts.test\nmax_age: 86400\n";
+// sts.md §3, the 72-byte example [V].
+const COURIER_FILE = "1\nid:abc123\n\n" + POLICY;
+const POLICY_URL = "https://mta-sts.sts.test/.well-known/mta-sts.txt";
+
+type TxtAnswer = string[] | DnsErrorKind;
+
+interface FakeResolver extends Querier {
+  /** `<name> <type>` of every query. */
+  calls: string[];
+}
+
+/** A resolver answering every query with `answer`: TXT strings, or a DnsError of that kind. */
+function fakeResolver(answer: TxtAnswer): FakeResolver {
+  const calls: string[] = [];
+  return {
+    calls,
+    query(name: string, type: string): Promise<QueryResult> {
+      calls.push(`${name} ${type}`);
+      if (typeof answer === "string") {
+        return Promise.reject(new DnsError(answer, `Fake ${answer} for ${name}`, { name, type }));
+      }
+      const records = answer.map((text) => ({
+        name,
+        type: "TXT",
+        class: "IN",
+        ttl: 300,
+        data: { type: "TXT" as const, strings: [new TextEncoder().encode(text)] },
+      }));
+      return Promise.resolve({
+        name,
+        canonicalName: name,
+        type,
+        records,
+        message: {
+          id: 1,
+          qr: true,
+          opcode: "QUERY",
+          aa: false,
+          tc: false,
+          rd: true,
+          ra: true,
+          ad: false,
+          cd: false,
+          rcode: "NOERROR",
+          questions: [{ name, type }],
+          answers: records,
+          authorities: [],
+          additionals: [],
+        },
+        ad: false,
+        cnames: [],
+        server: "127.0.0.1",
+        transport: "udp",
+      });
+    },
+  };
+}
+
+interface FakeFetch {
+  fetch: typeof fetch;
+  /** Every URL requested. */
+  calls: string[];
+}
+
+/** A fetch that never touches the network: every request gets this answer. */
+function fakeFetch(body: string, status = 200, type = "text/plain"): FakeFetch {
+  const calls: string[] = [];
+  const fetch = ((input: RequestInfo | URL) => {
+    calls.push(String(input));
+    return Promise.resolve(new Response(body, { status, headers: { "content-type": type } }));
+  }) as typeof globalThis.fetch;
+  return { fetch, calls };
+}
+
+interface Cache {
+  /** The cache directory, inside `root`. */
+  dir: string;
+  /** A private temporary directory holding `dir`, to see writes outside it. */
+  root: string;
+  store: StsStore;
+  /** The entry for sts.test. */
+  path: string;
+}
+
+/** Runs `body` with a store on a fresh cache directory, removed afterwards. */
+async function withCache(body: (cache: Cache) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "sts-lookup-" });
+  const dir = `${root}/cache`;
+  await Deno.mkdir(dir);
+  try {
+    await body({ dir, root, store: new StsStore(dir), path: `${dir}/sts.test` });
+  } finally {
+    await Deno.chmod(dir, 0o755).catch(() => {});
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+/** Writes an entry file as Courier would leave it, with the given mtime. */
+async function plant(path: string, bytes: string | Uint8Array, mtimeSec: number): Promise<void> {
+  if (typeof bytes === "string") await Deno.writeTextFile(path, bytes);
+  else await Deno.writeFile(path, bytes);
+  await Deno.utime(path, mtimeSec, mtimeSec);
+}
+
+/** A file's text and mtime in seconds, or undefined when there is none. */
+async function snapshot(path: string): Promise<{ text: string; mtimeSec: number } | undefined> {
+  try {
+    const text = await Deno.readTextFile(path);
+    const mtimeSec = Math.floor((await Deno.stat(path)).mtime!.getTime() / 1000);
+    return { text, mtimeSec };
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** Every path under `dir` with its bytes (directories as "dir") and mtime. */
+async function tree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const pending = [dir];
+  // Bounded by the few files a test makes.
+  for (let turns = 0; pending.length > 0 && turns < 100; turns++) {
+    const current = pending.pop()!;
+    for await (const item of Deno.readDir(current)) {
+      const path = `${current}/${item.name}`;
+      const info = await Deno.lstat(path);
+      if (item.isDirectory) {
+        pending.push(path);
+        out.push(`${path} dir`);
+      } else {
+        out.push(`${path} ${await Deno.readTextFile(path)} ${info.mtime?.getTime()}`);
+      }
+    }
+  }
+  return out.sort();
+}
+
+function names(dir: string): string[] {
+  return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+}
+
+function options(
+  resolver: Querier,
+  fetcher: FakeFetch,
+  store: StsStore | undefined,
+): LookupStsOptions {
+  return { resolver, store, fetch: fetcher.fetch, now: () => NOW_SEC * 1000 };
+}
+
+Deno.test("lookupSts() without an entry asks TXT, downloads and saves Courier's exact bytes", async () => {
+  await withCache(async ({ dir, store, path }) => {
+    const resolver = fakeResolver(["v=STSv1; id=abc123"]);
+    const fetcher = fakeFetch(POLICY);
+    const result = await lookupSts("STS.Test.", options(resolver, fetcher, store));
+    assert.deepEqual(resolver.calls, ["_mta-sts.sts.test TXT"]);
+    assert.deepEqual(fetcher.calls, [POLICY_URL]);
+    assert.equal(result.source, "fetch");
+    assert.equal(result.id, "abc123");
+    assert.equal(result.cache, "written");
+    assert.equal(result.timestampSec, NOW_SEC);
+    assert.deepEqual(result.policy?.mx, ["*.sts.test"]);
+    assert.deepEqual(result.warnings, []);
+    assert.equal(result.reason, undefined);
+    assert.equal(await Deno.readTextFile(path), COURIER_FILE);
+    assert.deepEqual(names(dir), ["sts.test"]);
+  });
+});
+
+Deno.test("lookupSts() uses a fresh entry without DNS or download", async () => {
+  await withCache(async ({ store, path }) => {
+    await plant(path, COURIER_FILE, FRESH);
+    const resolver = fakeResolver(["v=STSv1; id=other1"]);
+    const fetcher = fakeFetch(NEW_POLICY);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.deepEqual(resolver.calls, []);
+    assert.deepEqual(fetcher.calls, []);
+    assert.equal(result.source, "cache");
+    assert.equal(result.id, "abc123");
+    assert.equal(result.timestampSec, FRESH);
+    assert.equal(result.cache, "unchanged");
+    assert.equal(result.policy?.mode, "enforce");
+    assert.deepEqual(await snapshot(path), { text: COURIER_FILE, mtimeSec: FRESH });
+  });
+});
+
+Deno.test("lookupSts() reads and uses the 72-byte file Courier wrote (sts.md §3)", async () => {
+  await withCache(async ({ store, path }) => {
+    await plant(path, COURIER_FILE, FRESH);
+    assert.equal((await Deno.stat(path)).size, 72);
+    const fetcher = fakeFetch(NEW_POLICY);
+    const result = await lookupSts("sts.test", options(fakeResolver([]), fetcher, store));
+    assert.equal(result.source, "cache");
+    assert.equal(result.domain, "sts.test");
+    assert.equal(result.id, "abc123");
+    assert.deepEqual(result.policy, {
+      version: "STSv1",
+      mode: "enforce",
+      maxAge: MAX_AGE,
+      mx: ["*.sts.test"],
+      text: POLICY,
+    });
+    assert.deepEqual(result.warnings, []);
+  });
+});
+
+Deno.test("lookupSts() half-way with the same id asks TXT only and leaves the file untouched", async () => {
+  await withCache(async ({ store, path }) => {
+    await plant(path, COURIER_FILE, HALF_WAY);
+    const resolver = fakeResolver(["v=STSv1; id=abc123"]);
+    const fetcher = fakeFetch(NEW_POLICY);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.deepEqual(resolver.calls, ["_mta-sts.sts.test TXT"]);
+    assert.deepEqual(fetcher.calls, []);
+    assert.equal(result.source, "cache");
+    assert.equal(result.cache, "unchanged");
+    assert.equal(result.timestampSec, HALF_WAY);
+    // Our documented difference: Courier touches the file here (mtime := now), we do not, so
+    // max_age still counts from the last fetch (RFC 8461 §3.2).
+    assert.deepEqual(await snapshot(path), { text: COURIER_FILE, mtimeSec: HALF_WAY });
+  });
+});
+
+Deno.test("lookupSts() half-way with a new id downloads and saves the new policy", async () => {
+  await withCache(async ({ dir, store, path }) => {
+    await plant(path, COURIER_FILE, HALF_WAY);
+    const resolver = fakeResolver(["v=STSv1; id=new2"]);
+    const fetcher = fakeFetch(NEW_POLICY);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.deepEqual(fetcher.calls, [POLICY_URL]);
+    assert.equal(result.source, "fetch");
+    assert.equal(result.id, "new2");
+    assert.equal(result.cache, "written");
+    assert.equal(result.policy?.mode, "testing");
+    assert.equal(await Deno.readTextFile(path), "1\nid:new2\n\n" + NEW_POLICY);
+    assert.deepEqual(names(dir), ["sts.test"]);
+  });
+});
+
+Deno.test("lookupSts() half-way with a new id keeps the cached policy when the download fails", async () => {
+  await withCache(async ({ store, path }) => {
+    await plant(path, COURIER_FILE, HALF_WAY);
+    const resolver = fakeResolver(["v=STSv1; id=new2"]);
+    const fetcher = fakeFetch("gone", 404);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.deepEqual(fetcher.calls, [POLICY_URL]);
+    assert.equal(result.source, "cache");
+    assert.equal(result.id, "abc123");
+    assert.equal(result.policy?.mode, "enforce");
+    assert.equal(result.cache, "unchanged");
+    assert.equal(
+      result.reason,
+      'Cannot fetch policy for "sts.test": status 404; the cached policy stays in use',
+    );
+    assert.deepEqual(await snapshot(path), { text: COURIER_FILE, mtimeSec: HALF_WAY });
+  });
+});
+
+Deno.test("lookupSts() half-way keeps the entry when the TXT record is gone", async () => {
+  await withCache(async ({ store, path }) => {
+    await plant(path, COURIER_FILE, HALF_WAY);
+    const resolver = fakeResolver("NXDOMAIN");
+    const fetcher = fakeFetch(NEW_POLICY);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.deepEqual(resolver.calls, ["_mta-sts.sts.test TXT"]);
+    assert.deepEqual(fetcher.calls, []);
+    assert.equal(result.source, "cache");
+    assert.deepEqual(await snapshot(path), { text: COURIER_FILE, mtimeSec: HALF_WAY });
+  });
+});
+
+Deno.test("lookupSts() downloads again for an expired entry whose id did not change (D6, S9)", async () => {
+  await withCache(async ({ store, path }) => {
+    await plant(path, COURIER_FILE, EXPIRED);
+    const resolver = fakeResolver(["v=STSv1; id=abc123"]);
+    const fetcher = fakeFetch(NEW_POLICY);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.deepEqual(fetcher.calls, [POLICY_URL]);
+    assert.equal(result.source, "fetch");
+    assert.equal(result.id, "abc123");
+    assert.equal(result.cache, "written");
+    assert.equal(await Deno.readTextFile(path), "1\nid:abc123\n\n" + NEW_POLICY);
+    assert.ok((await snapshot(path))!.mtimeSec > EXPIRED);
+  });
+});
+
+Deno.test("lookupSts() has no policy when an expired entry cannot be downloaded again, and keeps the file", async () => {
+  await withCache(async ({ dir, store, path }) => {
+    await plant(path, COURIER_FILE, EXPIRED);
+    const resolver = fakeResolver(["v=STSv1; id=abc123"]);
+    const fetcher = fakeFetch("<html>", 200, "text/html");
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.deepEqual(fetcher.calls, [POLICY_URL]);
+    assert.equal(result.policy, undefined);
+    assert.equal(result.source, undefined);
+    assert.equal(result.cache, "unchanged");
+    assert.match(
+      result.reason ?? "",
+      /^Cannot fetch policy for "sts.test": Content-Type "text\/html"/,
+    );
+    assert.deepEqual(await snapshot(path), { text: COURIER_FILE, mtimeSec: EXPIRED });
+    assert.deepEqual(names(dir), ["sts.test"]);
+  });
+});
+
+Deno.test("lookupSts() writes nothing, no stub, when the first download fails (D6)", async () => {
+  await withCache(async ({ dir, store }) => {
+    const resolver = fakeResolver(["v=STSv1; id=abc123"]);
+    const fetcher = fakeFetch("oops", 500);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.deepEqual(fetcher.calls, [POLICY_URL]);
+    assert.equal(result.policy, undefined);
+    assert.equal(result.id, "abc123");
+    assert.equal(result.reason, 'Cannot fetch policy for "sts.test": status 500');
+    assert.equal(result.cache, "unchanged");
+    assert.deepEqual(names(dir), []);
+  });
+});
+
+for (const kind of ["NXDOMAIN", "NODATA"] as const) {
+  Deno.test(`lookupSts() removes an expired entry when the TXT lookup says ${kind}`, async () => {
+    await withCache(async ({ dir, store, path }) => {
+      await plant(path, COURIER_FILE, EXPIRED);
+      const resolver = fakeResolver(kind);
+      const fetcher = fakeFetch(POLICY);
+      const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+      assert.deepEqual(resolver.calls, ["_mta-sts.sts.test TXT"]);
+      assert.deepEqual(fetcher.calls, []);
+      assert.equal(result.policy, undefined);
+      assert.equal(result.cache, "removed");
+      assert.equal(result.reason, undefined);
+      assert.deepEqual(result.txt, { kind: "none" });
+      assert.deepEqual(names(dir), []);
+    });
+  });
+}
+
+Deno.test("lookupSts() removes an expired entry when the domain publishes no STS record", async () => {
+  await withCache(async ({ dir, store, path }) => {
+    await plant(path, COURIER_FILE, EXPIRED);
+    const resolver = fakeResolver(["google-site-verification=x"]);
+    const result = await lookupSts("sts.test", options(resolver, fakeFetch(POLICY), store));
+    assert.equal(result.cache, "removed");
+    assert.deepEqual(names(dir), []);
+  });
+});
+
+for (const kind of ["SERVFAIL", "TIMEOUT", "REFUSED", "NETWORK"] as const) {
+  Deno.test(`lookupSts() keeps an expired entry when the TXT lookup fails with ${kind} (D5)`, async () => {
+    await withCache(async ({ store, path }) => {
+      await plant(path, COURIER_FILE, EXPIRED);
+      const resolver = fakeResolver(kind);
+      const fetcher = fakeFetch(POLICY);
+      const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+      assert.deepEqual(resolver.calls, ["_mta-sts.sts.test TXT"]);
+      assert.deepEqual(fetcher.calls, []);
+      assert.equal(result.policy, undefined);
+      assert.equal(result.cache, "unchanged");
+      assert.equal(result.txt?.kind, "transient");
+      assert.equal(
+        result.reason,
+        `Cannot look up the MTA-STS record: Fake ${kind} for _mta-sts.sts.test`,
+      );
+      assert.deepEqual(await snapshot(path), { text: COURIER_FILE, mtimeSec: EXPIRED });
+    });
+  });
+}
+
+Deno.test("lookupSts() treats Courier's stub as absent and replaces it with the real policy (D6)", async () => {
+  await withCache(async ({ store, path }) => {
+    const stub = encodeEntry("stub1", COURIER_STUB_POLICY);
+    assert.equal(stub.length, 228);
+    // Fresh, and the TXT id is unchanged: Courier would never download again (sts.md §10).
+    await plant(path, stub, FRESH);
+    const resolver = fakeResolver(["v=STSv1; id=stub1"]);
+    const fetcher = fakeFetch(POLICY);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.deepEqual(resolver.calls, ["_mta-sts.sts.test TXT"]);
+    assert.deepEqual(fetcher.calls, [POLICY_URL]);
+    assert.equal(result.source, "fetch");
+    assert.equal(result.policy?.mode, "enforce");
+    assert.equal(result.cache, "written");
+    assert.equal(await Deno.readTextFile(path), "1\nid:stub1\n\n" + POLICY);
+  });
+});
+
+Deno.test("lookupSts() never writes a stub: Courier's stays as it was when the download fails", async () => {
+  await withCache(async ({ store, path }) => {
+    const stub = encodeEntry("stub1", COURIER_STUB_POLICY);
+    await plant(path, stub, FRESH);
+    const resolver = fakeResolver(["v=STSv1; id=stub2"]);
+    const fetcher = fakeFetch("", 503);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.deepEqual(fetcher.calls, [POLICY_URL]);
+    assert.equal(result.policy, undefined);
+    assert.equal(result.cache, "unchanged");
+    assert.equal(result.reason, 'Cannot fetch policy for "sts.test": status 503');
+    assert.deepEqual(await snapshot(path), {
+      text: new TextDecoder().decode(stub),
+      mtimeSec: FRESH,
+    });
+  });
+});
+
+Deno.test("lookupSts() ignores a torn 0\\n file with a warning and does not delete it", async () => {
+  await withCache(async ({ store, path }) => {
+    const torn = "0\nid:abc123\n\n" + POLICY;
+    await plant(path, torn, FRESH);
+    const resolver = fakeResolver("NXDOMAIN");
+    const fetcher = fakeFetch(POLICY);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    // Ignored: DNS is asked although the file is fresh.
+    assert.deepEqual(resolver.calls, ["_mta-sts.sts.test TXT"]);
+    assert.equal(result.policy, undefined);
+    assert.equal(result.cache, "unchanged");
+    assert.deepEqual(result.warnings, [
+      `${path}: first line is "0", not "1" (written by Courier right now, or torn by a crash)`,
+    ]);
+    // Courier may be writing it right now: it is not ours to delete.
+    assert.deepEqual(await snapshot(path), { text: torn, mtimeSec: FRESH });
+  });
+});
+
+Deno.test("lookupSts() with .cache_size 0 does nothing at all: no DNS, no download, no file", async () => {
+  await withCache(async ({ dir, store, path }) => {
+    await Deno.writeTextFile(`${dir}/.cache_size`, "0\n");
+    await plant(path, COURIER_FILE, EXPIRED);
+    const resolver = fakeResolver(["v=STSv1; id=new2"]);
+    const fetcher = fakeFetch(NEW_POLICY);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.deepEqual(result, { enabled: false, cache: "unchanged", warnings: [] });
+    assert.deepEqual(resolver.calls, []);
+    assert.deepEqual(fetcher.calls, []);
+    assert.deepEqual(await snapshot(path), { text: COURIER_FILE, mtimeSec: EXPIRED });
+  });
+});
+
+Deno.test("lookupSts() with .cache_size junk is off and warns naming the file (D10)", async () => {
+  await withCache(async ({ dir, store }) => {
+    await Deno.writeTextFile(`${dir}/.cache_size`, "junk\n");
+    const resolver = fakeResolver(["v=STSv1; id=new2"]);
+    const fetcher = fakeFetch(NEW_POLICY);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.deepEqual(result, {
+      enabled: false,
+      cache: "unchanged",
+      warnings: [`"${dir}/.cache_size" holds "junk", not a number: STS is off`],
+    });
+    assert.deepEqual(resolver.calls, []);
+    assert.deepEqual(fetcher.calls, []);
+    assert.deepEqual(names(dir), [".cache_size"]);
+  });
+});
+
+Deno.test("lookupSts() refuses names that are not domains and touches no file inside or outside (D9)", async () => {
+  await withCache(async ({ dir, root, store }) => {
+    await Deno.writeTextFile(`${dir}/.cache_size`, "5\n");
+    await Deno.writeTextFile(`${root}/x`, "outside");
+    await Deno.mkdir(`${dir}/a`);
+    await Deno.writeTextFile(`${dir}/a/b`, "inside");
+    const before = await tree(root);
+    for (const domain of [".cache_size", "../x", "a/b", "..", ".", ""]) {
+      const resolver = fakeResolver(["v=STSv1; id=abc123"]);
+      const fetcher = fakeFetch(POLICY);
+      const result = await lookupSts(domain, options(resolver, fetcher, store));
+      assert.equal(result.reason, `Not a domain name: ${JSON.stringify(domain)}`, domain);
+      assert.equal(result.policy, undefined);
+      assert.equal(result.cache, "unchanged");
+      assert.deepEqual(resolver.calls, [], domain);
+      assert.deepEqual(fetcher.calls, [], domain);
+    }
+    assert.deepEqual(await tree(root), before);
+  });
+});
+
+for (const address of ["192.0.2.1", "2001:db8::1", "::1", "127.1"]) {
+  Deno.test(`lookupSts() does no DNS and no download for the address ${address}`, async () => {
+    await withCache(async ({ dir, store }) => {
+      const resolver = fakeResolver(["v=STSv1; id=abc123"]);
+      const fetcher = fakeFetch(POLICY);
+      const result = await lookupSts(address, options(resolver, fetcher, store));
+      assert.deepEqual(result, { enabled: true, cache: "unchanged", warnings: [] });
+      assert.deepEqual(resolver.calls, []);
+      assert.deepEqual(fetcher.calls, []);
+      assert.deepEqual(names(dir), []);
+    });
+  });
+}
+
+Deno.test("lookupSts() without a cache directory downloads and warns once that it could not save", async () => {
+  await withCache(async ({ root }) => {
+    const store = new StsStore(`${root}/missing`);
+    const resolver = fakeResolver(["v=STSv1; id=abc123"]);
+    const fetcher = fakeFetch(POLICY);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.equal(result.source, "fetch");
+    assert.equal(result.policy?.mode, "enforce");
+    assert.equal(result.cache, "unchanged");
+    assert.deepEqual(result.warnings, [
+      `The policy could not be saved: Cannot write "${root}/missing/sts.test": No such file or directory`,
+    ]);
+    assert.deepEqual(names(root), []);
+  });
+});
+
+// Root ignores directory permissions, so as root the lookup runs as nobody through setpriv.
+Deno.test("lookupSts() in a read-only cache directory downloads, succeeds and warns once that it could not save", async () => {
+  await withCache(async ({ dir }) => {
+    await Deno.chmod(dir, 0o555);
+    const lookupUrl = new URL("../../lib/sts/lookup.ts", import.meta.url).href;
+    const storeUrl = new URL("../../lib/sts/store.ts", import.meta.url).href;
+    const probe = `
+      import { lookupSts } from ${JSON.stringify(lookupUrl)};
+      import { StsStore } from ${JSON.stringify(storeUrl)};
+      let queries = 0, fetches = 0;
+      const resolver = { query(name) {
+        queries++;
+        const strings = [new TextEncoder().encode("v=STSv1; id=abc123")];
+        return Promise.resolve({ records: [{ name, type: "TXT", class: "IN", ttl: 1, data: { type: "TXT", strings } }] });
+      } };
+      const fetch = () => { fetches++; return Promise.resolve(new Response(${
+      JSON.stringify(POLICY)
+    }, { headers: { "content-type": "text/plain" } })); };
+      const result = await lookupSts("sts.test", { resolver, fetch, store: new StsStore(${
+      JSON.stringify(dir)
+    }) });
+      console.log(JSON.stringify({ queries, fetches, source: result.source, mode: result.policy?.mode, cache: result.cache, warnings: result.warnings }));
+    `;
+    const root = Deno.uid() === 0;
+    const denoDir = await Deno.makeTempDir({ prefix: "sts-deno-dir-" });
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), 20_000);
+    try {
+      await Deno.chmod(denoDir, 0o777);
+      const deno = ["eval", "--no-config", "--allow-read", "--allow-write", "--ext=js", probe];
+      const command = root
+        ? new Deno.Command("setpriv", {
+          args: ["--reuid=65534", "--regid=65534", "--clear-groups", Deno.execPath(), ...deno],
+          env: { DENO_DIR: denoDir, HOME: denoDir, NO_COLOR: "1" },
+          signal: timeout.signal,
+        })
+        : new Deno.Command(Deno.execPath(), {
+          args: deno,
+          env: { DENO_DIR: denoDir, NO_COLOR: "1" },
+          signal: timeout.signal,
+        });
+      const { code, stdout, stderr } = await command.output();
+      assert.equal(code, 0, new TextDecoder().decode(stderr));
+      assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), {
+        queries: 1,
+        fetches: 1,
+        source: "fetch",
+        mode: "enforce",
+        cache: "unchanged",
+        warnings: [
+          `The policy could not be saved: Cannot write "${dir}/sts.test": Permission denied`,
+        ],
+      });
+      assert.deepEqual(names(dir), []);
+    } finally {
+      clearTimeout(timer);
+      await Deno.remove(denoDir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("lookupSts() run twice at once with different ids leaves one of the two complete entries", async () => {
+  await withCache(async ({ dir, store, path }) => {
+    const one = lookupSts(
+      "sts.test",
+      options(fakeResolver(["v=STSv1; id=one1"]), fakeFetch(POLICY), store),
+    );
+    const two = lookupSts(
+      "sts.test",
+      options(fakeResolver(["v=STSv1; id=two2"]), fakeFetch(NEW_POLICY), store),
+    );
+    const results = await Promise.all([one, two]);
+    assert.deepEqual(results.map((r) => [r.source, r.cache]), [
+      ["fetch", "written"],
+      ["fetch", "written"],
+    ]);
+    const text = await Deno.readTextFile(path);
+    assert.ok(
+      ["1\nid:one1\n\n" + POLICY, "1\nid:two2\n\n" + NEW_POLICY].includes(text),
+      JSON.stringify(text),
+    );
+    assert.deepEqual(names(dir), ["sts.test"]);
+  });
+});
