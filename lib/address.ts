@@ -81,6 +81,20 @@ function parseIpv6(text: string): Uint8Array | undefined {
  * @param text The address text.
  * @returns 16 bytes, IPv4 mapped into `::ffff:0:0/96` except `0.0.0.0`, which becomes `::`;
  *   undefined when the text is not an address.
+ *
+ * @example Courier's address grammar
+ * ```ts
+ * import { formatAddress, parseAddress } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * // inet_aton forms: `127.1` is 127.0.0.1, a leading 0 means octal.
+ * assert.equal(formatAddress(parseAddress("127.1")!), "::ffff:127.0.0.1");
+ * assert.equal(formatAddress(parseAddress("0177.0.0.1")!), "::ffff:127.0.0.1");
+ * assert.equal(parseAddress("2001:DB8::1")?.length, 16);
+ * // No hexadecimal, brackets or ports.
+ * assert.equal(parseAddress("0x7f.1"), undefined);
+ * assert.equal(parseAddress("[::1]"), undefined);
+ * ```
  */
 export function parseAddress(text: string): Address | undefined {
   const v4 = parseIpv4(text);

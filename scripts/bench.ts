@@ -1,7 +1,7 @@
 // `deno task bench`: figures, not tests. Starts the test world and times this tool against
 // Courier's own testmxlookup on the same case, next to a bare `deno run` of an empty script.
 // Every loop is bounded; every packet stays inside the world's network namespace.
-import { fileURLToPath } from "node:url";
+import { lookupFlags, MAIN as main } from "../tests/world/tool.ts";
 import { startWorld, type World, worldUnavailableReason } from "../tests/world/world.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 15);
@@ -43,11 +43,7 @@ if (unavailable !== undefined) {
   Deno.exit(1);
 }
 
-const main = fileURLToPath(new URL("../main.ts", import.meta.url));
-const config = JSON.parse(
-  await Deno.readTextFile(fileURLToPath(new URL("../deno.json", import.meta.url))),
-);
-const flags: string[] = config.tasks.lookup.split(/\s+/).slice(2, -1);
+const flags = await lookupFlags();
 const empty = await Deno.makeTempFile({ suffix: ".ts" });
 
 await using world = await startWorld();

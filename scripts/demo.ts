@@ -1,7 +1,7 @@
 // `deno task demo`: starts the local test world (its own network namespace with NSD, Unbound
 // and DNSSEC) and runs testmxlookup against some of its domains, so that the tool can be seen
 // at work without internet. Needs root (network namespaces) and the world's Debian packages.
-import { fileURLToPath } from "node:url";
+import { lookupFlags, MAIN as main } from "../tests/world/tool.ts";
 import { startWorld, worldUnavailableReason } from "../tests/world/world.ts";
 
 const DEMOS: string[][] = [
@@ -22,11 +22,7 @@ if (unavailable !== undefined) {
   Deno.exit(1);
 }
 
-const main = fileURLToPath(new URL("../main.ts", import.meta.url));
-const config = JSON.parse(
-  await Deno.readTextFile(fileURLToPath(new URL("../deno.json", import.meta.url))),
-);
-const flags: string[] = config.tasks.lookup.split(/\s+/).slice(2, -1);
+const flags = await lookupFlags();
 const decoder = new TextDecoder();
 
 await using world = await startWorld();

@@ -3,10 +3,9 @@
 // unless DENORT_BIN names one: where neither is possible this test says so and is skipped,
 // never passed.
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
+import { lookupFlags, MAIN, ROOT, taskWords } from "./world/tool.ts";
 import { startWorld, worldUnavailableReason } from "./world/world.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const denort = Deno.env.get("DENORT_BIN");
 const skip = denort === undefined
   ? "DENORT_BIN is not set: deno compile needs the denort runtime, which cannot be downloaded here"
@@ -15,34 +14,29 @@ if (skip !== undefined) console.warn(`SKIPPING tests/compile_test.ts: ${skip}`);
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
-async function task(name: string): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${root}/deno.json`));
-  return config.tasks[name].split(/\s+/);
-}
-
 Deno.test({
   name: "deno task compile builds a binary that prints what deno run prints",
   ignore: skip !== undefined,
   async fn() {
     const out = await Deno.makeTempDir({ prefix: "compile_test_" });
     try {
-      const words = await task("compile");
+      const words = await taskWords("compile");
       assert.deepEqual(words.slice(0, 2), ["deno", "compile"]);
       const args = words.slice(2).map((w) => w === "dist/testmxlookup" ? `${out}/testmxlookup` : w);
       const build = await new Deno.Command(Deno.execPath(), {
         args: ["compile", ...args],
-        cwd: root,
+        cwd: ROOT,
         env: { DENORT_BIN: denort! },
         stdout: "piped",
         stderr: "piped",
       }).output();
       assert.equal(build.code, 0, text(build.stderr));
-      const lookup = (await task("lookup")).slice(2, -1);
+      const lookup = await lookupFlags();
       await using world = await startWorld();
       for (const argv of [["two-mx.test"], ["--dnssec", "signed.test"], ["null-mx.test"]]) {
         const [binary, script] = await Promise.all([
           world.run([`${out}/testmxlookup`, ...argv]),
-          world.run([Deno.execPath(), "run", ...lookup, `${root}/main.ts`, ...argv]),
+          world.run([Deno.execPath(), "run", ...lookup, `${MAIN}`, ...argv]),
         ]);
         assert.equal(text(binary.stdout), text(script.stdout));
         assert.equal(binary.code, script.code);

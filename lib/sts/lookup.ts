@@ -5,6 +5,7 @@ import { parseAddress } from "../address.ts";
 import { DnsError } from "../errors.ts";
 import type { Querier } from "../resolver/resolver.ts";
 import { StsError } from "./errors.ts";
+import { type CacheSize, DEFAULT_CACHE_SIZE } from "./cache_file.ts";
 import { fetchPolicy, type FetchPolicyOptions } from "./fetch.ts";
 import { type CachedEntryState, decideFreshness, type TxtOutcome } from "./freshness.ts";
 import { parsePolicy, type StsPolicy } from "./policy.ts";
@@ -93,10 +94,21 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
   const warnings: string[] = [];
   const store = options.store;
   if (store) {
-    const size = await store.readCacheSize();
+    let size: CacheSize;
+    try {
+      size = await store.readCacheSize();
+    } catch (error) {
+      if (!(error instanceof StsError)) throw error;
+      // Courier cannot tell an unreadable .cache_size from a missing one: the default size.
+      warnings.push(error.message);
+      size = { size: DEFAULT_CACHE_SIZE };
+    }
     if (size.warning) warnings.push(size.warning);
     if (size.size === 0) return { enabled: false, cache: "unchanged", warnings };
   }
+  // An address has no policy: there is nothing to ask for and nothing to cache. IPv6 text is
+  // not a domain name, so it is recognised before the name check.
+  if (parseAddress(domain) !== undefined) return { enabled: true, cache: "unchanged", warnings };
   let name: string;
   try {
     name = entryName(domain);
@@ -150,7 +162,13 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
       return fromCache();
     case "no-policy": {
       let cache: StsResult["cache"] = "unchanged";
-      if (decision.deleteEntry && store && await store.remove(name)) cache = "removed";
+      try {
+        if (decision.deleteEntry && store && await store.remove(name)) cache = "removed";
+      } catch (error) {
+        if (!(error instanceof StsError)) throw error;
+        // A read-only cache keeps the entry, as Courier's read-only mode does (sts.md §4).
+        warnings.push(`The cache entry could not be removed: ${error.message}`);
+      }
       return { ...base, reason: txt?.reason, txt, cache };
     }
     case "fetch": {

@@ -1,7 +1,7 @@
 // `deno run` with the documented permissions is enough, and each one removed in turn gives
 // one line naming what is missing: no prompt, no stack trace, exit 77 (EXIT_NOPERM).
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
+import { lookupFlags, MAIN } from "../world/tool.ts";
 import { startWorld, worldUnavailableReason } from "../world/world.ts";
 
 const unavailable = worldUnavailableReason();
@@ -10,14 +10,6 @@ if (unavailable !== undefined) {
 }
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-
-async function lookupFlags(): Promise<string[]> {
-  const config = JSON.parse(
-    await Deno.readTextFile(fileURLToPath(new URL("../../deno.json", import.meta.url))),
-  );
-  return config.tasks.lookup.split(/\s+/).slice(2, -1);
-}
 
 Deno.test({
   name: "deno run with the documented permissions works, and each one missing is named",

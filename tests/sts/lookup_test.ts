@@ -514,69 +514,149 @@ Deno.test("lookupSts() without a cache directory downloads and warns once that i
     assert.deepEqual(result.warnings, [
       `The policy could not be saved: Cannot write "${root}/missing/sts.test": No such file or directory`,
     ]);
-    assert.deepEqual(names(root), []);
+    assert.deepEqual(names(root), ["cache"]);
   });
 });
 
-// Root ignores directory permissions, so as root the lookup runs as nobody through setpriv.
-Deno.test("lookupSts() in a read-only cache directory downloads, succeeds and warns once that it could not save", async () => {
-  await withCache(async ({ dir }) => {
-    await Deno.chmod(dir, 0o555);
-    const lookupUrl = new URL("../../lib/sts/lookup.ts", import.meta.url).href;
-    const storeUrl = new URL("../../lib/sts/store.ts", import.meta.url).href;
-    const probe = `
-      import { lookupSts } from ${JSON.stringify(lookupUrl)};
-      import { StsStore } from ${JSON.stringify(storeUrl)};
-      let queries = 0, fetches = 0;
-      const resolver = { query(name) {
+Deno.test("lookupSts() reads an unreadable .cache_size as the default size and says why", async () => {
+  await withCache(async ({ dir, store, path }) => {
+    await Deno.mkdir(`${dir}/.cache_size`);
+    const resolver = fakeResolver(["v=STSv1; id=abc123"]);
+    const fetcher = fakeFetch(POLICY);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.equal(result.enabled, true);
+    assert.equal(result.source, "fetch");
+    assert.equal(result.cache, "written");
+    assert.deepEqual(result.warnings, [
+      `Cannot read "${dir}/.cache_size": Is a directory`,
+    ]);
+    assert.equal(await Deno.readTextFile(path), COURIER_FILE);
+  });
+});
+
+/** What the probe run as another user reports of its lookup. */
+interface ProbeReport {
+  queries: number;
+  fetches: number;
+  source?: string;
+  mode?: string;
+  cache: string;
+  reason?: string;
+  warnings: string[];
+}
+
+/**
+ * Runs lookupSts("sts.test") on `dir` in a subprocess, as nobody when we are root (root ignores
+ * directory permissions), with a fake resolver answering `txt` and a fake fetch serving POLICY.
+ */
+async function lookupAsNobody(dir: string, txt: TxtAnswer): Promise<ProbeReport> {
+  const url = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+  const probe = `
+    import { lookupSts } from ${url("../../lib/sts/lookup.ts")};
+    import { StsStore } from ${url("../../lib/sts/store.ts")};
+    import { DnsError } from ${url("../../lib/errors.ts")};
+    const txt = ${JSON.stringify(txt)};
+    let queries = 0, fetches = 0;
+    const resolver = {
+      query(name) {
         queries++;
-        const strings = [new TextEncoder().encode("v=STSv1; id=abc123")];
-        return Promise.resolve({ records: [{ name, type: "TXT", class: "IN", ttl: 1, data: { type: "TXT", strings } }] });
-      } };
-      const fetch = () => { fetches++; return Promise.resolve(new Response(${
-      JSON.stringify(POLICY)
-    }, { headers: { "content-type": "text/plain" } })); };
-      const result = await lookupSts("sts.test", { resolver, fetch, store: new StsStore(${
-      JSON.stringify(dir)
-    }) });
-      console.log(JSON.stringify({ queries, fetches, source: result.source, mode: result.policy?.mode, cache: result.cache, warnings: result.warnings }));
-    `;
-    const root = Deno.uid() === 0;
-    const denoDir = await Deno.makeTempDir({ prefix: "sts-deno-dir-" });
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), 20_000);
-    try {
-      await Deno.chmod(denoDir, 0o777);
-      const deno = ["eval", "--no-config", "--allow-read", "--allow-write", "--ext=js", probe];
-      const command = root
-        ? new Deno.Command("setpriv", {
-          args: ["--reuid=65534", "--regid=65534", "--clear-groups", Deno.execPath(), ...deno],
-          env: { DENO_DIR: denoDir, HOME: denoDir, NO_COLOR: "1" },
-          signal: timeout.signal,
-        })
-        : new Deno.Command(Deno.execPath(), {
-          args: deno,
-          env: { DENO_DIR: denoDir, NO_COLOR: "1" },
-          signal: timeout.signal,
-        });
-      const { code, stdout, stderr } = await command.output();
-      assert.equal(code, 0, new TextDecoder().decode(stderr));
-      assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), {
+        if (typeof txt === "string") return Promise.reject(new DnsError(txt, "Fake " + txt));
+        const records = txt.map((text) => ({
+          name, type: "TXT", class: "IN", ttl: 1,
+          data: { type: "TXT", strings: [new TextEncoder().encode(text)] },
+        }));
+        return Promise.resolve({ records });
+      },
+    };
+    const fetch = () => {
+      fetches++;
+      const headers = { "content-type": "text/plain" };
+      return Promise.resolve(new Response(${JSON.stringify(POLICY)}, { headers }));
+    };
+    const store = new StsStore(${JSON.stringify(dir)});
+    const result = await lookupSts("sts.test", { resolver, fetch, store, now: () => ${NOW_SEC}000 });
+    const { source, cache, reason, warnings } = result;
+    console.log(JSON.stringify({ queries, fetches, source, mode: result.policy?.mode, cache, reason, warnings }));
+  `;
+  const denoDir = await Deno.makeTempDir({ prefix: "sts-deno-dir-" });
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), 20_000);
+  try {
+    await Deno.chmod(denoDir, 0o777);
+    const deno = ["eval", "--no-config", "--allow-read", "--allow-write", "--ext=js", probe];
+    const env = { DENO_DIR: denoDir, HOME: denoDir, NO_COLOR: "1" };
+    const command = Deno.uid() === 0
+      ? new Deno.Command("setpriv", {
+        args: ["--reuid=65534", "--regid=65534", "--clear-groups", Deno.execPath(), ...deno],
+        env,
+        signal: timeout.signal,
+      })
+      : new Deno.Command(Deno.execPath(), { args: deno, env, signal: timeout.signal });
+    const { code, stdout, stderr } = await command.output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    return JSON.parse(new TextDecoder().decode(stdout));
+  } finally {
+    clearTimeout(timer);
+    await Deno.remove(denoDir, { recursive: true });
+  }
+}
+
+Deno.test("lookupSts() in a read-only cache directory downloads, succeeds and warns once that it could not save", async () => {
+  await withCache(async ({ dir, root }) => {
+    await Deno.chmod(root, 0o755);
+    await Deno.chmod(dir, 0o555);
+    assert.deepEqual(await lookupAsNobody(dir, ["v=STSv1; id=abc123"]), {
+      queries: 1,
+      fetches: 1,
+      source: "fetch",
+      mode: "enforce",
+      cache: "unchanged",
+      warnings: [
+        `The policy could not be saved: Cannot write "${dir}/sts.test": Permission denied`,
+      ],
+    });
+    assert.deepEqual(names(dir), []);
+  });
+});
+
+Deno.test("lookupSts() in a read-only cache directory keeps an entry DNS says is gone, with a warning", async () => {
+  await withCache(async ({ dir, root, path }) => {
+    await plant(path, COURIER_FILE, EXPIRED);
+    await Deno.chmod(root, 0o755);
+    await Deno.chmod(dir, 0o555);
+    assert.deepEqual(await lookupAsNobody(dir, "NXDOMAIN"), {
+      queries: 1,
+      fetches: 0,
+      cache: "unchanged",
+      warnings: [
+        `The cache entry could not be removed: Cannot remove "${path}": Permission denied`,
+      ],
+    });
+    assert.deepEqual(await snapshot(path), { text: COURIER_FILE, mtimeSec: EXPIRED });
+  });
+});
+
+Deno.test({
+  name: "lookupSts() with a cache directory it cannot enter still downloads, and says why",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    await withCache(async ({ dir, root }) => {
+      await Deno.chmod(root, 0o755);
+      await Deno.chmod(dir, 0o700);
+      assert.deepEqual(await lookupAsNobody(dir, ["v=STSv1; id=abc123"]), {
         queries: 1,
         fetches: 1,
         source: "fetch",
         mode: "enforce",
         cache: "unchanged",
         warnings: [
+          `Cannot read "${dir}/.cache_size": Permission denied`,
+          `${dir}/sts.test: Permission denied`,
           `The policy could not be saved: Cannot write "${dir}/sts.test": Permission denied`,
         ],
       });
-      assert.deepEqual(names(dir), []);
-    } finally {
-      clearTimeout(timer);
-      await Deno.remove(denoDir, { recursive: true });
-    }
-  });
+    });
+  },
 });
 
 Deno.test("lookupSts() run twice at once with different ids leaves one of the two complete entries", async () => {

@@ -2,10 +2,10 @@
 // same cases in the same world, and their stdout and exit status must be the same bytes,
 // except where DECISIONS.md names a difference, which each case below spells out.
 import assert from "node:assert/strict";
-import { fileURLToPath as fromFileUrl } from "node:url";
 import type { JsonReport } from "../../lib/report/json.ts";
 import { assertValidReport } from "../_schema.ts";
 import { WORLD_CASES, type WorldCase } from "./cases.ts";
+import { lookupFlags, MAIN } from "./tool.ts";
 import { type RunResult, startWorld, type World, worldUnavailableReason } from "./world.ts";
 
 const relay = (host: string, prio: number, addr: string, suffix = ""): string =>
@@ -22,32 +22,19 @@ interface Difference {
 }
 
 /** Cases beyond cases.ts that need the tool's options or several servers. */
+const TWO_MX = WORLD_CASES.find((c) => c.argv.join(" ") === "two-mx.test")!;
+
 const EXTRA_CASES: WorldCase[] = [
   ...[["@127.0.0.1"], ["@::1"], ["@127.0.0.9,127.0.0.1"], ["@127.0.0.1 ::1"]].map((at) => ({
+    ...TWO_MX,
     argv: [...at, "two-mx.test"],
     about: `${at.join(" ")}: the servers given on the command line`,
-    exit: 0,
-    ordered: true,
-    stdout: [
-      "Domain two-mx.test:",
-      relay("mx1.two-mx.test", 10, "::ffff:192.0.2.1"),
-      relay("mx1.two-mx.test", 10, "2001:db8::1"),
-      relay("mx2.two-mx.test", 20, "::ffff:192.0.2.2"),
-      relay("mx2.two-mx.test", 20, "2001:db8::2"),
-    ],
   })),
   {
+    ...TWO_MX,
     argv: ["two-mx.test."],
     about: "a trailing dot: looked up without it, printed as typed",
-    exit: 0,
-    ordered: true,
-    stdout: [
-      "Domain two-mx.test.:",
-      relay("mx1.two-mx.test", 10, "::ffff:192.0.2.1"),
-      relay("mx1.two-mx.test", 10, "2001:db8::1"),
-      relay("mx2.two-mx.test", 20, "::ffff:192.0.2.2"),
-      relay("mx2.two-mx.test", 20, "2001:db8::2"),
-    ],
+    stdout: ["Domain two-mx.test.:", ...TWO_MX.stdout.slice(1)],
   },
   {
     argv: ["--dnssec", "--udpsize", "512", "signed.test"],
@@ -107,18 +94,6 @@ if (unavailable !== undefined) {
 }
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
-const MAIN = fromFileUrl(new URL("../../main.ts", import.meta.url));
-
-/** The permission flags of `deno task lookup`: the documented line is the one tested. */
-async function lookupFlags(): Promise<string[]> {
-  const config = JSON.parse(
-    await Deno.readTextFile(fromFileUrl(new URL("../../deno.json", import.meta.url))),
-  );
-  const words: string[] = config.tasks.lookup.split(/\s+/);
-  assert.deepEqual(words.slice(0, 2), ["deno", "run"]);
-  assert.equal(words.at(-1), "main.ts");
-  return words.slice(2, -1);
-}
 
 /** Splits stdout into the first line and the rest grouped by priority, each group sorted. */
 function byPriority(stdout: string): string[] {

@@ -1,0 +1,45 @@
+// How tests, the demo and the bench run this tool: `deno run` with exactly the permission
+// flags of `deno task lookup`, so that the documented line is the one tested.
+import { fileURLToPath } from "node:url";
+
+/** The absolute path of main.ts. */
+export const MAIN: string = fileURLToPath(new URL("../../main.ts", import.meta.url));
+
+/** The absolute path of the repository. */
+export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * The words of a `deno.json` task.
+ *
+ * @param name The task name.
+ * @returns The task's command line split on white space.
+ */
+export async function taskWords(name: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+  const task: unknown = config.tasks?.[name];
+  if (typeof task !== "string") throw new Error(`deno.json has no task "${name}"`);
+  return task.split(/\s+/);
+}
+
+/**
+ * The flags of `deno task lookup` between `deno run` and `main.ts`.
+ *
+ * @returns The flags.
+ */
+export async function lookupFlags(): Promise<string[]> {
+  const words = await taskWords("lookup");
+  if (words[0] !== "deno" || words[1] !== "run" || words.at(-1) !== "main.ts") {
+    throw new Error(`deno.json task "lookup" is not "deno run … main.ts": ${words.join(" ")}`);
+  }
+  return words.slice(2, -1);
+}
+
+/**
+ * The command that runs this tool as `deno task lookup` does.
+ *
+ * @param argv The tool's arguments.
+ * @returns The argv for `World.run`.
+ */
+export async function toolCommand(argv: readonly string[]): Promise<string[]> {
+  return [Deno.execPath(), "run", ...await lookupFlags(), MAIN, ...argv];
+}
