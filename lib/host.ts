@@ -59,13 +59,26 @@ export interface Host extends Network, Clock, FileReader {
   env(name: string): string | undefined;
 }
 
+/** A close that runs once and never throws: the runtime may have closed the resource already. */
+function closeOnce(close: () => void): () => void {
+  let closed = false;
+  return () => {
+    if (closed) return;
+    closed = true;
+    try {
+      close();
+    } catch {
+      // Already closed by the runtime.
+    }
+  };
+}
+
 function udpSocket(family: 4 | 6): UdpSocket {
   const conn = Deno.listenDatagram({
     transport: "udp",
     hostname: family === 4 ? "0.0.0.0" : "::",
     port: 0,
   });
-  let closed = false;
   return {
     async send(data, to) {
       await conn.send(data, { transport: "udp", hostname: to.hostname, port: to.port });
@@ -75,15 +88,7 @@ function udpSocket(family: 4 | 6): UdpSocket {
       const addr = from as Deno.NetAddr;
       return [data, { hostname: addr.hostname, port: addr.port }];
     },
-    close() {
-      if (closed) return;
-      closed = true;
-      try {
-        conn.close();
-      } catch {
-        // Already closed by the runtime.
-      }
-    },
+    close: closeOnce(() => conn.close()),
   };
 }
 
@@ -102,22 +107,13 @@ async function tcpConnect(to: SocketAddress, signal: AbortSignal): Promise<TcpCo
     pending.then((late) => late.close(), () => {});
     throw error;
   }
-  let closed = false;
   return {
     async write(data) {
       let written = 0;
       while (written < data.length) written += await conn.write(data.subarray(written));
     },
     read: (buffer) => conn.read(buffer),
-    close() {
-      if (closed) return;
-      closed = true;
-      try {
-        conn.close();
-      } catch {
-        // Already closed by the runtime.
-      }
-    },
+    close: closeOnce(() => conn.close()),
   };
 }
 
