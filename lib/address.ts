@@ -123,6 +123,17 @@ export function isIpv4Mapped(address: Address): boolean {
  *
  * @param address 16 bytes.
  * @returns The text, e.g. `::ffff:192.0.2.1`.
+ *
+ * @example Print addresses as Courier's `Relay:` lines do
+ * ```ts
+ * import { formatAddress, parseAddress } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(formatAddress(parseAddress("192.0.2.1")!), "::ffff:192.0.2.1");
+ * // The first of two equally long runs of zero groups becomes "::".
+ * assert.equal(formatAddress(parseAddress("2001:db8:0:0:1:0:0:1")!), "2001:db8::1:0:0:1");
+ * assert.equal(formatAddress(new Uint8Array(16)), "::");
+ * ```
  */
 export function formatAddress(address: Address): string {
   const words = Array.from({ length: 8 }, (_, i) => (address[2 * i] << 8) | address[2 * i + 1]);

@@ -39,7 +39,26 @@ export interface DnsErrorOptions {
   cause?: unknown;
 }
 
-/** A DNS question that failed, with the reason in `kind` and `message`. */
+/**
+ * A DNS question that failed, with the reason in `kind` and `message`.
+ * `Resolver.query` throws it; `lookupMx` and `lookupSts` turn it into outcomes.
+ *
+ * @example Tell "DNS said no" from "the network failed"
+ * ```ts
+ * import { DnsError } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const missing = new DnsError("NXDOMAIN", `No such domain "nope.example"`, {
+ *   server: "127.0.0.1",
+ *   name: "nope.example",
+ *   type: "MX",
+ * });
+ * assert.equal(missing.kind, "NXDOMAIN");
+ * assert.equal(missing.qname, "nope.example");
+ * assert.equal(missing.transient, false);
+ * assert.equal(new DnsError("TIMEOUT", "No reply from 127.0.0.1").transient, true);
+ * ```
+ */
 export class DnsError extends Error {
   /** What went wrong. */
   readonly kind: DnsErrorKind;
@@ -73,7 +92,20 @@ export class DnsError extends Error {
   }
 }
 
-/** A command line the tool cannot run; `runCli` prints `message` and exits with `exitCode`. */
+/**
+ * A command line the tool cannot run; `runCli` prints `message` and exits with `exitCode`.
+ *
+ * @example The fields the command line's driver reads
+ * ```ts
+ * import { UsageError } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new UsageError("--udpsize needs a number", 1, true);
+ * assert.equal(error.name, "UsageError");
+ * assert.equal(error.exitCode, 1);
+ * assert.equal(error.showUsage, true);
+ * ```
+ */
 export class UsageError extends Error {
   /** The process exit status to use. */
   readonly exitCode: number;

@@ -126,7 +126,33 @@ async function readTextFile(path: string): Promise<string | undefined> {
   }
 }
 
-/** The real machine, through Deno's APIs. */
+/**
+ * The real machine, through Deno's APIs: UDP and TCP sockets, `Date.now`, files, random IDs
+ * from `crypto.getRandomValues`, `Deno.hostname` and `Deno.env`. Nothing is opened or read
+ * until a method is called; each method needs the matching Deno permission then.
+ *
+ * @returns The host; the default of `ResolverOptions.host`.
+ *
+ * @example Wrap the real host to watch the sockets a resolver opens
+ * ```ts
+ * import { denoHost, type Host } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const real = denoHost();
+ * let opened = 0;
+ * const host: Host = {
+ *   ...real,
+ *   openUdp(family) {
+ *     opened++;
+ *     return real.openUdp(family);
+ *   },
+ * };
+ * // A missing file is `undefined`, not an error (resolv.conf may be absent).
+ * assert.equal(await host.readTextFile("/nonexistent/resolv.conf"), undefined);
+ * assert.equal(opened, 0);
+ * // Pass it on: `new Resolver({ host })`.
+ * ```
+ */
 export function denoHost(): Host {
   return {
     openUdp: udpSocket,

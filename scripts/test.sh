@@ -14,7 +14,9 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-"$deno" test --allow-all --frozen --no-prompt "$@" 2>&1 | tee "$log"
+# --doc also runs the examples in the library's documentation.
+[ "$#" -gt 0 ] || set -- mod.ts lib/ tests/
+"$deno" test --allow-all --frozen --no-prompt --doc "$@" 2>&1 | tee "$log"
 code=${PIPESTATUS[0]}
 set -e
 # Deno's summary: "ok | 12 passed (3 steps) | 0 failed | 2 ignored (1s)".

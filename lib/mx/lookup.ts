@@ -203,10 +203,56 @@ function finish(
 /**
  * Looks up the mail servers of a domain as Courier's `testmxlookup` does.
  *
+ * Every host's address queries run at once (at most `concurrency` in flight), and many
+ * lookups may share one {@linkcode Resolver} concurrently.
+ *
  * @param domain The domain argument, as typed (`name`, `name,port`, `[address]`, `name.`).
  * @param options The resolver, default domain, address order and signal.
  * @returns The outcome and the entries to print; never throws for DNS failures.
- * @throws {DOMException} When `signal` aborts.
+ * @throws {DOMException} When `signal` aborts (or the signal's own reason).
+ *
+ * @example Look up a domain through a resolver
+ * ```ts ignore
+ * import { formatAddress, lookupMx, Resolver } from "@testmxlookup/testmxlookup";
+ *
+ * const resolver = new Resolver({ servers: [{ address: "127.0.0.1" }] });
+ * const result = await lookupMx("example.com", {
+ *   resolver,
+ *   signal: AbortSignal.timeout(10_000),
+ * });
+ * if (result.outcome === "ok") {
+ *   for (const e of result.entries) console.log(e.priority, e.host, formatAddress(e.address));
+ * } else {
+ *   console.error(`${result.outcome}: ${result.reason}`);
+ * }
+ * ```
+ *
+ * @example An address literal needs no DNS
+ * ```ts
+ * import { formatAddress, lookupMx, Resolver } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const result = await lookupMx("[192.0.2.1]", { resolver: new Resolver() });
+ * assert.equal(result.outcome, "ok");
+ * assert.equal(result.entries[0].host, "[192.0.2.1]");
+ * assert.equal(result.entries[0].priority, -1);
+ * assert.equal(formatAddress(result.entries[0].address), "::ffff:192.0.2.1");
+ * ```
+ *
+ * @example DNS failures are outcomes, not exceptions
+ * ```ts
+ * import { DnsError, lookupMx, type Querier } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const silent: Querier = {
+ *   query: (name, type) =>
+ *     Promise.reject(new DnsError("TIMEOUT", `No reply for "${name}" ${type}`, { name, type })),
+ * };
+ * const result = await lookupMx("example.com", { resolver: silent });
+ * assert.equal(result.outcome, "soft");
+ * assert.equal(result.error?.kind, "TIMEOUT");
+ * assert.deepEqual(result.entries, []);
+ * ```
  */
 export async function lookupMx(domain: string, options: LookupMxOptions): Promise<MxResult> {
   const preferIpv6 = options.preferIpv6 ?? false;

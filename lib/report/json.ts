@@ -171,7 +171,29 @@ function stsPart(sts: StsResult): JsonSts {
  * Builds the `--json` document of a lookup.
  *
  * @param input The MX and STS results, the trace and the exit status.
- * @returns The report, ready for `JSON.stringify`.
+ * @returns The report, ready for `JSON.stringify`; it follows `lib/report/report.schema.json`.
+ *
+ * @example A report of an address literal
+ * ```ts
+ * import { buildJsonReport, lookupMx, Resolver } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const mx = await lookupMx("[192.0.2.1]", { resolver: new Resolver() });
+ * const report = buildJsonReport({
+ *   domain: "[192.0.2.1]",
+ *   mx,
+ *   sts: { enabled: true, cache: "unchanged", warnings: [] },
+ *   isLocal: () => false,
+ *   exitCode: 0,
+ *   trace: [],
+ *   durationMs: 1,
+ * });
+ * assert.equal(report.outcome, "ok");
+ * assert.equal(report.sts.policy, null);
+ * assert.deepEqual(report.mx[0].addresses, [
+ *   { address: "::ffff:192.0.2.1", ip: "192.0.2.1", family: 4, dnssec: false },
+ * ]);
+ * ```
  */
 export function buildJsonReport(input: JsonReportInput): JsonReport {
   const { mx, sts } = input;

@@ -143,6 +143,30 @@ export function failureLine(arg: string, kind: FailureKind): string {
  *
  * @param report The structured outcome.
  * @returns The text, every line ending in "\n".
+ *
+ * @example Courier's lines, from a lookup or a failure
+ * ```ts
+ * import { formatReport } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const entry = {
+ *   host: "mx.example.com",
+ *   priority: 10,
+ *   address: "::ffff:192.0.2.1",
+ *   local: false,
+ *   dnssec: true,
+ *   stsMatch: false,
+ * };
+ * assert.equal(
+ *   formatReport({ arg: "example.com", stsMode: "enforce", entries: [entry] }),
+ *   "Domain example.com:\n" +
+ *     "STS: enforcing\n" +
+ *     "Relay: mx.example.com, Priority: 10, Address: ::ffff:192.0.2.1 (DNSSEC)\n" +
+ *     "ERROR: STS Policy verification failed: mx.example.com\n",
+ * );
+ * const failed = formatReport({ arg: "nope.example", failure: "hard" });
+ * assert.equal(failed, "nope.example: hard error.\n");
+ * ```
  */
 export function formatReport(report: Report): string {
   if ("failure" in report) return failureLine(report.arg, report.failure);

@@ -69,6 +69,31 @@ export interface ResolvConf {
  *
  * @param text The file's content.
  * @returns The configuration; unknown or invalid lines are reported in `warnings`.
+ *
+ * @example Parse a file and build a resolver from it
+ * ```ts
+ * import { parseResolvConf, Resolver } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const conf = parseResolvConf(
+ *   "nameserver 192.0.2.53\nsearch Example.COM\noptions timeout:2 rotate\nbogus\n",
+ * );
+ * assert.deepEqual(conf.nameservers, ["192.0.2.53"]);
+ * assert.equal(conf.domain, "example.com");
+ * assert.equal(conf.timeoutMs, 2000);
+ * assert.equal(conf.rotate, true);
+ * assert.deepEqual(conf.warnings, [{ line: 4, message: `Ignoring unknown keyword "bogus"` }]);
+ * // No nameserver line: the defaults.
+ * assert.deepEqual(parseResolvConf("").nameservers, ["127.0.0.1", "::1"]);
+ *
+ * const resolver = new Resolver({
+ *   servers: conf.nameservers.map((address) => ({ address })),
+ *   timeoutMs: conf.timeoutMs,
+ *   attempts: conf.attempts,
+ *   rotate: conf.rotate,
+ * });
+ * assert.ok(resolver instanceof Resolver);
+ * ```
  */
 export function parseResolvConf(text: string): ResolvConf {
   const conf: ResolvConf = {
@@ -171,9 +196,23 @@ function toDomain(value: string): string | undefined {
  * instead would diagnose the wrong resolver.
  *
  * @param path The file, normally `/etc/resolv.conf`.
- * @param host Reads the file.
+ * @param host Reads the file: `denoHost()` for the real one.
  * @returns The configuration.
  * @throws {Error} When the file exists but cannot be read.
+ *
+ * @example Read through any file reader
+ * ```ts
+ * import { type FileReader, loadResolvConf } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const files: FileReader = {
+ *   readTextFile: (path) =>
+ *     Promise.resolve(path === "/etc/resolv.conf" ? "nameserver 10.0.0.1\n" : undefined),
+ * };
+ * assert.deepEqual((await loadResolvConf("/etc/resolv.conf", files)).nameservers, ["10.0.0.1"]);
+ * // A missing file gives the defaults, as in glibc.
+ * assert.deepEqual((await loadResolvConf("/missing", files)).nameservers, ["127.0.0.1", "::1"]);
+ * ```
  */
 export async function loadResolvConf(path: string, host: FileReader): Promise<ResolvConf> {
   return parseResolvConf(await host.readTextFile(path) ?? "");

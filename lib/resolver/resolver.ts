@@ -127,13 +127,62 @@ interface Answered {
   transport: "udp" | "tcp";
 }
 
-/** What the MX and STS lookups need of a resolver; {@linkcode Resolver} is the real one. */
+/**
+ * What the MX and STS lookups need of a resolver; {@linkcode Resolver} is the real one.
+ * Implement it to put a cache, a log or canned answers in front of the lookups.
+ *
+ * @example Log every question, then ask the real resolver
+ * ```ts ignore
+ * import { lookupMx, type Querier, Resolver } from "@testmxlookup/testmxlookup";
+ *
+ * const resolver = new Resolver({ servers: [{ address: "127.0.0.1" }] });
+ * const logged: Querier = {
+ *   query(name, type, options) {
+ *     console.error(`? ${name} ${type}`);
+ *     return resolver.query(name, type, options);
+ *   },
+ * };
+ * await lookupMx("example.com", { resolver: logged });
+ * ```
+ */
 export interface Querier {
   /** Asks one question, following CNAMEs; throws a `DnsError` when there is no answer. */
   query(name: string, type: string, options?: ResolverQueryOptions): Promise<QueryResult>;
 }
 
-/** A stub resolver over a fixed list of servers. Queries may run concurrently. */
+/**
+ * A stub resolver over a fixed list of servers. Queries may run concurrently; a query
+ * starts at the server that answered last, as Courier's does.
+ *
+ * @example Ask one question
+ * ```ts ignore
+ * import { DnsError, Resolver } from "@testmxlookup/testmxlookup";
+ *
+ * const resolver = new Resolver({
+ *   servers: [{ address: "127.0.0.1" }, { address: "::1", port: 5353 }],
+ *   timeoutMs: 2000,
+ *   udpSize: 1232, // EDNS0 with DO: the AD bit of a validating resolver is reported
+ *   onExchange: (trace) => console.error(trace.server, trace.transport, trace.rcode),
+ * });
+ * try {
+ *   const { records, ad } = await resolver.query("example.com", "MX");
+ *   for (const r of records) if (r.data.type === "MX") console.log(r.data.exchange, ad);
+ * } catch (error) {
+ *   if (!(error instanceof DnsError)) throw error;
+ *   console.error(error.kind, error.message); // "NXDOMAIN", "TIMEOUT", ...
+ * }
+ * ```
+ *
+ * @example Bad options throw at once
+ * ```ts
+ * import { Resolver } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => new Resolver({ servers: [{ address: "dns.example" }] }), TypeError);
+ * assert.throws(() => new Resolver({ servers: [] }), RangeError);
+ * assert.throws(() => new Resolver({ timeoutMs: 0 }), RangeError);
+ * ```
+ */
 export class Resolver implements Querier {
   readonly #servers: Server[];
   readonly #timeoutMs: number;
@@ -176,6 +225,7 @@ export class Resolver implements Querier {
    * @returns The records and the final reply.
    * @throws {DnsError} `NXDOMAIN`, `NODATA`, `SERVFAIL`, `REFUSED`, `NOTIMP`, `FORMERR`,
    *   `TIMEOUT`, `MALFORMED`, `NETWORK`, `CNAME_LOOP` or `INVALID_NAME`.
+   * @throws {DOMException} When `signal` aborts (or the signal's own reason).
    */
   async query(
     name: string,

@@ -41,7 +41,24 @@ export interface StsErrorOptions {
   cause?: unknown;
 }
 
-/** An MTA-STS step that failed, with the reason in `kind` and `message`. */
+/**
+ * An MTA-STS step that failed, with the reason in `kind` and `message`.
+ *
+ * @example Branch on `kind`
+ * ```ts
+ * import { parsePolicy, StsError } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * try {
+ *   parsePolicy("version: STSv1\nmax_age: 86400\n");
+ *   assert.fail("expected an invalid policy");
+ * } catch (error) {
+ *   assert.ok(error instanceof StsError);
+ *   assert.equal(error.kind, "POLICY_INVALID");
+ *   assert.equal(error.message, `Invalid policy: no "mode" field`);
+ * }
+ * ```
+ */
 export class StsError extends Error {
   /** What went wrong. */
   readonly kind: StsErrorKind;

@@ -58,6 +58,43 @@ export function policyUrl(domain: string): string {
  * @throws {StsError} `INVALID_NAME`, `REDIRECT`, `HTTP_STATUS`, `CONTENT_TYPE`, `TOO_LARGE`,
  *   `POLICY_INVALID` (not UTF-8), `TLS`, `NETWORK`, `TIMEOUT` or `ABORTED`, with a message
  *   such as `Cannot fetch policy for "a.example": status 301`.
+ * @throws {DOMException} When `signal` has already aborted (or the signal's own reason).
+ * @throws {Deno.errors.NotCapable} When Deno refuses the `net` permission.
+ *
+ * @example Download and check a policy
+ * ```ts ignore
+ * import { fetchPolicy, parsePolicy, StsError } from "@testmxlookup/testmxlookup";
+ *
+ * try {
+ *   const fetched = await fetchPolicy("example.com", {
+ *     caCerts: [await Deno.readTextFile("/etc/ssl/certs/my-ca.pem")], // optional
+ *     timeout: 10_000,
+ *   });
+ *   const { policy, warnings } = parsePolicy(fetched.text);
+ *   console.log(fetched.url, policy.mode, policy.mx, warnings);
+ * } catch (error) {
+ *   if (!(error instanceof StsError)) throw error;
+ *   console.error(error.kind, error.message); // "TLS", "REDIRECT", "POLICY_INVALID", ...
+ * }
+ * ```
+ *
+ * @example What the server must send, shown with a stand-in `fetch`
+ * ```ts
+ * import { fetchPolicy } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const serve = (response: Response) => ({ fetch: () => Promise.resolve(response) });
+ * const body = "version: STSv1\nmode: testing\nmx: mx.example.com\nmax_age: 86400\n";
+ * const ok = new Response(body, { headers: { "content-type": "text/plain; charset=utf-8" } });
+ * const fetched = await fetchPolicy("Example.COM", serve(ok));
+ * assert.equal(fetched.url, "https://mta-sts.example.com/.well-known/mta-sts.txt");
+ * assert.equal(fetched.text, body);
+ *
+ * const moved = new Response(null, { status: 301, headers: { location: "https://x.example/" } });
+ * await assert.rejects(fetchPolicy("example.com", serve(moved)), { kind: "REDIRECT" });
+ * const html = new Response(body, { headers: { "content-type": "text/html" } });
+ * await assert.rejects(fetchPolicy("example.com", serve(html)), { kind: "CONTENT_TYPE" });
+ * ```
  */
 export async function fetchPolicy(
   domain: string,
@@ -188,6 +225,16 @@ function networkDetail(error: unknown): string {
  *
  * @param text The text of `/etc/courier/courierd`.
  * @returns The path, or undefined when unset or empty.
+ *
+ * @example Find the CA bundle Courier trusts
+ * ```ts
+ * import { parseCourierdTrustCerts } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const courierd = `# TLS_TRUSTCERTS=/old\nTLS_TRUSTCERTS="/etc/ssl/certs"\n`;
+ * assert.equal(parseCourierdTrustCerts(courierd), "/etc/ssl/certs");
+ * assert.equal(parseCourierdTrustCerts("TLS_TRUSTCERTS=\n"), undefined);
+ * ```
  */
 export function parseCourierdTrustCerts(text: string): string | undefined {
   let value: string | undefined;

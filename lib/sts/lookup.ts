@@ -86,9 +86,47 @@ async function lookupTxt(
  * Establishes a domain's MTA-STS policy: reads the cache, asks for the TXT id when the entry
  * is not fresh, downloads when needed, and updates the cache (never with a stub, D6).
  *
+ * DNS, download and cache failures are not thrown: they leave `policy` undefined (or keep
+ * the cached one) and say why in `reason` and `warnings`.
+ *
  * @param domain The domain as typed.
  * @param options Resolver, cache, trust anchors, clock, signal.
  * @returns The policy, if any, with where it came from and why not.
+ * @throws {DOMException} When `signal` aborts the TXT query (or the signal's own reason).
+ * @throws {Deno.errors.NotCapable} When Deno refuses a permission the cache or download
+ *   needs; the CLI names it rather than calling the cache broken.
+ *
+ * @example A domain's policy, cached between runs
+ * ```ts ignore
+ * import { lookupSts, matchesMx, Resolver, StsStore } from "@testmxlookup/testmxlookup";
+ *
+ * const sts = await lookupSts("example.com", {
+ *   resolver: new Resolver({ servers: [{ address: "127.0.0.1" }] }),
+ *   store: new StsStore("/var/lib/courier/sts"), // Courier's cache, shared safely
+ *   signal: AbortSignal.timeout(30_000),
+ * });
+ * if (sts.policy && sts.policy.mode !== "none") {
+ *   console.log(sts.policy.mode, matchesMx("mx.example.com", sts.policy.mx));
+ * } else if (sts.reason) {
+ *   console.error(sts.reason);
+ * }
+ * ```
+ *
+ * @example A domain without a policy
+ * ```ts
+ * import { DnsError, lookupSts, type Querier } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const nxdomain: Querier = {
+ *   query: (name, type) =>
+ *     Promise.reject(new DnsError("NXDOMAIN", `No such domain "${name}"`, { name, type })),
+ * };
+ * const sts = await lookupSts("Example.COM", { resolver: nxdomain });
+ * assert.equal(sts.domain, "example.com");
+ * assert.equal(sts.policy, undefined);
+ * assert.deepEqual(sts.txt, { kind: "none" });
+ * assert.equal(sts.reason, undefined); // no policy is the normal case, not a problem
+ * ```
  */
 export async function lookupSts(domain: string, options: LookupStsOptions): Promise<StsResult> {
   const warnings: string[] = [];

@@ -15,6 +15,18 @@ import { asciiName } from "./_name.ts";
  * @param host The MX host name as the MX record gave it.
  * @param patterns The policy's `mx` values.
  * @returns True when a pattern matches.
+ *
+ * @example Exact names and one-label wildcards
+ * ```ts
+ * import { matchesMx } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const patterns = ["mx1.example.com", "*.backup.example.com"];
+ * assert.equal(matchesMx("MX1.Example.COM.", patterns), true);
+ * assert.equal(matchesMx("a.backup.example.com", patterns), true);
+ * assert.equal(matchesMx("a.b.backup.example.com", patterns), false);
+ * assert.equal(matchesMx("backup.example.com", patterns), false);
+ * ```
  */
 export function matchesMx(host: string, patterns: readonly string[]): boolean {
   const name = isIP(host) === 0 ? asciiName(host) : undefined;

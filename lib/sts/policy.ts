@@ -58,6 +58,32 @@ const encoder = new TextEncoder();
  * @param text The policy as served, decoded as UTF-8.
  * @returns The policy and its warnings.
  * @throws {StsError} `POLICY_INVALID` with the reason.
+ *
+ * @example Accept, tolerate, reject
+ * ```ts
+ * import { parsePolicy } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const { policy, warnings } = parsePolicy(
+ *   "version: STSv1\r\nmode: enforce\r\nmx: mx1.example.com\r\nmx: *.example.net\r\n" +
+ *     "max_age: 604800\r\n",
+ * );
+ * assert.equal(policy.mode, "enforce");
+ * assert.equal(policy.maxAge, 604800);
+ * assert.deepEqual(policy.mx, ["mx1.example.com", "*.example.net"]);
+ * assert.deepEqual(warnings, []);
+ * // The cache form: CRLF turned into LF.
+ * assert.equal(policy.text.includes("\r"), false);
+ *
+ * // An IP address as an mx value is kept, with a warning, and never matches.
+ * const odd = parsePolicy("version: STSv1\nmode: testing\nmx: 192.0.2.1\nmax_age: 86400\n");
+ * assert.equal(odd.warnings.length, 1);
+ *
+ * assert.throws(
+ *   () => parsePolicy("version: STSv1\nmode: enforce\nmax_age: 86400\n"),
+ *   { name: "StsError", kind: "POLICY_INVALID" },
+ * );
+ * ```
  */
 export function parsePolicy(text: string): ParsedPolicy {
   const size = encoder.encode(text).length;

@@ -49,6 +49,17 @@ export interface ExpireResult {
  * @returns The file name.
  * @throws {StsError} `INVALID_NAME` for anything that is not a host name: `/`, a leading
  *   dot (so `.cache_size`, `.` and `..`), an empty label, over 253 octets.
+ *
+ * @example One entry per domain, whatever the spelling
+ * ```ts
+ * import { entryName } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(entryName("Bücher.Example."), "xn--bcher-kva.example");
+ * assert.equal(entryName("xn--bcher-kva.example"), "xn--bcher-kva.example");
+ * assert.throws(() => entryName("../etc/passwd"), { kind: "INVALID_NAME" });
+ * assert.throws(() => entryName(".cache_size"), { kind: "INVALID_NAME" });
+ * ```
  */
 export function entryName(domain: string): string {
   const name = asciiName(domain);
@@ -58,7 +69,30 @@ export function entryName(domain: string): string {
   return name;
 }
 
-/** The cache directory. Every method takes the domain as typed and names files by {@linkcode entryName}. */
+/**
+ * The cache directory, in Courier's format and safe to share with it. Every method takes the
+ * domain as typed and names files by {@linkcode entryName}.
+ *
+ * @example Write, read and remove an entry
+ * ```ts
+ * import { StsStore } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   const store = new StsStore(dir);
+ *   assert.deepEqual(await store.readCacheSize(), { size: 1000 }); // no .cache_size file
+ *   const policy = "version: STSv1\nmode: testing\nmx: mx.example.com\nmax_age: 86400\n";
+ *   await store.write("Example.COM", "20240101", policy);
+ *   const read = await store.read("example.com");
+ *   assert.deepEqual(read.kind === "entry" && read.entry, { id: "20240101", policy, stub: false });
+ *   assert.equal(await store.remove("example.com"), true);
+ *   assert.equal((await store.read("example.com")).kind, "absent");
+ * } finally {
+ *   await Deno.remove(dir, { recursive: true });
+ * }
+ * ```
+ */
 export class StsStore {
   /** The directory. */
   readonly dir: string;

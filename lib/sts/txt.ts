@@ -28,6 +28,24 @@ const latin1 = new TextDecoder("latin1");
  *
  * @param records The TXT records in answer order, each as its character-strings.
  * @returns The id, or the reason there is no policy.
+ *
+ * @example The TXT records of `_mta-sts.example.com`
+ * ```ts
+ * import { parseStsRecords } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const txt = (...strings: string[]) => strings.map((s) => new TextEncoder().encode(s));
+ * assert.deepEqual(parseStsRecords([txt("v=spf1 -all"), txt("v=STSv1; ", "id=20240101")]), {
+ *   found: true,
+ *   id: "20240101",
+ *   record: "v=STSv1; id=20240101",
+ * });
+ * const two = parseStsRecords([txt("v=STSv1; id=a"), txt("v=STSv1; id=b")]);
+ * assert.equal(two.found, false);
+ * assert.equal(!two.found && two.published, true);
+ * const none = parseStsRecords([]);
+ * assert.deepEqual(none, { found: false, reason: "no TXT record", published: false });
+ * ```
  */
 export function parseStsRecords(records: Uint8Array[][]): TxtResult {
   const texts = records.map((strings) => strings.map((s) => latin1.decode(s)).join(""));
