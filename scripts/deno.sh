@@ -10,5 +10,8 @@ if [ ! -x "$bin" ]; then
   mkdir -p "$prefix"
   npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "deno@$DENO_VERSION" >&2
   [ -x "$bin" ] || bin="$prefix/node_modules/.bin/deno"
+  # First use: fill Deno's cache from the lock file, so `deno task lookup` (--cached-only)
+  # runs at once.
+  (cd "$(dirname "$0")/.." && "$bin" install --frozen --quiet) >&2
 fi
 exec "$bin" "$@"

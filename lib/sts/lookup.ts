@@ -144,9 +144,11 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
     if (size.warning) warnings.push(size.warning);
     if (size.size === 0) return { enabled: false, cache: "unchanged", warnings };
   }
-  // An address has no policy: there is nothing to ask for and nothing to cache. IPv6 text is
-  // not a domain name, so it is recognised before the name check.
-  if (parseAddress(domain) !== undefined) return { enabled: true, cache: "unchanged", warnings };
+  // An address, bare or as an `[address]` literal, has no policy: there is nothing to ask for
+  // and nothing to cache. IPv6 text is not a domain name, so this comes before the name check.
+  if (parseAddress(domain.replace(/^\[(.*)\]$/, "$1")) !== undefined) {
+    return { enabled: true, cache: "unchanged", warnings };
+  }
   let name: string;
   try {
     name = entryName(domain);
@@ -154,7 +156,7 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
     if (!(error instanceof StsError)) throw error;
     return { enabled: true, reason: error.message, cache: "unchanged", warnings };
   }
-  // An address has no policy: there is nothing to ask for and nothing to cache.
+  // Forms that become an address only once normalised, such as `127.1.`.
   if (parseAddress(name) !== undefined) return { enabled: true, cache: "unchanged", warnings };
   const nowSec = Math.floor((options.now ?? Date.now)() / 1000);
   const read = store ? await store.read(name) : undefined;

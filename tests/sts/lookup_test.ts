@@ -488,7 +488,7 @@ Deno.test("lookupSts() refuses names that are not domains and touches no file in
   });
 });
 
-for (const address of ["192.0.2.1", "2001:db8::1", "::1", "127.1"]) {
+for (const address of ["192.0.2.1", "2001:db8::1", "::1", "127.1", "[192.0.2.1]", "[::1]"]) {
   Deno.test(`lookupSts() does no DNS and no download for the address ${address}`, async () => {
     await withCache(async ({ dir, store }) => {
       const resolver = fakeResolver(["v=STSv1; id=abc123"]);
