@@ -11,7 +11,7 @@ import { sameName } from "./_name.ts";
 export const MAX_DATAGRAMS = 64;
 
 /** Messages read per TCP connection before giving up (we send one query). */
-const MAX_TCP_MESSAGES = 4;
+export const MAX_TCP_MESSAGES = 4;
 
 const HEADER_LENGTH = 12;
 
@@ -198,17 +198,23 @@ export async function exchangeTcp(
     new DataView(framed.buffer).setUint16(0, query.length);
     framed.set(query, 2);
     await conn.write(framed);
+    let ended = false;
     for (let i = 0; i < MAX_TCP_MESSAGES; i++) {
       const prefix = await readExactly(conn, 2);
       const bytes = prefix && await readExactly(conn, (prefix[0] << 8) | prefix[1]);
-      if (bytes === undefined) break;
+      if (bytes === undefined) {
+        ended = true;
+        break;
+      }
       const verdict = acceptReply(bytes, expected.server, expected);
       if ("message" in verdict) return verdict.message;
       malformed = verdict.malformed ?? malformed;
     }
+    // A server that keeps sending other messages is not "closed"; both end the exchange.
+    const how = ended ? "closed" : `sent ${MAX_TCP_MESSAGES} messages`;
     throw malformed ?? new DnsError(
       "NETWORK",
-      `TCP connection to ${describe(expected)} closed without a matching reply`,
+      `TCP connection to ${describe(expected)} ${how} without a matching reply`,
       fields(expected),
     );
   } catch (error) {

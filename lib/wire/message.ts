@@ -4,6 +4,7 @@ import { Buffer } from "node:buffer";
 // @ts-types="@types/dns-packet"
 import * as packet from "dns-packet";
 import { DnsError } from "../errors.ts";
+import { wireProblem } from "./_walk.ts";
 
 /** A question: name, type, class IN. */
 export interface Question {
@@ -195,6 +196,14 @@ export function encodeQuery(question: Question, options: QueryOptions): Uint8Arr
  * @throws {DnsError} `MALFORMED` when the bytes are not a well-formed message.
  */
 export function decodeMessage(bytes: Uint8Array): Message {
+  // dns-packet reads past an RDATA's or the message's end without an error (a cut A record
+  // decodes as "192.0.undefined.undefined"): the structure is checked first.
+  const problem = wireProblem(bytes);
+  if (problem !== undefined) {
+    throw new DnsError("MALFORMED", `Malformed DNS message: ${problem}`, {
+      cause: new RangeError(problem),
+    });
+  }
   let decoded: packet.Packet;
   try {
     decoded = packet.decode(toBuffer(bytes));

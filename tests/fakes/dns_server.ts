@@ -27,7 +27,18 @@ export type Reply =
   /** Waits before the replies that follow. */
   | { delayMs: number }
   /** Sent over UDP from a second socket, so from another port (a spoofing attempt). */
-  | { fromOtherPort: ResponseSpec | Uint8Array };
+  | { fromOtherPort: ResponseSpec | Uint8Array }
+  /**
+   * Sent over UDP from 127.0.0.2 (the server's port number when free): another address, as
+   * an off-path attacker without source spoofing would send it. IPv4 servers only.
+   */
+  | { fromOtherAddress: ResponseSpec | Uint8Array }
+  /** TCP: the bytes as they are, no length prefix (a torn frame); UDP: one datagram. */
+  | { raw: Uint8Array }
+  /** TCP: the framed reply, written one byte every `everyMs` (a trickling server). */
+  | { trickle: ResponseSpec | Uint8Array; everyMs: number }
+  /** TCP: closes the connection now; without it the connection stays open for more. */
+  | { close: true };
 
 /** What the handler returns: one reply, several in order, or nothing at all. */
 export type Replies = Reply | Reply[] | "silence";
@@ -57,9 +68,9 @@ export interface FakeDnsServerOptions {
   hostname?: "127.0.0.1" | "::1";
 }
 
-/** Datagrams and connections served per server; tests use a handful. */
-const MAX_DATAGRAMS = 1000;
-const MAX_CONNECTIONS = 100;
+/** Datagrams and connections served per server; the hardening tests use thousands. */
+const MAX_DATAGRAMS = 20_000;
+const MAX_CONNECTIONS = 2_000;
 const MAX_MESSAGES_PER_CONNECTION = 16;
 
 /**
@@ -126,6 +137,7 @@ export class FakeDnsServer implements AsyncDisposable {
   readonly #udp: Deno.DatagramConn;
   readonly #tcp: Deno.TcpListener;
   #otherUdp?: Deno.DatagramConn;
+  #otherAddressUdp?: Deno.DatagramConn;
   readonly #connections = new Set<Deno.Conn>();
   readonly #timers = new Map<ReturnType<typeof setTimeout>, () => void>();
   readonly #tasks = new Set<Promise<void>>();
@@ -186,6 +198,7 @@ export class FakeDnsServer implements AsyncDisposable {
       this.#closed = true;
       this.#udp.close();
       this.#otherUdp?.close();
+      this.#otherAddressUdp?.close();
       this.#tcp.close();
       for (const conn of this.#connections) conn.close();
       for (const [timer, wake] of this.#timers) {
@@ -214,9 +227,11 @@ export class FakeDnsServer implements AsyncDisposable {
       }
       const [bytes, addr] = datagram;
       const from = toSocketAddress(addr);
-      this.#track(this.#answer(bytes, { transport: "udp", from }, async (out, other) => {
-        const socket = other ? this.#otherSocket() : this.#udp;
-        await socket.send(out, { transport: "udp", ...from });
+      this.#track(this.#answer(bytes, { transport: "udp", from }, {
+        send: (out, via) => this.spoof(out, from, via),
+        sendRaw: (out) => this.spoof(out, from, "server"),
+        trickle: () => Promise.reject(new TypeError("trickle is for TCP only")),
+        close: () => Promise.reject(new TypeError("close is for TCP only")),
       }));
     }
   }
@@ -241,15 +256,26 @@ export class FakeDnsServer implements AsyncDisposable {
         const prefix = await readExactly(conn, 2);
         const bytes = prefix && await readExactly(conn, (prefix[0] << 8) | prefix[1]);
         if (bytes === undefined) return;
-        await this.#answer(bytes, { transport: "tcp", from }, async (out, other) => {
-          if (other) throw new TypeError("fromOtherPort is for UDP only");
-          const framed = new Uint8Array(2 + out.length);
-          new DataView(framed.buffer).setUint16(0, out.length);
-          framed.set(out, 2);
-          for (let written = 0; written < framed.length;) {
-            written += await conn.write(framed.subarray(written));
-          }
+        let open = true;
+        await this.#answer(bytes, { transport: "tcp", from }, {
+          send: async (out, via) => {
+            if (via !== "server") throw new TypeError(`${via} is for UDP only`);
+            await writeAll(conn, frame(out));
+          },
+          sendRaw: (out) => writeAll(conn, out),
+          trickle: async (out, everyMs) => {
+            const framed = frame(out);
+            for (let i = 0; i < framed.length && !this.#closed; i++) {
+              await writeAll(conn, framed.subarray(i, i + 1));
+              if (i + 1 < framed.length) await this.#sleep(everyMs);
+            }
+          },
+          close: () => {
+            open = false;
+            return Promise.resolve();
+          },
         });
+        if (!open) return;
       }
     } catch (error) {
       if (!this.#closed) throw error;
@@ -259,11 +285,7 @@ export class FakeDnsServer implements AsyncDisposable {
     }
   }
 
-  async #answer(
-    bytes: Uint8Array,
-    context: QueryContext,
-    send: (out: Uint8Array, fromOtherPort: boolean) => Promise<void>,
-  ): Promise<void> {
+  async #answer(bytes: Uint8Array, context: QueryContext, out: Outlet): Promise<void> {
     let message: Message;
     try {
       message = decodeMessage(bytes);
@@ -275,23 +297,54 @@ export class FakeDnsServer implements AsyncDisposable {
     if (replies === "silence") return;
     for (const item of Array.isArray(replies) ? replies : [replies]) {
       if (this.#closed) return;
-      if (item instanceof Uint8Array) await send(item, false);
+      if (item instanceof Uint8Array) await out.send(item, "server");
       else if ("delayMs" in item) await this.#sleep(item.delayMs);
-      else if ("fromOtherPort" in item) await send(toBytes(item.fromOtherPort), true);
-      else await send(encodeResponse(item), false);
+      else if ("fromOtherPort" in item) await out.send(toBytes(item.fromOtherPort), "other-port");
+      else if ("fromOtherAddress" in item) {
+        await out.send(toBytes(item.fromOtherAddress), "other-address");
+      } else if ("raw" in item) await out.sendRaw(item.raw);
+      else if ("trickle" in item) await out.trickle(toBytes(item.trickle), item.everyMs);
+      else if ("close" in item) await out.close();
+      else await out.send(encodeResponse(item), "server");
     }
   }
 
-  #otherSocket(): Deno.DatagramConn {
-    this.#otherUdp ??= Deno.listenDatagram({
-      transport: "udp",
-      hostname: this.hostname,
-      port: 0,
-    });
-    return this.#otherUdp;
+  /**
+   * Sends one UDP datagram as an attacker would: from the server's own socket (a perfectly
+   * spoofed source address and port), from another port of its address, or from 127.0.0.2.
+   *
+   * @param bytes The datagram.
+   * @param to Where to send it, e.g. the source address of a query in `queries`.
+   * @param via Which socket sends it.
+   */
+  async spoof(bytes: Uint8Array, to: SocketAddress, via: Via): Promise<void> {
+    if (this.#closed) return;
+    const socket = via === "server"
+      ? this.#udp
+      : via === "other-port"
+      ? this.#otherUdp ??= Deno.listenDatagram({
+        transport: "udp",
+        hostname: this.hostname,
+        port: 0,
+      })
+      : this.#otherAddressUdp ??= this.#listenOtherAddress();
+    await socket.send(bytes, { transport: "udp", ...to });
+  }
+
+  #listenOtherAddress(): Deno.DatagramConn {
+    if (this.hostname !== "127.0.0.1") throw new TypeError("fromOtherAddress needs 127.0.0.1");
+    // The same port number on another address is the closest forgery without raw sockets.
+    try {
+      return Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.2", port: this.port });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+      return Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.2", port: 0 });
+    }
   }
 
   #sleep(ms: number): Promise<void> {
+    // After close() no timer may start: close() has already woken the ones it knows.
+    if (this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#timers.delete(timer);
@@ -307,6 +360,30 @@ export class FakeDnsServer implements AsyncDisposable {
       if (!this.#closed) this.#error ??= error;
     }).finally(() => this.#tasks.delete(tracked));
     this.#tasks.add(tracked);
+  }
+}
+
+/** Which socket an attacker's datagram leaves from. */
+export type Via = "server" | "other-port" | "other-address";
+
+/** How replies to one query leave the server. */
+interface Outlet {
+  send(out: Uint8Array, via: Via): Promise<void>;
+  sendRaw(out: Uint8Array): Promise<void>;
+  trickle(out: Uint8Array, everyMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function frame(message: Uint8Array): Uint8Array {
+  const framed = new Uint8Array(2 + message.length);
+  new DataView(framed.buffer).setUint16(0, message.length);
+  framed.set(message, 2);
+  return framed;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    written += await conn.write(bytes.subarray(written));
   }
 }
 

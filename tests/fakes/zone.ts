@@ -1,6 +1,12 @@
 // A scripted zone for the fake DNS server: answers by (name, type) from a table, so MX tests
 // read like zone files. Unknown names get NXDOMAIN; known names without the type get NODATA.
-import type { Message, RecordData, RecordSpec, ResponseSpec } from "../../lib/wire/message.ts";
+import {
+  encodeResponse,
+  type Message,
+  type RecordData,
+  type RecordSpec,
+  type ResponseSpec,
+} from "../../lib/wire/message.ts";
 import { type Handler, type Replies, reply } from "./dns_server.ts";
 
 /** What the zone says for one name and type. */
@@ -33,15 +39,30 @@ export class InFlight {
   max = 0;
 }
 
+/** Options of {@linkcode zoneHandler}. */
+export interface ZoneHandlerOptions {
+  /**
+   * Answer over UDP only when the reply fits in 512 octets, or the query's EDNS0 size; a
+   * larger one goes out empty with TC set, as a real server does (RFC 1035 §4.2.1).
+   * @default {false}
+   */
+  truncate?: boolean;
+}
+
 /**
  * A handler answering from `zone`.
  *
  * @param zone The table.
  * @param inFlight Counts overlapping queries (answers are held for `delayMs`).
+ * @param options Truncation of large UDP replies.
  * @returns A handler for `FakeDnsServer.start`.
  */
-export function zoneHandler(zone: Zone, inFlight?: InFlight): Handler {
-  return async (query: Message): Promise<Replies> => {
+export function zoneHandler(
+  zone: Zone,
+  inFlight?: InFlight,
+  options: ZoneHandlerOptions = {},
+): Handler {
+  return async (query: Message, context): Promise<Replies> => {
     const q = query.questions[0];
     const entry = zone[`${q.name.toLowerCase()} ${q.type}`];
     const known = Object.keys(zone).some((key) => key.startsWith(`${q.name.toLowerCase()} `));
@@ -59,7 +80,12 @@ export function zoneHandler(zone: Zone, inFlight?: InFlight): Handler {
           flags: { ad: entry.ad },
         }
         : { rcode: known ? "NOERROR" : "NXDOMAIN" };
-      return reply(query, spec);
+      const full = reply(query, spec);
+      const limit = Math.max(512, query.edns?.udpSize ?? 0);
+      if (options.truncate && context.transport === "udp" && encodeResponse(full).length > limit) {
+        return reply(query, { flags: { tc: true } });
+      }
+      return full;
     } finally {
       if (inFlight) inFlight.current--;
     }

@@ -1,5 +1,6 @@
 // Test-only certificates made with openssl: a CA, a leaf for 127.0.0.1 and localhost signed by
-// it, a leaf for localhost only, and a leaf signed by a CA the client does not trust.
+// it, a leaf for localhost only, an expired leaf, and a leaf signed by a CA the client does
+// not trust.
 
 /** PEM texts for one test run. */
 export interface TestCerts {
@@ -13,6 +14,10 @@ export interface TestCerts {
   otherNameCert: string;
   /** Its key. */
   otherNameKey: string;
+  /** Leaf for 127.0.0.1 and localhost signed by `ca`, valid only on 2020-01-01. */
+  expiredCert: string;
+  /** Its key. */
+  expiredKey: string;
   /** Leaf for 127.0.0.1 signed by an untrusted CA. */
   rogueCert: string;
   /** Its key. */
@@ -92,6 +97,69 @@ async function makeLeaf(dir: string, name: string, ca: string, san: string): Pro
   ]);
 }
 
+/**
+ * A leaf whose validity ended long ago. `openssl x509` in OpenSSL 3.0 only counts days from
+ * now, so `openssl ca`, which takes explicit dates, signs it.
+ */
+async function makeExpiredLeaf(dir: string, name: string, ca: string): Promise<void> {
+  await openssl(dir, [
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    `/CN=${name}`,
+  ]);
+  await Deno.writeTextFile(`${dir}/${name}.index`, "");
+  await Deno.writeTextFile(`${dir}/${name}.serial`, "01\n");
+  await Deno.writeTextFile(
+    `${dir}/${name}.cnf`,
+    [
+      "[ca]",
+      "default_ca = test",
+      "[test]",
+      `database = ${name}.index`,
+      "new_certs_dir = .",
+      `serial = ${name}.serial`,
+      "default_md = sha256",
+      "policy = any",
+      "x509_extensions = leaf",
+      "[any]",
+      "commonName = supplied",
+      "[leaf]",
+      "subjectAltName = IP:127.0.0.1,DNS:localhost",
+      "basicConstraints = CA:FALSE",
+      "extendedKeyUsage = serverAuth",
+      "",
+    ].join("\n"),
+  );
+  await openssl(dir, [
+    "ca",
+    "-batch",
+    "-config",
+    `${name}.cnf`,
+    "-cert",
+    `${ca}.pem`,
+    "-keyfile",
+    `${ca}.key`,
+    "-in",
+    `${name}.csr`,
+    "-out",
+    `${name}.pem`,
+    "-startdate",
+    "20200101000000Z",
+    "-enddate",
+    "20200102000000Z",
+    "-notext",
+  ]);
+}
+
 let made: Promise<TestCerts> | undefined;
 
 /** The certificates, made once per test process in a temporary directory removed afterwards. */
@@ -104,6 +172,7 @@ export function testCerts(): Promise<TestCerts> {
       await makeLeaf(dir, "leaf", "ca", "IP:127.0.0.1,DNS:localhost");
       await makeLeaf(dir, "other", "ca", "DNS:localhost");
       await makeLeaf(dir, "rogue", "rogue-ca", "IP:127.0.0.1");
+      await makeExpiredLeaf(dir, "expired", "ca");
       const read = (file: string) => Deno.readTextFile(`${dir}/${file}`);
       return {
         ca: await read("ca.pem"),
@@ -111,6 +180,8 @@ export function testCerts(): Promise<TestCerts> {
         key: await read("leaf.key"),
         otherNameCert: await read("other.pem"),
         otherNameKey: await read("other.key"),
+        expiredCert: await read("expired.pem"),
+        expiredKey: await read("expired.key"),
         rogueCert: await read("rogue.pem"),
         rogueKey: await read("rogue.key"),
       };
