@@ -1,11 +1,57 @@
-// `deno task bench`: figures, not tests. Starts the test world and times this tool against
-// Courier's own testmxlookup on the same case, next to a bare `deno run` of an empty script.
-// Every loop is bounded; every packet stays inside the world's network namespace.
-import { lookupFlags, MAIN as main } from "../tests/world/tool.ts";
-import { startWorld, type World, worldUnavailableReason } from "../tests/world/world.ts";
+// `deno task bench [latency] [startup] [batch]`: the speed goals of issue #6, figures and
+// PASS/FAIL, not tests. Each group starts its own test world and times this tool against
+// its anchor in the same run: Courier's own testmxlookup (latency), a bare `deno run` of an
+// empty script (start-up), Node's c-ares resolver (batch). Every packet stays inside the
+// world's network namespace; every loop is bounded.
+//
+// Environment: BENCH_RUNS (runs per figure, default 15), BENCH_BATCH_RUNS (default 3),
+// BENCH_CONCURRENCY (batch, default 50), DENORT_BIN (also time the compiled binary).
+import { fileURLToPath } from "node:url";
+import {
+  LATENCY_DNS_ADDRESS,
+  LATENCY_TLS_ADDRESS,
+  POLICY_ADDRESS,
+} from "../tests/world/sts_sites.ts";
+import { lookupFlags, MAIN, ROOT, taskWords } from "../tests/world/tool.ts";
+import {
+  startWorld,
+  type World,
+  WORLD_DOMAIN,
+  worldUnavailableReason,
+} from "../tests/world/world.ts";
 
-const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 15);
-const DOMAIN = "equal-mx.test"; // 3 MX hosts, A and AAAA each
+const RUNS = boundedInt("BENCH_RUNS", 15, 1, 200);
+const BATCH_RUNS = boundedInt("BENCH_BATCH_RUNS", 3, 1, 20);
+const CONCURRENCY = boundedInt("BENCH_CONCURRENCY", 50, 1, 1000);
+
+/** The latency case: 3 MX hosts with A and AAAA each, and an enforce policy. */
+const STS_DOMAIN = "sts-bench.test";
+/** The same shape without MTA-STS. */
+const DNS_DOMAIN = "equal-mx.test";
+/** Added by the latency proxy in each direction (issue #6). */
+const DELAY_MS = 25;
+
+const GOALS = {
+  latencyEmpty: 0.35,
+  latencyCached: 0.45,
+  startupMs: 10,
+  startupRssKib: 15 * 1024,
+  batchThroughput: 1.0,
+};
+
+const BATCH_ZONE = "batch.test";
+const BATCH_SIZES = [10_000, 100_000] as const;
+
+const PROXY = fileURLToPath(new URL("../tests/world/latency_proxy.ts", import.meta.url));
+const NODE_ANCHOR = fileURLToPath(new URL("./bench_node_resolver.mjs", import.meta.url));
+
+function boundedInt(name: string, fallback: number, min: number, max: number): number {
+  const value = Number(Deno.env.get(name) ?? fallback);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
 
 interface Figures {
   min: number;
@@ -18,51 +64,455 @@ function figures(samples: number[]): Figures {
   return { min: sorted[0], median: sorted[Math.floor(sorted.length / 2)], max: sorted.at(-1)! };
 }
 
-async function time(world: World, argv: string[]): Promise<Figures> {
-  const samples: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const started = performance.now();
-    const result = await world.run(argv, { timeoutMs: 30_000 });
-    const elapsed = performance.now() - started;
-    if (result.code !== 0) {
-      throw new Error(
-        `${argv.join(" ")} exited ${result.code}: ${new TextDecoder().decode(result.stderr)}`,
-      );
-    }
-    samples.push(elapsed);
-  }
-  return figures(samples);
+const ms = (f: Figures) =>
+  `median ${f.median.toFixed(1)} ms (min ${f.min.toFixed(1)}, max ${f.max.toFixed(1)})`;
+const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
+const rss = (f: Figures) => `median ${mib(f.median)} (min ${mib(f.min)}, max ${mib(f.max)})`;
+const verdict = (pass: boolean) => pass ? "PASS" : "FAIL";
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+/** One timed run: wall time around `world.run`, peak RSS from `/usr/bin/time` when asked. */
+interface Sample {
+  ms: number;
+  rssKib?: number;
+  stdout: string;
 }
 
-const show = (f: Figures) =>
-  `median ${f.median.toFixed(1)} ms (min ${f.min.toFixed(1)}, max ${f.max.toFixed(1)})`;
+const RSS_MARK = "bench-peak-rss-kib=";
+
+async function runOnce(
+  world: World,
+  argv: string[],
+  options: { rss?: boolean; env?: Record<string, string> } = {},
+): Promise<Sample> {
+  const full = options.rss ? ["/usr/bin/time", "-f", `${RSS_MARK}%M`, ...argv] : argv;
+  const started = performance.now();
+  const result = await world.run(full, { timeoutMs: 120_000, env: options.env });
+  const elapsed = performance.now() - started;
+  const stderr = text(result.stderr);
+  if (result.code !== 0) {
+    throw new Error(`${argv.join(" ")} exited ${result.code}: ${stderr}`);
+  }
+  const mark = stderr.lastIndexOf(RSS_MARK);
+  return {
+    ms: elapsed,
+    rssKib: mark < 0 ? undefined : Number.parseInt(stderr.slice(mark + RSS_MARK.length), 10),
+    stdout: text(result.stdout),
+  };
+}
+
+/** Runs each command RUNS times, interleaved so that drift hits every command alike. */
+async function timeInterleaved(
+  world: World,
+  commands: Array<{ argv: string[]; before?: () => Promise<void> }>,
+  options: { rss?: boolean } = {},
+): Promise<Array<{ ms: Figures; rssKib?: Figures; last: Sample }>> {
+  const samples = commands.map(() => [] as Sample[]);
+  for (let i = 0; i < RUNS; i++) {
+    for (const [n, command] of commands.entries()) {
+      await command.before?.();
+      samples[n].push(await runOnce(world, command.argv, options));
+    }
+  }
+  return samples.map((list) => ({
+    ms: figures(list.map((s) => s.ms)),
+    rssKib: options.rss ? figures(list.map((s) => s.rssKib ?? NaN)) : undefined,
+    last: list.at(-1)!,
+  }));
+}
+
+async function emptyScript(): Promise<string> {
+  return await Deno.makeTempFile({ prefix: "bench_empty_", suffix: ".ts" });
+}
+
+// ---- latency-bound lookups ------------------------------------------------------------
+
+async function startProxy(world: World): Promise<void> {
+  const dns = `${LATENCY_DNS_ADDRESS}:53=127.0.0.1:53`;
+  world.spawn("latency-proxy", [
+    Deno.execPath(),
+    "run",
+    "--no-config",
+    "--unstable-net",
+    "--allow-net",
+    PROXY,
+    "--delay-ms",
+    String(DELAY_MS),
+    "--udp",
+    dns,
+    "--tcp",
+    dns,
+    "--tcp",
+    `${LATENCY_TLS_ADDRESS}:443=${POLICY_ADDRESS}:443`,
+    "--time-limit-s",
+    "1800",
+  ]);
+  // Ready when a query through it is answered; bounded like the world's own probes.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const probe = await world.run(
+      ["drill", `@${LATENCY_DNS_ADDRESS}`, STS_DOMAIN, "MX"],
+      { timeoutMs: 2_000 },
+    );
+    if (probe.code === 0 && /rcode: NOERROR/.test(text(probe.stdout))) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`The latency proxy did not answer; see ${world.dir}/latency-proxy.out`);
+}
+
+async function latencyGroup(world: World, bare: Figures, ours: string[]): Promise<void> {
+  console.log(
+    `\n## Latency-bound lookups: ${STS_DOMAIN} (3 MX, A+AAAA each, MTA-STS enforce), ` +
+      `${DELAY_MS} ms each way on DNS (UDP+TCP) and on the policy server's TLS`,
+  );
+  if (!world.courierBin) {
+    console.log(`Courier's binary unavailable: ${world.courierUnavailableReason}; group skipped`);
+    return;
+  }
+  await startProxy(world);
+  // Both tools read /etc/resolv.conf (Courier nothing else, even for the TXT query);
+  // wget and Deno's fetch resolve mta-sts.* through it too.
+  await world.writeEtc(
+    "resolv.conf",
+    `domain ${WORLD_DOMAIN}\nnameserver ${LATENCY_DNS_ADDRESS}\n`,
+  );
+  try {
+    // Calibration: one query through the proxy, as drill times it (Unbound answers from cache).
+    const rttSamples = [];
+    for (let i = 0; i < RUNS; i++) {
+      const probe = await world.run(["drill", `@${LATENCY_DNS_ADDRESS}`, STS_DOMAIN, "MX"]);
+      const time = /;; Query time: (\d+) msec/.exec(text(probe.stdout));
+      if (time !== null) rttSamples.push(Number(time[1]));
+    }
+    console.log(`one DNS round trip through the proxy (drill): ${ms(figures(rttSamples))}`);
+    const courier = [world.courierBin, STS_DOMAIN];
+    const ourLookup = [...ours, STS_DOMAIN];
+    const requestsBefore = (await world.policyRequests()).length;
+    const empty = await timeInterleaved(world, [
+      { argv: ourLookup, before: () => world.resetSts(null) },
+      { argv: courier, before: () => world.resetSts(null) },
+    ]);
+    const downloads = (await world.policyRequests()).length - requestsBefore;
+    // Cached: one run fills the cache, then every run finds the TXT id unchanged.
+    const cached = [];
+    for (const argv of [ourLookup, courier]) {
+      await world.resetSts(null);
+      await runOnce(world, argv);
+      cached.push((await timeInterleaved(world, [{ argv }]))[0]);
+    }
+    const downloadsCached = (await world.policyRequests()).length - requestsBefore - downloads;
+    const check = (label: string, out: string) => {
+      if (!out.includes("enforcing") && !out.includes("STS")) {
+        console.log(`  warning: ${label} printed no STS line:\n${out}`);
+      }
+    };
+    check("this tool", empty[0].last.stdout);
+    check("Courier", empty[1].last.stdout);
+
+    const rows: Array<[string, Figures, Figures, number]> = [
+      ["empty cache", empty[0].ms, empty[1].ms, GOALS.latencyEmpty],
+      ["policy cached", cached[0].ms, cached[1].ms, GOALS.latencyCached],
+    ];
+    for (const [label, ourMs, courierMs, goal] of rows) {
+      const ratio = ourMs.median / courierMs.median;
+      console.log(`${label}:`);
+      console.log(`  Courier 1.0.16  ${ms(courierMs)}`);
+      console.log(`  this tool       ${ms(ourMs)}`);
+      console.log(
+        `  ratio this tool / Courier ${ratio.toFixed(2)}× (goal ≤ ${goal}×) ${
+          verdict(ratio <= goal)
+        }`,
+      );
+    }
+    // The issue's limit: MX ∥ TXT, then every address query ∥ the policy fetch.
+    const rtt = 2 * DELAY_MS;
+    const limit = 2 * rtt + bare.median;
+    // The download itself, after the TXT answer: mta-sts A/AAAA, TLS 1.3 handshake, GET.
+    const fetchFloor = (1 + 3) * rtt + bare.median;
+    console.log(
+      `limit (2 resolver round trips of ${rtt} ms + bare deno start-up ${
+        bare.median.toFixed(1)
+      } ms) = ${limit.toFixed(1)} ms:`,
+    );
+    console.log(
+      `  policy cached: this tool ${cached[0].ms.median.toFixed(1)} ms = limit ${
+        signed(cached[0].ms.median - limit)
+      } ms`,
+    );
+    console.log(
+      `  empty cache:   this tool ${empty[0].ms.median.toFixed(1)} ms = limit ${
+        signed(empty[0].ms.median - limit)
+      } ms; with the download's own round trips (TXT, then mta-sts address, TLS handshake, ` +
+        `GET: 4 × ${rtt} ms + start-up = ${fetchFloor.toFixed(1)} ms) ${
+          signed(empty[0].ms.median - fetchFloor)
+        } ms`,
+    );
+    console.log(
+      `  (policy downloads seen by the server: ${downloads} in ${2 * RUNS} empty-cache runs, ` +
+        `${downloadsCached} in the cached runs, the 2 warm-up runs included)`,
+    );
+  } finally {
+    await world.writeEtc("resolv.conf", `domain ${WORLD_DOMAIN}\nnameserver 127.0.0.1\n`);
+  }
+}
+
+function signed(n: number): string {
+  return `${n >= 0 ? "+" : "−"} ${Math.abs(n).toFixed(1)}`;
+}
+
+// ---- start-up ---------------------------------------------------------------------------
+
+async function startupGroup(
+  world: World,
+  label: string,
+  bareArgv: string[],
+  oursArgv: string[],
+): Promise<Figures> {
+  console.log(`\n## Start-up (${label}), loopback without delay, Unbound answering from cache`);
+  await world.resetSts(null);
+  await runOnce(world, [...oursArgv, STS_DOMAIN]); // fills the policy cache and Unbound's
+  await runOnce(world, [...oursArgv, DNS_DOMAIN]);
+  const [bare, sts, dnsOnly] = await timeInterleaved(world, [
+    { argv: bareArgv },
+    { argv: [...oursArgv, STS_DOMAIN] },
+    { argv: [...oursArgv, DNS_DOMAIN] },
+  ], { rss: true });
+  console.log(`bare (empty script)              ${ms(bare.ms)}, peak RSS ${rss(bare.rssKib!)}`);
+  for (
+    const [name, row] of [[`${STS_DOMAIN} (policy cached)`, sts], [DNS_DOMAIN, dnsOnly]] as const
+  ) {
+    const extraMs = row.ms.median - bare.ms.median;
+    const extraKib = row.rssKib!.median - bare.rssKib!.median;
+    console.log(`full lookup ${name.padEnd(26)} ${ms(row.ms)}, peak RSS ${rss(row.rssKib!)}`);
+    console.log(
+      `  over bare: ${signed(extraMs)} ms (goal ≤ +${GOALS.startupMs} ms) ${
+        verdict(extraMs <= GOALS.startupMs)
+      }, ${signed(extraKib / 1024)} MiB (goal ≤ +${GOALS.startupRssKib / 1024} MiB) ${
+        verdict(extraKib <= GOALS.startupRssKib)
+      }`,
+    );
+  }
+  return bare.ms;
+}
+
+async function compiledStartup(world: World): Promise<void> {
+  const denort = Deno.env.get("DENORT_BIN");
+  if (denort === undefined) {
+    console.log("\n## Start-up (compiled binary): skipped, DENORT_BIN is not set");
+    return;
+  }
+  const out = await Deno.makeTempDir({ prefix: "bench_compile_" });
+  const empty = await emptyScript();
+  try {
+    const words = await taskWords("compile");
+    const args = words.slice(2).map((w) => w === "dist/testmxlookup" ? `${out}/testmxlookup` : w);
+    for (const argv of [args, ["--no-config", "-o", `${out}/empty`, empty]]) {
+      const build = await new Deno.Command(Deno.execPath(), {
+        args: ["compile", ...argv],
+        cwd: ROOT,
+        env: { DENORT_BIN: denort },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      if (!build.success) throw new Error(`deno compile failed: ${text(build.stderr)}`);
+    }
+    await startupGroup(world, "compiled binary", [`${out}/empty`], [`${out}/testmxlookup`]);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+    await Deno.remove(empty);
+  }
+}
+
+// ---- batch -------------------------------------------------------------------------------
+
+/** `d000001.batch.test` …: one MX host each, with A and AAAA. */
+function batchZone(count: number): { zone: string; domains: string[] } {
+  const lines = [
+    `$ORIGIN ${BATCH_ZONE}.`,
+    "$TTL 3600",
+    `@ SOA ns.test. hostmaster.test. 1 3600 600 86400 300`,
+    "@ NS ns.test.",
+  ];
+  const domains = [];
+  for (let i = 1; i <= count; i++) {
+    const label = `d${String(i).padStart(6, "0")}`;
+    const [hi, lo] = [(i >> 8) & 0xff, i & 0xff];
+    lines.push(
+      `${label} MX 10 mx.${label}`,
+      `mx.${label} A 198.51.${hi}.${lo}`,
+      `mx.${label} AAAA 2001:db8:b:${(i >> 16).toString(16)}::${(i & 0xffff).toString(16)}`,
+    );
+    domains.push(`${label}.${BATCH_ZONE}`);
+  }
+  return { zone: lines.join("\n") + "\n", domains };
+}
+
+interface BatchFigures {
+  ms: number;
+  rssKib: number;
+}
+
+/**
+ * PLACEHOLDER(#6): the command line of this tool's `--batch` run over the first `count`
+ * domains of `listFile` with `concurrency` lookups in flight. Undefined until `--batch`
+ * exists; wire it then (e.g. `[...ours, "--batch", listFile, …]`, plus a way to take the
+ * first `count` lines) and the group measures it like the anchor.
+ */
+function ourBatchArgv(
+  _ours: string[],
+  _listFile: string,
+  _count: number,
+  _concurrency: number,
+): string[] | undefined {
+  return undefined;
+}
+
+async function runOurBatch(
+  world: World,
+  ours: string[],
+  listFile: string,
+  count: number,
+): Promise<BatchFigures | undefined> {
+  const argv = ourBatchArgv(ours, listFile, count, CONCURRENCY);
+  if (argv === undefined) return undefined;
+  const sample = await runOnce(world, argv, { rss: true });
+  return { ms: sample.ms, rssKib: sample.rssKib! };
+}
+
+async function runNodeBatch(
+  world: World,
+  node: string,
+  listFile: string,
+  count: number,
+): Promise<BatchFigures & { ok: number; queries: number }> {
+  const sample = await runOnce(world, [
+    node,
+    NODE_ANCHOR,
+    "--server",
+    "127.0.0.1",
+    "--concurrency",
+    String(CONCURRENCY),
+    "--domains",
+    listFile,
+    "--limit",
+    String(count),
+    "--time-limit-s",
+    "300",
+  ], { rss: true });
+  const report = JSON.parse(sample.stdout);
+  if (report.ok !== count) throw new Error(`Node's resolver failed: ${sample.stdout}`);
+  return { ms: report.ms, rssKib: sample.rssKib!, ok: report.ok, queries: report.queries };
+}
+
+async function batchGroup(ours: string[]): Promise<void> {
+  const node = findNode();
+  console.log(
+    `\n## Batch: domains of a generated zone (${BATCH_ZONE}, MX → one host with A and AAAA), ` +
+      `${CONCURRENCY} in flight, Unbound on 127.0.0.1`,
+  );
+  if (node === undefined) {
+    console.log("node not found: the anchor cannot run; group skipped");
+    return;
+  }
+  // The 100,000-domain zone only when there is a batch mode to measure with it.
+  const batchExists = ourBatchArgv(ours, "", 0, 1) !== undefined;
+  const size = batchExists ? BATCH_SIZES[1] : BATCH_SIZES[0];
+  const { zone, domains } = batchZone(size);
+  const started = performance.now();
+  await using world = await startWorld({
+    extraZones: { [BATCH_ZONE]: zone },
+    startTimeoutMs: 120_000,
+  });
+  console.log(
+    `(world with ${size} generated domains up in ${(performance.now() - started).toFixed(0)} ms)`,
+  );
+  const nodeVersion = (await runOnce(world, [node, "--version"])).stdout.trim();
+  const listFile = `${world.dir}/batch-domains.txt`;
+  await Deno.writeTextFile(listFile, domains.join("\n") + "\n");
+  const count = BATCH_SIZES[0];
+  // One pass fills Unbound's cache, so both tools then meet the same warm resolver.
+  await runNodeBatch(world, node, listFile, count);
+  const nodeRuns = [];
+  const ourRuns = [];
+  for (let i = 0; i < BATCH_RUNS; i++) {
+    nodeRuns.push(await runNodeBatch(world, node, listFile, count));
+    const ourRun = await runOurBatch(world, ours, listFile, count);
+    if (ourRun !== undefined) ourRuns.push(ourRun);
+  }
+  const nodeRate = figures(nodeRuns.map((r) => count / (r.ms / 1000)));
+  const rate = (f: Figures) =>
+    `median ${f.median.toFixed(0)} domains/s (min ${f.min.toFixed(0)}, max ${f.max.toFixed(0)})`;
+  console.log(
+    `Node ${nodeVersion} dns.promises.Resolver, ${count} domains ` +
+      `(${nodeRuns[0].queries} queries): ${rate(nodeRate)}, peak RSS ${
+        rss(figures(nodeRuns.map((r) => r.rssKib)))
+      }`,
+  );
+  if (ourRuns.length === 0) {
+    console.log("this tool: no --batch mode yet (PLACEHOLDER in scripts/bench.ts: runOurBatch)");
+    return;
+  }
+  const ourRate = figures(ourRuns.map((r) => count / (r.ms / 1000)));
+  const ratio = ourRate.median / nodeRate.median;
+  console.log(`this tool --batch, ${count} domains: ${rate(ourRate)}`);
+  console.log(
+    `  throughput this tool / Node ${ratio.toFixed(2)}× (goal ≥ ${GOALS.batchThroughput}×) ${
+      verdict(ratio >= GOALS.batchThroughput)
+    }`,
+  );
+  const small = figures(ourRuns.map((r) => r.rssKib));
+  const big = await runOurBatch(world, ours, listFile, BATCH_SIZES[1]);
+  if (big !== undefined) {
+    const growth = big.rssKib / small.median;
+    console.log(
+      `  peak RSS ${count} → ${BATCH_SIZES[1]} domains: ${mib(small.median)} → ${
+        mib(big.rssKib)
+      } (×${growth.toFixed(2)}; flat = ≤ ×1.10) ${verdict(growth <= 1.1)}`,
+    );
+  }
+}
+
+function findNode(): string | undefined {
+  for (
+    const dir of (Deno.env.get("PATH") ?? "").split(":").concat(["/usr/bin", "/usr/local/bin"])
+  ) {
+    try {
+      if (dir !== "" && Deno.statSync(`${dir}/node`).isFile) return `${dir}/node`;
+    } catch { /* not here */ }
+  }
+  return undefined;
+}
+
+// ---- main ----------------------------------------------------------------------------------
 
 const unavailable = worldUnavailableReason();
 if (unavailable !== undefined) {
   console.error(`bench: the test world cannot start here: ${unavailable}`);
   Deno.exit(1);
 }
-
-const flags = await lookupFlags();
-const empty = await Deno.makeTempFile({ suffix: ".ts" });
-
-await using world = await startWorld();
-try {
-  console.log(`bench: ${RUNS} runs each, wall time per process, in the test world (loopback)`);
-  const bare = await time(world, [Deno.execPath(), "run", empty]);
-  console.log(`bare deno run (empty script)         ${show(bare)}`);
-  const ours = await time(world, [Deno.execPath(), "run", ...flags, main, DOMAIN]);
-  console.log(`testmxlookup (this tool) ${DOMAIN}   ${show(ours)}`);
-  if (world.courierBin) {
-    const courier = await time(world, [world.courierBin, DOMAIN]);
-    console.log(`testmxlookup (Courier 1.0.16) ${DOMAIN} ${show(courier)}`);
-    console.log(
-      `ratio this tool / Courier (medians): ${(ours.median / courier.median).toFixed(2)}`,
-    );
-  } else {
-    console.log(`Courier's binary unavailable: ${world.courierUnavailableReason}`);
+const groups = new Set(Deno.args.length > 0 ? Deno.args : ["startup", "latency", "batch"]);
+for (const group of groups) {
+  if (!["startup", "latency", "batch"].includes(group)) {
+    console.error(`bench: unknown group "${group}" (startup, latency, batch)`);
+    Deno.exit(2);
   }
-  console.log(`this tool over bare deno (medians): +${(ours.median - bare.median).toFixed(1)} ms`);
+}
+
+const ours = [Deno.execPath(), "run", ...await lookupFlags(), MAIN];
+const empty = await emptyScript();
+console.log(
+  `bench: ${RUNS} runs per figure (min/median/max), wall time per process as World.run ` +
+    `sees it (namespace entry included), deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs`,
+);
+try {
+  if (groups.has("startup") || groups.has("latency")) {
+    await using world = await startWorld({ stsCacheSize: null });
+    const runner = (await timeInterleaved(world, [{ argv: ["true"] }]))[0].ms;
+    console.log(`runner alone (World.run of /bin/true): ${ms(runner)}`);
+    const bare = await startupGroup(world, "deno run", [Deno.execPath(), "run", empty], ours);
+    if (groups.has("startup")) await compiledStartup(world);
+    if (groups.has("latency")) await latencyGroup(world, bare, ours);
+  }
+  if (groups.has("batch")) await batchGroup(ours);
 } finally {
   await Deno.remove(empty);
 }

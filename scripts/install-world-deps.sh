@@ -9,7 +9,8 @@ set -euo pipefail
 
 CACHE="${TESTMXLOOKUP_WORLD_CACHE:-/var/cache/testmxlookup-world}"
 COURIER_DIR="$CACHE/courier"
-PACKAGES=(unbound nsd ldnsutils iproute2 bind9-dnsutils util-linux openssl wget libgdbm6)
+# time: /usr/bin/time -f %M, the peak RSS figures of scripts/bench.ts.
+PACKAGES=(unbound nsd ldnsutils iproute2 bind9-dnsutils util-linux openssl wget libgdbm6 time)
 COURIER_PACKAGES=(courier-base libcourier-unicode4 libidn12)
 
 if [[ "$(id -u)" != 0 ]]; then

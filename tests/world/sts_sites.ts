@@ -13,6 +13,18 @@ export const POLICY_ADDRESS = "127.0.0.4";
 /** An address inside the namespace where nothing listens: connections are refused. */
 export const DEAD_ADDRESS = "127.0.0.5";
 
+/**
+ * Where the bench's latency proxy (`latency_proxy.ts`) relays DNS to Unbound, UDP and TCP
+ * port 53.
+ */
+export const LATENCY_DNS_ADDRESS = "127.0.0.10";
+
+/**
+ * Where the latency proxy relays TLS to nginx ({@linkcode POLICY_ADDRESS}) on port 443:
+ * the `mta-sts` A record of `sts-bench.test`.
+ */
+export const LATENCY_TLS_ADDRESS = "127.0.0.11";
+
 /** The path every policy is served at (RFC 8461 §3.2). */
 export const POLICY_PATH = "/.well-known/mta-sts.txt";
 
@@ -85,4 +97,7 @@ export const POLICY_SITES: readonly PolicySite[] = [
   { domain: "sts-txt-v2.test", body: policyText("enforce", ["mx.sts-txt-v2.test"], 86400) },
   { domain: "sts-two-txt.test", body: policyText("enforce", ["mx.sts-two-txt.test"], 86400) },
   { domain: "sts-split-txt.test", body: policyText("enforce", ["mx.sts-split-txt.test"], 86400) },
+  // The bench's domain (scripts/bench.ts): reached through the latency proxy, whose TLS
+  // address its `mta-sts` A record names.
+  { domain: "sts-bench.test", body: policyText("enforce", ["*.sts-bench.test"], 86400) },
 ];

@@ -99,6 +99,13 @@ export interface WorldOptions {
    * @default {false}
    */
   keepDir?: boolean;
+  /**
+   * More zones for NSD, by origin (a name under `test.`, which Unbound's stub-zone sends
+   * to NSD), as zone-file text. For the bench's generated zones: the tests' world does
+   * not pay for them. Give {@linkcode startTimeoutMs} room for NSD to load big ones.
+   * @default {{}}
+   */
+  extraZones?: Record<string, string>;
 }
 
 /** Options for {@linkcode World.run}. */
@@ -207,6 +214,12 @@ export interface World extends AsyncDisposable {
    * `<SNI name> <method> <path> <status> <body bytes>`.
    */
   policyRequests(): Promise<string[]>;
+  /**
+   * Starts a long-running program inside the network namespace only (no /etc overlay,
+   * no private mounts), such as the bench's latency proxy. Its stdout and stderr go to
+   * `<dir>/<name>.out`; {@linkcode World.stop} kills it if it still runs.
+   */
+  spawn(name: string, argv: string[]): Deno.ChildProcess;
   /** Kills the daemons and every process left in the namespace, removes everything. */
   stop(): Promise<void>;
 }
@@ -322,11 +335,9 @@ class RealWorld implements World {
     await helper(["ip", "-n", this.ns, "link", "set", "lo", "up"]);
     await Deno.mkdir(`/etc/netns/${this.ns}`, { recursive: true });
     await Deno.copyFile(this.resolvConf, `/etc/netns/${this.ns}/resolv.conf`);
-    this.#daemons.push(this.#spawnDaemon("nsd", ["nsd", "-d", "-c", `${this.dir}/nsd.conf`]));
-    this.#daemons.push(
-      this.#spawnDaemon("unbound", ["unbound", "-d", "-c", `${this.dir}/unbound.conf`]),
-    );
-    this.#daemons.push(this.#spawnDaemon("nginx", [
+    this.spawn("nsd", ["nsd", "-d", "-c", `${this.dir}/nsd.conf`]);
+    this.spawn("unbound", ["unbound", "-d", "-c", `${this.dir}/unbound.conf`]);
+    this.spawn("nginx", [
       "nginx",
       "-p",
       `${this.dir}/nginx/`,
@@ -334,9 +345,13 @@ class RealWorld implements World {
       `${this.dir}/nginx/nginx.conf`,
       "-e",
       `${this.dir}/nginx.log`,
-    ]));
+    ]);
     // NSD first: an Unbound that met a dead NSD would remember it as down for a while.
     await this.#waitFor("nsd", ["drill", `@${NSD_ADDRESS}`, "test.", "SOA"], deadline);
+    // NSD does not serve a zone whose file has errors: a broken extra zone fails here.
+    for (const origin of Object.keys(this.#options.extraZones ?? {})) {
+      await this.#waitFor("nsd", ["drill", `@${NSD_ADDRESS}`, origin, "SOA"], deadline);
+    }
     await this.#waitFor(
       "unbound",
       ["drill", "-D", "@127.0.0.1", "signed.test.", "SOA"],
@@ -466,6 +481,13 @@ subjectAltName = ${hostsOf(true)}
         await Deno.copyFile(new URL(entry.name, ZONES_DIR), `${dir}/zones/${entry.name}`);
       }
     }
+    for (const [origin, text] of Object.entries(this.#options.extraZones ?? {})) {
+      // Under test., so Unbound's stub-zone already sends its questions to NSD.
+      if (!/^([a-z0-9-]+\.)+test\.?$/.test(origin)) {
+        throw new RangeError(`Cannot add zone "${origin}": not a name under test.`);
+      }
+      await Deno.writeTextFile(`${dir}/zones/${extraZoneFile(origin)}`, text);
+    }
 
     // /etc of every run: resolv.conf, hosts, passwd/group with a courier account (Courier
     // exits when run as root without one), courier/ (no locals, no me: the hostname
@@ -583,14 +605,19 @@ exec ${shellQuote(`${courierDir}/usr/bin/testmxlookup`)} "$@"
     const anchors = (await Deno.readTextFile(`${keys}/${signedKsk}.ds`)) +
       (await Deno.readTextFile(`${keys}/${otherKsk}.ds`));
     await Deno.writeTextFile(`${this.dir}/trust-anchors`, anchors);
-    await Deno.writeTextFile(`${this.dir}/nsd.conf`, nsdConf(this.dir));
+    await Deno.writeTextFile(
+      `${this.dir}/nsd.conf`,
+      nsdConf(this.dir, Object.keys(this.#options.extraZones ?? {})),
+    );
     await Deno.writeTextFile(`${this.dir}/unbound.conf`, unboundConf(this.dir));
   }
 
-  #spawnDaemon(name: string, argv: string[]): Deno.ChildProcess {
+  spawn(name: string, argv: string[]): Deno.ChildProcess {
+    if (this.#stopped || !this.#nsCreated) throw new Error("Cannot spawn: no running world");
+    if (!/^[a-z0-9-]+$/.test(name)) throw new RangeError(`Cannot spawn "${name}": not a name`);
     // `ip netns exec` and sh both exec, so the child is the daemon itself; its output
     // goes to <dir>/<name>.out, next to the <name>.log the daemon writes.
-    return new Deno.Command("sh", {
+    const child = new Deno.Command("sh", {
       args: [
         "-c",
         'exec "$@" >>"$0" 2>&1',
@@ -605,6 +632,8 @@ exec ${shellQuote(`${courierDir}/usr/bin/testmxlookup`)} "$@"
       stdout: "null",
       stderr: "null",
     }).spawn();
+    this.#daemons.push(child);
+    return child;
   }
 
   async #waitFor(
@@ -788,7 +817,15 @@ exec ${shellQuote(`${courierDir}/usr/bin/testmxlookup`)} "$@"
   }
 }
 
-function nsdConf(dir: string): string {
+/** The file name of an extra zone (`extraZones`) in the world's zones directory. */
+function extraZoneFile(origin: string): string {
+  return `extra-${origin.replace(/\.$/, "")}.zone`;
+}
+
+function nsdConf(dir: string, extraZones: string[]): string {
+  const extra = extraZones.map((origin) =>
+    `zone:\n  name: "${origin.replace(/\.$/, "")}."\n  zonefile: "${extraZoneFile(origin)}"\n`
+  );
   return `# Generated by tests/world/world.ts
 server:
   ip-address: ${NSD_ADDRESS}@53
@@ -814,7 +851,7 @@ zone:
 zone:
   name: "bogus.test."
   zonefile: "bogus.test.zone.signed"
-`;
+${extra.join("")}`;
 }
 
 function nginxConf(dir: string, sites: readonly PolicySite[]): string {
