@@ -23,6 +23,8 @@ export interface LocalHost extends FileReader {
 }
 
 const MAX_ME_BYTES = 255;
+/** The largest `locals`, `me` or `hosteddomains` used (a hosting list of ~500,000 names). */
+export const MAX_LOCAL_CONFIG_CHARS: number = 16 * 1024 * 1024;
 const MAX_HOSTED_SUFFIXES = 5;
 
 /** Decodes A-labels to U-labels; when any label fails, the text stays as it is (sts.md §9.2). */
@@ -150,6 +152,18 @@ function firstLine(text: string): string {
   return new TextDecoder().decode(bytes.subarray(0, MAX_ME_BYTES)).replace(/\uFFFD$/, "");
 }
 
+// A binary file (or UTF-16, with a NUL in every ASCII character) would match nothing or
+// the wrong names; a huge one would be searched for every MX host. Both are configuration
+// errors to name rather than to guess from.
+function usable(path: string, text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (text.length > MAX_LOCAL_CONFIG_CHARS) {
+    throw new Error(`${path} holds over ${MAX_LOCAL_CONFIG_CHARS} characters`);
+  }
+  if (text.includes("\0")) throw new Error(`${path} is not a text file: it holds a NUL byte`);
+  return text;
+}
+
 /**
  * Reads what {@linkcode isLocal} needs from Courier's configuration directory: `locals`,
  * the first line of `me`, and the host name.
@@ -163,14 +177,17 @@ function firstLine(text: string): string {
  * @param configDir Courier's configuration directory, e.g. `/etc/courier`.
  * @param host Files and the host name.
  * @returns The configuration.
- * @throws {Error} When a file exists but cannot be read.
+ * @throws {Error} When a file exists but cannot be read, holds a NUL byte (binary,
+ *   UTF-16) or is over {@linkcode MAX_LOCAL_CONFIG_CHARS}.
  */
 export async function loadLocalConfig(configDir: string, host: LocalHost): Promise<LocalConfig> {
   const dir = configDir.endsWith("/") ? configDir : configDir + "/";
   const [locals, me, hosted] = await Promise.all([
-    host.readTextFile(dir + "locals"),
-    host.readTextFile(dir + "me"),
-    readHostedDomains(dir + "hosteddomains", host),
+    host.readTextFile(dir + "locals").then((text) => usable(dir + "locals", text)),
+    host.readTextFile(dir + "me").then((text) => usable(dir + "me", text)),
+    readHostedDomains(dir + "hosteddomains", host).then((text) =>
+      usable(dir + "hosteddomains", text)
+    ),
   ]);
   const config: LocalConfig = { hostname: host.hostname() };
   if (locals !== undefined) config.locals = locals;

@@ -10,6 +10,12 @@ export const DEFAULT_NAMESERVERS: readonly string[] = ["127.0.0.1", "::1"];
 /** Courier keeps ten servers (glibc's MAXNS is three). */
 export const MAX_NAMESERVERS = 10;
 
+/** The most of resolv.conf parsed; glibc has no limit, but a real file is a few lines. */
+export const MAX_RESOLV_CONF_CHARS = 65536;
+
+/** Warnings kept per file; the rest are counted in one last warning. */
+export const MAX_RESOLV_CONF_WARNINGS = 20;
+
 /** glibc's defaults and caps: RES_TIMEOUT 5 s, RES_MAXRETRANS 30 s, RES_DFLRETRY 2, RES_MAXRETRY 5. */
 const DEFAULT_TIMEOUT_S = 5;
 const MAX_TIMEOUT_S = 30;
@@ -68,7 +74,9 @@ export interface ResolvConf {
  * a comment at the start of a line or of a word.
  *
  * @param text The file's content.
- * @returns The configuration; unknown or invalid lines are reported in `warnings`.
+ * @returns The configuration; unknown or invalid lines are reported in `warnings`, at most
+ *   {@linkcode MAX_RESOLV_CONF_WARNINGS} of them and a count of the rest. Text past
+ *   {@linkcode MAX_RESOLV_CONF_CHARS} is ignored, with a warning.
  *
  * @example Parse a file and build a resolver from it
  * ```ts
@@ -104,14 +112,21 @@ export function parseResolvConf(text: string): ResolvConf {
     rotate: false,
     warnings: [],
   };
-  const lines = text.split("\n");
+  let dropped = 0;
+  const cut = text.length > MAX_RESOLV_CONF_CHARS;
+  const lines = (cut ? text.slice(0, MAX_RESOLV_CONF_CHARS) : text).split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].replace(/\r$/, "");
-    const warn = (message: string) => conf.warnings.push({ line: i + 1, message });
+    // A binary or generated file must not flood stderr: one line each for the first few.
+    const warn = (message: string) => {
+      if (conf.warnings.length < MAX_RESOLV_CONF_WARNINGS) {
+        conf.warnings.push({ line: i + 1, message });
+      } else dropped++;
+    };
     if (line.trim() === "") continue;
     // glibc and Courier both match the keyword at the very start of the line only.
     if (/^[ \t]/.test(line)) {
-      warn(`Ignoring "${line.trim()}": line starts with white space`);
+      warn(`Ignoring ${shown(line.trim())}: line starts with white space`);
       continue;
     }
     const words = line.split(/[ \t]+/).filter((w) => w !== "");
@@ -147,8 +162,16 @@ export function parseResolvConf(text: string): ResolvConf {
         // A glibc keyword for address ordering; MX hosts keep D14's order instead.
         break;
       default:
-        warn(`Ignoring unknown keyword "${keyword}"`);
+        warn(`Ignoring unknown keyword ${shown(keyword)}`);
     }
+  }
+  if (dropped > 0) {
+    conf.warnings.push({ message: `${dropped} more lines ignored (not shown)` });
+  }
+  if (cut) {
+    conf.warnings.push({
+      message: `Ignoring everything after the first ${MAX_RESOLV_CONF_CHARS} characters`,
+    });
   }
   if (conf.nameservers.length === 0) conf.nameservers = [...DEFAULT_NAMESERVERS];
   return conf;
@@ -158,9 +181,9 @@ function addNameserver(conf: ResolvConf, values: string[], warn: (m: string) => 
   const [value] = values;
   if (value === undefined) return warn("Ignoring nameserver without an address");
   const address = parseAddress(value);
-  if (address === undefined) return warn(`Ignoring nameserver "${value}": not an IP address`);
+  if (address === undefined) return warn(`Ignoring nameserver ${shown(value)}: not an IP address`);
   if (conf.nameservers.length === MAX_NAMESERVERS) {
-    return warn(`Ignoring nameserver "${value}": at most ${MAX_NAMESERVERS} are used`);
+    return warn(`Ignoring nameserver ${shown(value)}: at most ${MAX_NAMESERVERS} are used`);
   }
   conf.nameservers.push(addressToHost(address));
 }
@@ -173,16 +196,34 @@ function applyOption(conf: ResolvConf, option: string, warn: (m: string) => void
     conf.rotate = true;
   } else if (name === "timeout" || name === "attempts") {
     const n = value !== undefined && /^[0-9]+$/.test(value) ? Number(value) : NaN;
-    if (Number.isNaN(n)) return warn(`Ignoring option "${option}": not a whole number`);
+    if (Number.isNaN(n)) return warn(`Ignoring option ${shown(option)}: not a whole number`);
     // glibc caps both; a zero would mean no wait or no try, so one is the floor.
     const max = name === "timeout" ? MAX_TIMEOUT_S : MAX_ATTEMPTS;
     const bounded = Math.min(Math.max(n, 1), max);
-    if (bounded !== n) warn(`Option "${option}" is out of range 1..${max}; using ${bounded}`);
+    if (bounded !== n) warn(`Option ${shown(option)} is out of range 1..${max}; using ${bounded}`);
     if (name === "timeout") conf.timeoutMs = bounded * 1000;
     else conf.attempts = bounded;
   } else if (!IGNORED_OPTIONS.has(name)) {
-    warn(`Ignoring unknown option "${option}"`);
+    warn(`Ignoring unknown option ${shown(option)}`);
   }
+}
+
+/**
+ * `text` in double quotes for a stderr line: control characters, `"`, `\\` and anything past
+ * ASCII escaped (a binary file must not write to the terminal), cut after 100 characters.
+ */
+function shown(text: string): string {
+  let out = "";
+  let count = 0;
+  for (const char of text) {
+    if (count++ === 100) return `"${out}"…`;
+    const code = char.codePointAt(0)!;
+    if (char === '"' || char === "\\") out += "\\" + char;
+    else if (code >= 0x20 && code < 0x7f) out += char;
+    else if (code < 0x100) out += "\\x" + code.toString(16).padStart(2, "0");
+    else out += `\\u{${code.toString(16)}}`;
+  }
+  return `"${out}"`;
 }
 
 function toDomain(value: string): string | undefined {
@@ -198,7 +239,8 @@ function toDomain(value: string): string | undefined {
  * @param path The file, normally `/etc/resolv.conf`.
  * @param host Reads the file: `denoHost()` for the real one.
  * @returns The configuration.
- * @throws {Error} When the file exists but cannot be read.
+ * @throws {Error} When the file exists but cannot be read, or holds a NUL byte (binary,
+ *   UTF-16).
  *
  * @example Read through any file reader
  * ```ts
@@ -215,5 +257,9 @@ function toDomain(value: string): string | undefined {
  * ```
  */
 export async function loadResolvConf(path: string, host: FileReader): Promise<ResolvConf> {
-  return parseResolvConf(await host.readTextFile(path) ?? "");
+  const text = await host.readTextFile(path) ?? "";
+  // A NUL never occurs in a text file (UTF-16 has one in every ASCII character): treat the
+  // file as unusable rather than guess at servers from it.
+  if (text.includes("\0")) throw new Error("Not a text file: it holds a NUL byte");
+  return parseResolvConf(text);
 }

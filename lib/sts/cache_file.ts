@@ -37,7 +37,17 @@ export const DEFAULT_CACHE_SIZE = 1000;
 const LF = 0x0a;
 const encoder = new TextEncoder();
 const utf8 = new TextDecoder();
-const latin1 = new TextDecoder("latin1");
+
+/**
+ * Bytes 0-255 as the characters U+0000-U+00FF, the inverse of how encodeEntry writes an id.
+ * Not `TextDecoder("latin1")`: the Encoding Standard maps that label to windows-1252, which
+ * reads 0x80-0x9F as other characters (0x99 as "™"), so such an id would not read back.
+ */
+function latin1(bytes: Uint8Array): string {
+  let text = "";
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  return text;
+}
 
 /**
  * The bytes of a cache file: `1\nid:<id>\n\n<policy>` (sts.md §3). Courier writes `0\n`
@@ -74,7 +84,7 @@ export function decodeEntry(bytes: Uint8Array): DecodedEntry {
   if (bytes.length === 0) return { valid: false, reason: "the file is empty" };
   if (bytes[0] !== 0x31 || bytes[1] !== LF) {
     const newline = bytes.indexOf(LF);
-    const first = latin1.decode(bytes.subarray(0, newline < 0 ? 16 : Math.min(newline, 64)));
+    const first = latin1(bytes.subarray(0, newline < 0 ? 16 : Math.min(newline, 64)));
     const torn = first === "0" ? " (written by Courier right now, or torn by a crash)" : "";
     return { valid: false, reason: `first line is ${quote(first)}, not "1"${torn}` };
   }
@@ -85,7 +95,7 @@ export function decodeEntry(bytes: Uint8Array): DecodedEntry {
     const end = bytes.indexOf(LF, start);
     if (end < 0) return { valid: false, reason: "the header does not end in an empty line" };
     if (end === start) break;
-    const lineId = headerId(latin1.decode(bytes.subarray(start, end + 1)));
+    const lineId = headerId(latin1(bytes.subarray(start, end + 1)));
     if (lineId !== undefined) id = lineId;
     start = end + 1;
   }

@@ -1,6 +1,9 @@
-// The shared policy cache directory (sts.md §2-§4, §12-§14) through Deno's file APIs, safe for
-// Courier to share (D5, D9): validated names, capped reads that skip links, atomic writes.
+// The shared policy cache directory (sts.md §2-§4, §12-§14), safe for Courier to share (D5, D9)
+// and for another account that can write it (#7): validated names, capped reads that never
+// follow a link or block on a FIFO, exclusive temporary files renamed into place.
 // Courier's fcntl lock is not taken: see the note on write().
+import type { Stats } from "node:fs";
+import { constants, type FileHandle, open as openHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { asciiName } from "./_name.ts";
 import { osReason, quote } from "./_text.ts";
@@ -8,6 +11,7 @@ import {
   type CacheEntry,
   type CacheSize,
   decodeEntry,
+  DEFAULT_CACHE_SIZE,
   encodeEntry,
   formatCacheSize,
   parseCacheSize,
@@ -21,7 +25,25 @@ export const DEFAULT_STS_DIR = "/var/lib/courier/sts";
 export const CACHE_SIZE_FILE = ".cache_size";
 /** The largest cache file read: the largest policy plus room for the header. */
 export const MAX_ENTRY_BYTES: number = MAX_POLICY_BYTES + 1024;
+/** The largest `.cache_size` read; Courier reads one line of up to 1023 bytes (sts.md §13). */
+export const MAX_CACHE_SIZE_BYTES = 1024;
+/** A temporary file older than this is a crash's leftover, which expire() removes. */
+export const STALE_TEMP_MS: number = 3600_000;
 const READ_ATTEMPTS = 5;
+const TEMP_NAME = /^\.tmp-[0-9a-f]{32}$/;
+
+// Deno.open has neither flag, node:fs passes them through. The directory may be writable by
+// another account (#7): O_NOFOLLOW makes a planted link fail (ELOOP) instead of being
+// followed, O_NONBLOCK keeps a FIFO swapped in after lstat from blocking the open, O_NOCTTY
+// keeps a terminal from becoming ours. Device nodes cannot be planted: making one needs
+// CAP_MKNOD and a hard link cannot cross into /dev.
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK |
+  constants.O_NOCTTY;
+// O_EXCL: never someone else's file, never through a planted link (it also implies no follow).
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
+  constants.O_NOFOLLOW;
+// Courier's mode (sts.md §15); a replaced file's mode is never widened.
+const ENTRY_MODE = 0o644;
 
 /** The outcome of {@linkcode StsStore.read}. */
 export type EntryRead =
@@ -36,7 +58,11 @@ export type EntryRead =
 export interface ExpireResult {
   /** The entry names removed, oldest first. */
   removed: string[];
-  /** Entries that could not be removed, as `<path>: <reason>`. */
+  /**
+   * As `<path>: <reason>`: entries that could not be removed, things in the directory that
+   * are not entries and were left alone (links, directories, FIFOs, hard-linked files), and
+   * temporary files of interrupted writes that were removed.
+   */
   warnings: string[];
 }
 
@@ -118,9 +144,11 @@ export class StsStore {
   }
 
   /**
-   * Reads a domain's entry. Symbolic links, non-regular files, files over
-   * {@linkcode MAX_ENTRY_BYTES} and files Courier would reject (first line not `1`, §3.1)
-   * are ignored with a reason; so are unreadable ones, as in Courier.
+   * Reads a domain's entry. Symbolic links, non-regular files (never opened, so a FIFO does
+   * not block), files with more than one hard link (maybe a file from outside, whose text
+   * must not be quoted), files over {@linkcode MAX_ENTRY_BYTES} and files Courier would
+   * reject (first line not `1`, §3.1) are ignored with a reason; so are unreadable ones, as
+   * in Courier.
    *
    * @param domain The domain as typed.
    * @returns The entry, or why there is none.
@@ -168,13 +196,23 @@ export class StsStore {
    */
   async touch(domain: string, nowSec: number): Promise<void> {
     const path = this.pathOf(domain);
+    let handle: FileHandle | undefined;
     try {
-      // utime follows links; the entry must be the regular file read() would use.
-      if (!(await Deno.lstat(path)).isFile) throw new Error("Not a regular file");
-      await Deno.utime(path, nowSec, nowSec);
+      // utime(2) follows links: set the time through a descriptor of the very file read()
+      // would use, so that nothing outside the directory is ever changed.
+      const info = await Deno.lstat(path);
+      const refusal = foreignReason(info.isSymlink, info.isFile, info.nlink);
+      if (refusal !== undefined) throw new Error(capitalised(refusal));
+      handle = await openHandle(path, READ_FLAGS);
+      const opened = await handle.stat();
+      const changed = foreignReason(false, opened.isFile(), opened.nlink);
+      if (changed !== undefined) throw new Error(capitalised(changed));
+      await handle.utimes(nowSec, nowSec);
     } catch (error) {
       rethrowRefusal(error);
       throw writeError("touch", path, error);
+    } finally {
+      await handle?.close();
     }
   }
 
@@ -205,68 +243,125 @@ export class StsStore {
    * regular files with valid entry names count and may go (D9, S17): no dot-files, no
    * directories, links or foreign files; equal mtimes go in name order.
    *
+   * Temporary files of writes cut short (older than {@linkcode STALE_TEMP_MS}) are removed,
+   * and links, directories, FIFOs and hard-linked files are named and left alone.
+   *
    * @param limit The cache size; 0 or less does nothing, as in Courier.
-   * @returns What was removed, and what could not be.
+   * @param nowMs The time, milliseconds since the epoch, to age temporary files.
+   * @returns What was removed, and what could not be or was left alone.
    * @throws {StsError} `CACHE_READ` when the directory cannot be listed.
    */
-  async expire(limit: number): Promise<ExpireResult> {
+  async expire(limit: number, nowMs: number = Date.now()): Promise<ExpireResult> {
     const result: ExpireResult = { removed: [], warnings: [] };
     if (limit <= 0) return result;
     const entries: { name: string; mtime: number }[] = [];
+    const stale: string[] = [];
     try {
       for await (const item of Deno.readDir(this.dir)) {
-        if (!item.isFile || asciiName(item.name) !== item.name) continue;
+        const path = join(this.dir, item.name);
+        const leftover = TEMP_NAME.test(item.name);
+        // Other dot-files (.cache_size) and names Courier made (`a,25`) are not ours to judge.
+        if (!leftover && asciiName(item.name) !== item.name) continue;
+        let info: Deno.FileInfo;
         try {
-          const info = await Deno.lstat(join(this.dir, item.name));
-          if (info.isFile) entries.push({ name: item.name, mtime: info.mtime?.getTime() ?? 0 });
+          info = await Deno.lstat(path);
         } catch {
-          // Gone since the listing: one less to remove.
+          continue; // Gone since the listing: one less to remove.
         }
+        const mtime = info.mtime?.getTime() ?? 0;
+        if (leftover) {
+          // A writer renames its file within milliseconds; one this old was cut short.
+          if (!info.isDirectory && nowMs - mtime > STALE_TEMP_MS) stale.push(item.name);
+          continue;
+        }
+        const foreign = foreignReason(info.isSymlink, info.isFile, info.nlink);
+        if (foreign === undefined) entries.push({ name: item.name, mtime });
+        else result.warnings.push(`${path}: ${foreign}, left alone`);
       }
     } catch (error) {
       rethrowRefusal(error);
-      throw new StsError("CACHE_READ", `Cannot list ${quote(this.dir)}: ${osReason(error)}`, {
+      throw new StsError("CACHE_READ", `Cannot list ${quote(this.dir)}: ${reasonOf(error)}`, {
         path: this.dir,
         cause: error,
       });
     }
+    for (const name of stale.sort()) {
+      const path = join(this.dir, name);
+      const removed = await this.#unlink(path, result);
+      if (removed) {
+        result.warnings.push(`${path}: a temporary file left by an interrupted write, removed`);
+      }
+    }
     entries.sort((a, b) => a.mtime - b.mtime || (a.name < b.name ? -1 : 1));
     for (const { name } of entries.slice(0, Math.max(0, entries.length - limit))) {
-      const path = join(this.dir, name);
-      try {
-        await Deno.remove(path);
-        result.removed.push(name);
-      } catch (error) {
-        rethrowRefusal(error);
-        if (!(error instanceof Deno.errors.NotFound)) {
-          result.warnings.push(`${path}: ${osReason(error)}`);
-        }
-      }
+      if (await this.#unlink(join(this.dir, name), result)) result.removed.push(name);
     }
     return result;
   }
 
+  // unlink(2) removes a link or a name, never what it points to.
+  async #unlink(path: string, result: ExpireResult): Promise<boolean> {
+    try {
+      await Deno.remove(path);
+      return true;
+    } catch (error) {
+      rethrowRefusal(error);
+      if (!(error instanceof Deno.errors.NotFound)) {
+        result.warnings.push(`${path}: ${reasonOf(error)}`);
+      }
+      return false;
+    }
+  }
+
   /**
-   * Reads `.cache_size` (sts.md §13, D10).
+   * Reads `.cache_size` (sts.md §13, D10): its first 1024 bytes, as Courier reads one line.
+   * A link, a non-regular or a hard-linked file gives the default size with a warning.
    *
    * @returns The size, with a warning naming the file when it is not a plain number.
    * @throws {StsError} `CACHE_READ` when it exists but cannot be read.
    */
   async readCacheSize(): Promise<CacheSize> {
     const path = join(this.dir, CACHE_SIZE_FILE);
-    let text: string | undefined;
+    const cannot = (error: unknown) =>
+      new StsError("CACHE_READ", `Cannot read ${quote(path)}: ${reasonOf(error)}`, {
+        path,
+        cause: error,
+      });
+    const skipped = (reason: string): CacheSize => ({
+      size: DEFAULT_CACHE_SIZE,
+      warning: `${quote(path)} ${reason}: using the default size ${DEFAULT_CACHE_SIZE}`,
+    });
+    let info: Deno.FileInfo;
     try {
-      text = await Deno.readTextFile(path);
+      info = await Deno.lstat(path);
     } catch (error) {
       rethrowRefusal(error);
-      if (!(error instanceof Deno.errors.NotFound)) {
-        throw new StsError("CACHE_READ", `Cannot read ${quote(path)}: ${osReason(error)}`, {
-          path,
-          cause: error,
-        });
-      }
+      if (error instanceof Deno.errors.NotFound) return parseCacheSize(undefined, path);
+      throw cannot(error);
     }
-    return parseCacheSize(text, path);
+    const foreign = foreignReason(info.isSymlink, info.isFile, info.nlink);
+    if (foreign !== undefined) return skipped(foreign);
+    let handle: FileHandle;
+    try {
+      handle = await openHandle(path, READ_FLAGS);
+    } catch (error) {
+      rethrowRefusal(error);
+      if (codeOf(error) === "ENOENT") return parseCacheSize(undefined, path);
+      if (codeOf(error) === "ELOOP") return skipped(foreignReason(true, false, 1)!);
+      throw cannot(error);
+    }
+    try {
+      const opened = await handle.stat();
+      const changed = foreignReason(false, opened.isFile(), opened.nlink);
+      if (changed !== undefined) return skipped(changed);
+      const bytes = await readPrefix(handle, MAX_CACHE_SIZE_BYTES);
+      return parseCacheSize(utf8.decode(bytes), path);
+    } catch (error) {
+      rethrowRefusal(error);
+      throw cannot(error);
+    } finally {
+      await handle.close();
+    }
   }
 
   /**
@@ -286,11 +381,13 @@ export class StsStore {
    * Removes `.cache_size`, which restores the default size (`--sts-cache-enable`). Quiet when
    * there is none (D10; Courier complains).
    *
-   * @throws {StsError} `CACHE_WRITE` with the reason.
+   * @throws {StsError} `CACHE_WRITE` with the reason, also when it is a directory.
    */
   async removeCacheSize(): Promise<void> {
     const path = join(this.dir, CACHE_SIZE_FILE);
     try {
+      // Deno.remove would delete an empty directory; unlink(2) would not.
+      if ((await Deno.lstat(path)).isDirectory) throw new Error("Is a directory");
       await Deno.remove(path);
     } catch (error) {
       rethrowRefusal(error);
@@ -304,17 +401,20 @@ export class StsStore {
     const temp = join(this.dir, `.tmp-${Array.from(random, hex).join("")}`);
     let created = false;
     try {
-      // createNew is O_EXCL: never someone else's file, never through a planted link.
-      const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o644 });
+      const handle = await openHandle(temp, CREATE_FLAGS, await keptMode(path));
       created = true;
       try {
         let written = 0;
-        while (written < bytes.length) written += await file.write(bytes.subarray(written));
-        await file.syncData();
+        while (written < bytes.length) {
+          written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
+        }
+        // Through the descriptor: another account that writes the directory could have put a
+        // link in the temporary file's place by now, and chown(2) would follow it.
+        await adoptOwner(handle, this.dir);
+        await handle.datasync();
       } finally {
-        file.close();
+        await handle.close();
       }
-      await adoptOwner(temp, this.dir);
       await Deno.rename(temp, path);
       created = false;
     } catch (error) {
@@ -326,6 +426,24 @@ export class StsStore {
   }
 }
 
+const utf8 = new TextDecoder();
+
+/**
+ * Why a directory entry is not used as a file of ours, or undefined when it may be. A second
+ * hard link may be a file from outside the directory that another account linked in: it is
+ * neither read (its text could end up quoted on stderr) nor touched.
+ */
+function foreignReason(
+  isSymlink: boolean,
+  isFile: boolean,
+  nlink: number | null,
+): string | undefined {
+  if (isSymlink) return "is a symbolic link, not followed";
+  if (!isFile) return "is not a regular file";
+  if (nlink !== null && nlink > 1) return `has ${nlink} hard links, not used`;
+  return undefined;
+}
+
 async function readOnce(path: string): Promise<EntryRead | "replaced"> {
   const ignored = (reason: string): EntryRead => ({ kind: "ignored", path, reason });
   let info: Deno.FileInfo;
@@ -334,64 +452,86 @@ async function readOnce(path: string): Promise<EntryRead | "replaced"> {
   } catch (error) {
     rethrowRefusal(error);
     if (error instanceof Deno.errors.NotFound) return { kind: "absent", path };
-    return ignored(osReason(error));
+    return ignored(reasonOf(error));
   }
-  if (info.isSymlink) return ignored("is a symbolic link, not followed");
-  if (!info.isFile) return ignored("is not a regular file");
+  const foreign = foreignReason(info.isSymlink, info.isFile, info.nlink);
+  if (foreign !== undefined) return ignored(foreign);
   if (info.size > MAX_ENTRY_BYTES) {
     return ignored(`is ${info.size} bytes, over the limit of ${MAX_ENTRY_BYTES}`);
   }
-  let file: Deno.FsFile;
+  let handle: FileHandle;
   try {
-    file = await Deno.open(path, { read: true });
+    handle = await openHandle(path, READ_FLAGS);
   } catch (error) {
     rethrowRefusal(error);
-    if (error instanceof Deno.errors.NotFound) return "replaced";
-    return ignored(osReason(error));
+    // Gone, or a link put there since lstat: the next look says which.
+    if (codeOf(error) === "ENOENT" || codeOf(error) === "ELOOP") return "replaced";
+    return ignored(reasonOf(error));
   }
   try {
-    // Deno has no O_NOFOLLOW: comparing the opened file with what lstat saw catches a link
-    // or another file put there between the two calls.
-    const opened = await file.stat();
-    if (opened.ino !== info.ino || opened.dev !== info.dev) return "replaced";
-    const bytes = await readCapped(file, MAX_ENTRY_BYTES);
+    // Another file put there between lstat and open (a FIFO, a hard link) shows here.
+    const opened = await handle.stat();
+    if (!sameFile(opened, info) || !opened.isFile() || opened.nlink > 1) return "replaced";
+    const bytes = await readCapped(handle, MAX_ENTRY_BYTES);
     if (bytes === undefined) return ignored(`grew over ${MAX_ENTRY_BYTES} bytes while read`);
     const decoded = decodeEntry(bytes);
     if (!decoded.valid) return ignored(decoded.reason);
     const { id, policy, stub } = decoded;
-    const mtimeSec = Math.floor((opened.mtime?.getTime() ?? 0) / 1000);
+    const mtimeSec = Math.floor(opened.mtimeMs / 1000);
     return { kind: "entry", path, entry: { id, policy, stub }, mtimeSec };
   } catch (error) {
     rethrowRefusal(error);
-    return ignored(osReason(error));
+    return ignored(reasonOf(error));
   } finally {
-    file.close();
+    await handle.close();
   }
 }
 
-async function readCapped(file: Deno.FsFile, cap: number): Promise<Uint8Array | undefined> {
-  const buffer = new Uint8Array(cap + 1);
+function sameFile(opened: Stats, seen: Deno.FileInfo): boolean {
+  return opened.ino === seen.ino && opened.dev === seen.dev;
+}
+
+/** The file's bytes, or undefined when it holds more than `cap`. */
+async function readCapped(handle: FileHandle, cap: number): Promise<Uint8Array | undefined> {
+  const bytes = await readPrefix(handle, cap + 1);
+  return bytes.length > cap ? undefined : bytes;
+}
+
+/** The file's first `max` bytes, or all of a shorter one. */
+async function readPrefix(handle: FileHandle, max: number): Promise<Uint8Array> {
+  const buffer = new Uint8Array(max);
   let length = 0;
-  // Each turn reads at least one byte or ends, so at most cap + 1 turns.
+  // Each turn reads at least one byte or ends, so at most `max` turns.
   while (length < buffer.length) {
-    const n = await file.read(buffer.subarray(length));
-    if (n === null) return buffer.subarray(0, length);
-    length += n;
+    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+    if (bytesRead === 0) break;
+    length += bytesRead;
   }
-  return undefined;
+  return buffer.subarray(0, length);
+}
+
+/** The mode for a new file at `path`: Courier's, narrowed to the file it replaces. */
+async function keptMode(path: string): Promise<number> {
+  try {
+    const info = await Deno.lstat(path);
+    if (info.isFile && info.mode !== null) return ENTRY_MODE & info.mode;
+  } catch (error) {
+    rethrowRefusal(error);
+  }
+  return ENTRY_MODE;
 }
 
 // D5, D16: as root, hand the file to the directory's owner (Courier runs as courier). A
 // non-root caller cannot give files away; the chown then fails and the file stays ours.
-async function adoptOwner(path: string, dir: string): Promise<void> {
-  const [owner, file] = await Promise.all([Deno.stat(dir), Deno.stat(path)]);
+async function adoptOwner(handle: FileHandle, dir: string): Promise<void> {
+  const [owner, file] = await Promise.all([Deno.stat(dir), handle.stat()]);
   if (owner.uid === null || owner.gid === null) return;
   if (owner.uid === file.uid && owner.gid === file.gid) return;
   try {
-    await Deno.chown(path, owner.uid, owner.gid);
+    await handle.chown(owner.uid, owner.gid);
   } catch (error) {
     rethrowRefusal(error);
-    if (!(error instanceof Deno.errors.PermissionDenied)) throw error;
+    if (codeOf(error) !== "EPERM") throw error;
   }
 }
 
@@ -410,9 +550,29 @@ function rethrowRefusal(error: unknown): void {
   if (error instanceof Deno.errors.NotCapable) throw error;
 }
 
+/** The errno name of a node:fs error (`ELOOP`), if it is one. */
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * The reason as strerror(3) words it, from a `Deno.errors.*` error or a node:fs one
+ * ("EACCES: permission denied, open '/x'" becomes "Permission denied").
+ */
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const node = /^E[A-Z0-9]+: ([^,]+)/.exec(message);
+  return node ? capitalised(node[1]) : osReason(error);
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function writeError(verb: string, path: string, error: unknown): StsError {
   if (error instanceof StsError) return error;
-  return new StsError("CACHE_WRITE", `Cannot ${verb} ${quote(path)}: ${osReason(error)}`, {
+  return new StsError("CACHE_WRITE", `Cannot ${verb} ${quote(path)}: ${reasonOf(error)}`, {
     path,
     cause: error,
   });

@@ -528,7 +528,7 @@ Deno.test("lookupSts() reads an unreadable .cache_size as the default size and s
     assert.equal(result.source, "fetch");
     assert.equal(result.cache, "written");
     assert.deepEqual(result.warnings, [
-      `Cannot read "${dir}/.cache_size": Is a directory`,
+      `"${dir}/.cache_size" is not a regular file: using the default size 1000`,
     ]);
     assert.equal(await Deno.readTextFile(path), COURIER_FILE);
   });

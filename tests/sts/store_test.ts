@@ -237,9 +237,14 @@ Deno.test("StsStore.expire() removes the oldest valid entries only, ties in name
     for (const name of ["old.dir", "a,25", "Upper.test", CACHE_SIZE_FILE]) {
       await Deno.utime(`${dir}/${name}`, 1, 1);
     }
-    assert.deepEqual(await store.expire(2), {
+    const leftAlone = [
+      `${dir}/link.test: is a symbolic link, not followed, left alone`,
+      `${dir}/old.dir: is not a regular file, left alone`,
+    ];
+    const expired = await store.expire(2);
+    assert.deepEqual({ ...expired, warnings: expired.warnings.sort() }, {
       removed: ["a.test", "b.test", "c.test"],
-      warnings: [],
+      warnings: leftAlone,
     });
     const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
     assert.deepEqual(left, [
@@ -252,7 +257,11 @@ Deno.test("StsStore.expire() removes the oldest valid entries only, ties in name
       "old.dir",
     ]);
     assert.deepEqual(await store.expire(0), { removed: [], warnings: [] });
-    assert.deepEqual(await store.expire(5), { removed: [], warnings: [] });
+    const again = await store.expire(5);
+    assert.deepEqual({ ...again, warnings: again.warnings.sort() }, {
+      removed: [],
+      warnings: leftAlone,
+    });
   });
 });
 

@@ -1,0 +1,960 @@
+// Mutation and property-based fuzzing of every parser that reads what others wrote (#7): DNS
+// replies, the resolv.conf, TXT, policy and cache-file readers, the wildcard matcher and the
+// argument parser. Seeded and bounded in count and time; `deno task fuzz [--seed=N]
+// [--scale=F]` prints the figures, tests/fuzz_test.ts runs the same targets briefly in CI.
+// Input i of a target is a pure function of (seed, i): a crash is replayed with --only and
+// --from. Invariants: only the typed errors are thrown, nothing hangs, and what a parser
+// accepts round-trips where an encoder exists.
+import fc from "fast-check";
+import { formatAddress, parseAddress } from "../lib/address.ts";
+import { parseArgs } from "../lib/cli/args.ts";
+import { DnsError, UsageError } from "../lib/errors.ts";
+import { acceptReply, type ExpectedReply } from "../lib/resolver/exchange.ts";
+import {
+  MAX_NAMESERVERS,
+  MAX_RESOLV_CONF_WARNINGS,
+  parseResolvConf,
+} from "../lib/resolver/resolv_conf.ts";
+import {
+  COURIER_STUB_POLICY,
+  decodeEntry,
+  encodeEntry,
+  parseCacheSize,
+} from "../lib/sts/cache_file.ts";
+import { StsError } from "../lib/sts/errors.ts";
+import { matchesMx } from "../lib/sts/match.ts";
+import { MAX_MAX_AGE, parsePolicy } from "../lib/sts/policy.ts";
+import { parseStsRecords } from "../lib/sts/txt.ts";
+import {
+  decodeMessage,
+  encodeResponse,
+  type RecordSpec,
+  type ResponseSpec,
+} from "../lib/wire/message.ts";
+
+/** The seed when none is given: the figures in the README were made with it. */
+export const DEFAULT_SEED = 20240707;
+
+/** One input taking longer than this counts as a hang. */
+export const HANG_MS = 1000;
+
+/** The outcome of one target. */
+export interface TargetResult {
+  /** The target's name. */
+  name: string;
+  /** Inputs run. */
+  runs: number;
+  /** Inputs that threw something other than the typed error, or broke an invariant. */
+  crashes: { index: number; input: string; error: string }[];
+  /** Inputs that took over {@linkcode HANG_MS}. */
+  hangs: { index: number; input: string; ms: number }[];
+  /** Whether the time limit stopped it before `count`. */
+  cut: boolean;
+}
+
+/** A fuzz target: the full-run count and the work for input `index`. */
+export interface Target {
+  /** The name, for --only and the report. */
+  name: string;
+  /** Inputs in the full run (`deno task fuzz`). */
+  count: number;
+  /** Runs input `index` of `seed`; throws on a crash. `note` gets the input first, for the report. */
+  run(seed: number, index: number, note: (input: string) => void): void;
+}
+
+// --- Seeded randomness: mulberry32, one generator per input. ---
+
+class Rng {
+  #state: number;
+  constructor(seed: number, index: number) {
+    this.#state = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(index, 0xc2b2ae35)) >>> 0;
+    for (let i = 0; i < 4; i++) this.next();
+  }
+  next(): number {
+    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[this.int(items.length)];
+  }
+  bytes(n: number): Uint8Array {
+    return Uint8Array.from({ length: n }, () => this.int(256));
+  }
+}
+
+const INTERESTING = [0x00, 0x01, 0x3f, 0x40, 0x7f, 0x80, 0xc0, 0xc1, 0xfe, 0xff];
+
+/** 1 to 8 byte-level mutations: flips, interesting bytes, cuts, inserts, pointers, splices. */
+function mutateBytes(rng: Rng, input: Uint8Array, others: readonly Uint8Array[]): Uint8Array {
+  let bytes: Uint8Array = Uint8Array.from(input);
+  const rounds = 1 + rng.int(8);
+  for (let r = 0; r < rounds; r++) {
+    const at = bytes.length === 0 ? 0 : rng.int(bytes.length);
+    switch (rng.int(10)) {
+      case 0:
+        if (bytes.length) bytes[at] ^= 1 << rng.int(8);
+        break;
+      case 1:
+        if (bytes.length) bytes[at] = rng.pick(INTERESTING);
+        break;
+      case 2:
+        if (bytes.length) bytes[at] = rng.int(256);
+        break;
+      case 3:
+        bytes = bytes.subarray(0, rng.int(bytes.length + 1));
+        break;
+      case 4:
+        bytes = concat(bytes.subarray(0, at), rng.bytes(1 + rng.int(16)), bytes.subarray(at));
+        break;
+      case 5: {
+        const end = Math.min(bytes.length, at + 1 + rng.int(16));
+        bytes = concat(bytes.subarray(0, at), bytes.subarray(end));
+        break;
+      }
+      case 6: {
+        const end = Math.min(bytes.length, at + 1 + rng.int(32));
+        bytes = concat(bytes.subarray(0, end), bytes.subarray(at, end), bytes.subarray(end));
+        break;
+      }
+      case 7:
+        // A compression pointer anywhere: loops, forward and out-of-range targets.
+        if (bytes.length > 1) {
+          bytes[at] = 0xc0 | rng.int(64);
+          bytes[(at + 1) % bytes.length] = rng.int(256);
+        }
+        break;
+      case 8:
+        // A 16-bit length or count: RDLENGTH, ANCOUNT and the like.
+        if (bytes.length > 1) {
+          const v = rng.pick([0, 1, 2, 0x7fff, 0xffff, rng.int(65536)]);
+          bytes[at] = v >> 8;
+          bytes[(at + 1) % bytes.length] = v & 0xff;
+        }
+        break;
+      default: {
+        const other = others.length === 0 ? bytes : rng.pick(others);
+        const from = rng.int(other.length + 1);
+        bytes = concat(bytes.subarray(0, at), other.subarray(from, from + rng.int(64)));
+      }
+    }
+  }
+  return bytes;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+const encoder = new TextEncoder();
+const latin1 = new TextDecoder("latin1");
+
+/** Whether a stderr line would carry a raw control character (C0 or DEL). */
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+function hexOf(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// --- DNS replies: mutated real replies through the acceptance check and the decoder. ---
+
+const SERVER = { hostname: "127.0.0.1", port: 53 };
+const mx = (name: string, preference: number, exchange: string): RecordSpec => ({
+  name,
+  data: { type: "MX", preference, exchange },
+});
+const DNS_BASES: { spec: ResponseSpec; expected: ExpectedReply }[] = [
+  {
+    spec: {
+      id: 0x1234,
+      flags: { ad: true },
+      questions: [{ name: "example.com", type: "MX" }],
+      answers: [
+        mx("example.com", 10, "mx1.example.com"),
+        mx("example.com", 20, "mx2.example.com"),
+        mx("example.com", 0, ""),
+      ],
+      additionals: [
+        { name: "mx1.example.com", data: { type: "A", address: "192.0.2.1" } },
+        { name: "mx1.example.com", data: { type: "AAAA", address: "2001:db8::1" } },
+      ],
+      udpSize: 1232,
+    },
+    expected: { server: SERVER, id: 0x1234, question: { name: "example.com", type: "MX" } },
+  },
+  {
+    spec: {
+      id: 7,
+      questions: [{ name: "_mta-sts.example.com", type: "TXT" }],
+      answers: [{
+        name: "_mta-sts.example.com",
+        data: {
+          type: "TXT",
+          strings: [encoder.encode("v=STSv1; "), encoder.encode("id=20240101T000000;")],
+        },
+      }],
+    },
+    expected: { server: SERVER, id: 7, question: { name: "_mta-sts.example.com", type: "TXT" } },
+  },
+  {
+    spec: {
+      id: 0xbeef,
+      questions: [{ name: "www.example.org", type: "A" }],
+      answers: [
+        { name: "www.example.org", data: { type: "CNAME", target: "web.example.org" } },
+        { name: "web.example.org", data: { type: "A", address: "198.51.100.7" } },
+      ],
+    },
+    expected: { server: SERVER, id: 0xbeef, question: { name: "www.example.org", type: "A" } },
+  },
+  {
+    spec: {
+      id: 1,
+      rcode: "NXDOMAIN",
+      flags: { aa: true },
+      questions: [{ name: "nope.example", type: "AAAA" }],
+      authorities: [{
+        name: "example",
+        data: { type: "OTHER", raw: Uint8Array.from({ length: 22 }, (_, i) => i) },
+      }],
+      udpSize: 4096,
+    },
+    expected: { server: SERVER, id: 1, question: { name: "nope.example", type: "AAAA" } },
+  },
+];
+const DNS_BYTES = DNS_BASES.map((b) => encodeResponse(b.spec));
+
+function checkMessage(bytes: Uint8Array): void {
+  try {
+    const message = decodeMessage(bytes);
+    if (!Number.isInteger(message.id) || message.id < 0 || message.id > 0xffff) {
+      throw new Error(`decoded ID ${message.id}`);
+    }
+    for (const section of [message.answers, message.authorities, message.additionals]) {
+      for (const record of section) {
+        if (typeof record.name !== "string" || record.data === undefined) {
+          throw new Error(`decoded record ${JSON.stringify(record)}`);
+        }
+      }
+    }
+  } catch (error) {
+    if (error instanceof DnsError && error.kind === "MALFORMED") return;
+    throw error;
+  }
+}
+
+const dnsReply: Target = {
+  name: "dns-reply",
+  count: 1_000_000,
+  run(seed, index, note) {
+    const rng = new Rng(seed, index);
+    const base = rng.int(DNS_BASES.length);
+    const bytes = mutateBytes(rng, DNS_BYTES[base], DNS_BYTES);
+    // Mostly keep ID and QR so that the input gets past the cheap checks into the decoder.
+    if (bytes.length >= 3 && rng.next() < 0.9) {
+      bytes[0] = DNS_BYTES[base][0];
+      bytes[1] = DNS_BYTES[base][1];
+      bytes[2] |= 0x80;
+    }
+    note(hexOf(bytes));
+    const verdict = acceptReply(bytes, SERVER, DNS_BASES[base].expected);
+    if ("malformed" in verdict && verdict.malformed && verdict.malformed.kind !== "MALFORMED") {
+      throw new Error(`malformed verdict of kind ${verdict.malformed.kind}`);
+    }
+    checkMessage(bytes);
+  },
+};
+
+// --- Round trips through fast-check: one property run per input index. ---
+
+/** A target that checks one fast-check property per input, seeded per (seed, index). */
+function propertyTarget<T>(
+  name: string,
+  count: number,
+  arbitrary: fc.Arbitrary<T>,
+  check: (value: T) => void,
+): Target {
+  return {
+    name,
+    count,
+    run(seed, index, note) {
+      const [value] = fc.sample(arbitrary, {
+        seed: (seed ^ Math.imul(index, 2654435761)) | 0,
+        numRuns: 1,
+      });
+      note(JSON.stringify(value, (_, v) => v instanceof Uint8Array ? hexOf(v) : v));
+      check(value);
+    },
+  };
+}
+
+// A letter first: an all-digit name such as 9.8.4 is an IPv4 address, never a host name.
+// Not `xn--` nor any `??--` start: those are A-labels, and an invalid one is no name at all.
+const label = fc.stringMatching(/^[a-z]([a-z0-9-]{0,8}[a-z0-9])?$/).filter((l) => !/^..--/.test(l));
+const domain = fc.array(label, { minLength: 1, maxLength: 4 }).map((l) => l.join("."));
+const ipv4 = fc.uint8Array({ minLength: 4, maxLength: 4 }).map((b) => b.join("."));
+const ipv6Bytes = fc.uint8Array({ minLength: 16, maxLength: 16 });
+const recordData: fc.Arbitrary<RecordSpec["data"]> = fc.oneof(
+  ipv4.map((address) => ({ type: "A" as const, address })),
+  ipv6Bytes.map((b) => ({ type: "AAAA" as const, address: formatAddress(b) })),
+  fc.record({ preference: fc.integer({ min: 0, max: 65535 }), exchange: domain }).map((d) => ({
+    type: "MX" as const,
+    ...d,
+  })),
+  domain.map((target) => ({ type: "CNAME" as const, target })),
+  fc.array(fc.uint8Array({ maxLength: 255 }), { minLength: 1, maxLength: 3 }).map((strings) => ({
+    type: "TXT" as const,
+    strings,
+  })),
+);
+const responseSpec = fc.record({
+  id: fc.integer({ min: 0, max: 65535 }),
+  rcode: fc.constantFrom("NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"),
+  flags: fc.record({ aa: fc.boolean(), tc: fc.boolean(), ad: fc.boolean(), cd: fc.boolean() }),
+  question: fc.record({ name: domain, type: fc.constantFrom("MX", "A", "AAAA", "TXT") }),
+  answers: fc.array(
+    fc.record({ name: domain, ttl: fc.integer({ min: 0, max: 2 ** 31 - 1 }), data: recordData }),
+    { maxLength: 6 },
+  ),
+  udpSize: fc.option(fc.integer({ min: 512, max: 65535 }), { nil: undefined }),
+});
+
+function sameData(a: RecordSpec["data"], b: RecordSpec["data"]): boolean {
+  if (a.type !== b.type) return false;
+  switch (a.type) {
+    case "A":
+      return a.address === (b as typeof a).address;
+    case "AAAA":
+      return hexOf(parseAddress(a.address)!) ===
+        hexOf(parseAddress((b as typeof a).address) ?? new Uint8Array());
+    case "MX":
+      return a.preference === (b as typeof a).preference &&
+        a.exchange === (b as typeof a).exchange;
+    case "CNAME":
+      return a.target === (b as typeof a).target;
+    case "TXT":
+      return a.strings.map(hexOf).join(",") === (b as typeof a).strings.map(hexOf).join(",");
+    default:
+      return false;
+  }
+}
+
+const dnsRoundTrip = propertyTarget("dns-roundtrip", 50_000, responseSpec, (spec) => {
+  const bytes = encodeResponse({ ...spec, questions: [spec.question] });
+  const message = decodeMessage(bytes);
+  const fail = (what: string) => {
+    throw new Error(`encodeResponse/decodeMessage changed ${what}`);
+  };
+  if (message.id !== spec.id || message.rcode !== spec.rcode) fail("id or rcode");
+  for (const flag of ["aa", "tc", "ad", "cd"] as const) {
+    if (message[flag] !== spec.flags[flag]) fail(flag);
+  }
+  if (message.questions[0]?.name !== spec.question.name) fail("the question");
+  if ((message.edns?.udpSize) !== spec.udpSize) fail("the EDNS size");
+  if (message.answers.length !== spec.answers.length) fail("the answer count");
+  spec.answers.forEach((record, i) => {
+    const got = message.answers[i];
+    if (got.name !== record.name || got.ttl !== record.ttl || !sameData(record.data, got.data)) {
+      fail(`answer ${i}`);
+    }
+  });
+  const verdict = acceptReply(bytes, SERVER, {
+    server: SERVER,
+    id: spec.id,
+    question: spec.question,
+  });
+  if (!("message" in verdict)) fail(`acceptance: ${verdict.reject}`);
+});
+
+const addressRoundTrip = propertyTarget(
+  "address",
+  100_000,
+  fc.tuple(ipv6Bytes, fc.string({ maxLength: 50 })),
+  ([bytes, text]) => {
+    const formatted = formatAddress(bytes);
+    const parsed = parseAddress(formatted);
+    if (parsed === undefined || hexOf(parsed) !== hexOf(bytes)) {
+      throw new Error(`parseAddress(formatAddress(x)) is not x: ${formatted}`);
+    }
+    const other = parseAddress(text);
+    if (other !== undefined && other.length !== 16) throw new Error("address not 16 bytes");
+  },
+);
+
+// --- MTA-STS: policies, TXT records, cache files, .cache_size, the wildcard matcher. ---
+
+const POLICIES = [
+  "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmx: *.example.net\nmax_age: 86400\n",
+  "version: STSv1\r\nmode: testing\r\nmx: mail.example.org\r\nmax_age: 604800\r\n",
+  "version: STSv1\nmode: none\nmax_age: 31557600\n",
+  "version: STSv1\nmode: enforce\nmx: *.b\u00fccher.example\nmax_age: 0\nfoo: bar\n",
+  COURIER_STUB_POLICY,
+];
+const POLICY_TOKENS = [
+  "version",
+  "STSv1",
+  "mode",
+  "enforce",
+  "testing",
+  "none",
+  "mx",
+  "*.",
+  "max_age",
+  "31557601",
+  "-1",
+  "99999999999999999999",
+  ":",
+  " ",
+  "\t",
+  "\n",
+  "\r\n",
+  "\r",
+  "\0",
+  "\u00e9",
+  "\ufffd",
+  "\ud800",
+  "xn--",
+  ".",
+  "..",
+  "a".repeat(64),
+];
+
+function mutateText(rng: Rng, text: string, tokens: readonly string[]): string {
+  let out = text;
+  const rounds = 1 + rng.int(6);
+  for (let r = 0; r < rounds; r++) {
+    const at = rng.int(out.length + 1);
+    switch (rng.int(7)) {
+      case 0:
+        out = out.slice(0, at) + rng.pick(tokens) + out.slice(at);
+        break;
+      case 1:
+        out = out.slice(0, at) + out.slice(at + 1 + rng.int(8));
+        break;
+      case 2:
+        out = out.slice(0, at) + String.fromCharCode(rng.int(0x3000)) + out.slice(at + 1);
+        break;
+      case 3: {
+        // A whole line moved or duplicated.
+        const lines = out.split("\n");
+        const line = rng.pick(lines);
+        lines.splice(rng.int(lines.length + 1), rng.int(2), line);
+        out = lines.join("\n");
+        break;
+      }
+      case 4:
+        out = out.slice(0, at);
+        break;
+      case 5:
+        // Huge: past the 64 KiB caps.
+        if (rng.next() < 0.05) out += rng.pick(tokens).repeat(70_000);
+        break;
+      default:
+        out = latin1.decode(mutateBytes(rng, encoder.encode(out), []));
+    }
+  }
+  return out;
+}
+
+const policyTarget: Target = {
+  name: "policy",
+  count: 100_000,
+  run(seed, index, note) {
+    const rng = new Rng(seed, index);
+    const text = mutateText(rng, rng.pick(POLICIES), POLICY_TOKENS);
+    note(JSON.stringify(text));
+    let parsed;
+    try {
+      parsed = parsePolicy(text);
+    } catch (error) {
+      if (error instanceof StsError && error.kind === "POLICY_INVALID") return;
+      throw error;
+    }
+    const { policy } = parsed;
+    if (!["enforce", "testing", "none"].includes(policy.mode)) throw new Error("mode");
+    if (!(policy.maxAge >= 0 && policy.maxAge <= MAX_MAX_AGE)) throw new Error("max_age");
+    // The cache form reads back as the same policy (what the next run sees).
+    const again = parsePolicy(policy.text).policy;
+    if (
+      again.mode !== policy.mode || again.maxAge !== policy.maxAge ||
+      again.mx.join("\n") !== policy.mx.join("\n") || again.text !== policy.text
+    ) {
+      throw new Error("parsePolicy(policy.text) differs from the policy");
+    }
+    for (const host of ["mx1.example.com", "a.example.net", "MX1.EXAMPLE.COM."]) {
+      matchesMx(host, policy.mx);
+    }
+  },
+};
+
+const CACHE_BASES = [
+  encodeEntry("20240101T000000", POLICIES[0]),
+  encodeEntry("", POLICIES[2]),
+  encodeEntry("abc", COURIER_STUB_POLICY),
+  encoder.encode("0\nid:torn\n\nversion: STSv1\n"),
+  encoder.encode("1\nfoo: bar\nid : x y\nid:last\r\n\nmode: enforce\n"),
+];
+
+const cacheFile: Target = {
+  name: "cache-file",
+  count: 100_000,
+  run(seed, index, note) {
+    const rng = new Rng(seed, index);
+    const bytes = mutateBytes(rng, rng.pick(CACHE_BASES), CACHE_BASES);
+    note(hexOf(bytes));
+    const decoded = decodeEntry(bytes);
+    if (!decoded.valid) {
+      if (typeof decoded.reason !== "string" || hasControl(decoded.reason)) {
+        throw new Error(`reason ${JSON.stringify(decoded.reason)} is not one clean line`);
+      }
+      return;
+    }
+    let encoded: Uint8Array;
+    try {
+      encoded = encodeEntry(decoded.id, decoded.policy);
+    } catch (error) {
+      if (error instanceof RangeError) return;
+      throw error;
+    }
+    const again = decodeEntry(encoded);
+    if (
+      !again.valid || again.id !== decoded.id || again.policy !== decoded.policy ||
+      again.stub !== decoded.stub
+    ) {
+      throw new Error("decodeEntry(encodeEntry(entry)) is not the entry");
+    }
+  },
+};
+
+const cacheRoundTrip = propertyTarget(
+  "cache-roundtrip",
+  50_000,
+  fc.tuple(
+    fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)) }),
+    fc.string({ unit: "grapheme", minLength: 1, maxLength: 300 }),
+  ),
+  ([id, policy]) => {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeEntry(id, policy);
+    } catch (error) {
+      if (error instanceof RangeError && /[: \r\n]/.test(id)) return;
+      throw error;
+    }
+    const back = decodeEntry(bytes);
+    if (!back.valid || back.id !== id || back.policy !== policy) {
+      throw new Error("decodeEntry(encodeEntry(id, policy)) differs");
+    }
+  },
+);
+
+const TXT_BASES: Uint8Array[][][] = [
+  [[encoder.encode("v=STSv1; id=20240101T000000;")]],
+  [[encoder.encode("v=STSv1;"), encoder.encode(" id=abc; ext=val")]],
+  [[encoder.encode("v=spf1 -all")], [encoder.encode("v=STSv1; id=x1")]],
+  [[encoder.encode("v=STSv1; id=a")], [encoder.encode("v=STSv1; id=b")]],
+];
+
+const txtTarget: Target = {
+  name: "txt",
+  count: 100_000,
+  run(seed, index, note) {
+    const rng = new Rng(seed, index);
+    const flat = TXT_BASES.flat(2);
+    const records = rng.pick(TXT_BASES).map((strings) =>
+      strings.map((s) => rng.next() < 0.5 ? mutateBytes(rng, s, flat) : s)
+    );
+    if (rng.next() < 0.2) records.push([mutateBytes(rng, rng.pick(flat), flat)]);
+    if (rng.next() < 0.1) records.push([]);
+    note(records.map((r) => r.map(hexOf).join("+")).join(","));
+    const result = parseStsRecords(records);
+    if (result.found && !/^[A-Za-z0-9]{1,32}$/.test(result.id)) {
+      throw new Error(`accepted id ${JSON.stringify(result.id)}`);
+    }
+  },
+};
+
+const cacheSize: Target = {
+  name: "cache-size",
+  count: 50_000,
+  run(seed, index, note) {
+    const rng = new Rng(seed, index);
+    const text = mutateText(rng, rng.pick(["1000\n", "0\n", " 3junk\n", "-5\n", ""]), [
+      "9",
+      "99999999999",
+      "-",
+      "+",
+      " ",
+      "\n",
+      "\0",
+    ]);
+    note(JSON.stringify(text));
+    const size = parseCacheSize(text, "/var/lib/courier/sts/.cache_size");
+    if (!Number.isInteger(size.size) || size.size < 0 || size.size > 2 ** 31 - 1) {
+      throw new Error(`size ${size.size}`);
+    }
+    if (size.warning !== undefined && hasControl(size.warning)) {
+      throw new Error(`warning ${JSON.stringify(size.warning)} is not one clean line`);
+    }
+  },
+};
+
+const hostName = fc.oneof(
+  domain,
+  domain.map((d) => d.toUpperCase() + "."),
+  fc.string({
+    unit: fc.constantFrom("a", "B", ".", "-", "*", "_", "\u00fc", "0", " ", "/"),
+    maxLength: 30,
+  }),
+  fc.string({ maxLength: 30 }),
+);
+
+const wildcard = propertyTarget(
+  "wildcard",
+  100_000,
+  fc.tuple(hostName, fc.array(hostName, { maxLength: 4 }), domain, label),
+  ([host, patterns, name, child]) => {
+    if (typeof matchesMx(host, patterns) !== "boolean") throw new Error("not a boolean");
+    if (typeof matchesMx(host, patterns.map((p) => "*." + p)) !== "boolean") {
+      throw new Error("not a boolean");
+    }
+    // RFC 8461 §4.1: an exact name matches itself in any case; `*.` covers one label only.
+    if (!matchesMx(name.toUpperCase() + ".", [name])) throw new Error("exact name");
+    if (!matchesMx(`${child}.${name}`, [`*.${name}`])) throw new Error("one-label wildcard");
+    if (matchesMx(name, [`*.${name}`])) throw new Error("wildcard matched the parent");
+    if (matchesMx(`${child}.${child}.${name}`, [`*.${name}`])) {
+      throw new Error("wildcard matched two labels");
+    }
+  },
+);
+
+const RESOLV_TOKENS = [
+  "nameserver",
+  "domain",
+  "search",
+  "options",
+  "sortlist",
+  "timeout:",
+  "attempts:",
+  "rotate",
+  "ndots:2",
+  "127.0.0.1",
+  "::1",
+  "fe80::1%eth0",
+  "[::1]",
+  "192.0.2.300",
+  "example.com",
+  ".",
+  "#",
+  ";",
+  " ",
+  "\t",
+  "\n",
+  "\r\n",
+  "\0",
+  "999999999999",
+  "0",
+  "\u00e9",
+];
+
+const resolvConf: Target = {
+  name: "resolv-conf",
+  count: 100_000,
+  run(seed, index, note) {
+    const rng = new Rng(seed, index);
+    const lines = Array.from(
+      { length: rng.int(14) },
+      () => Array.from({ length: 1 + rng.int(4) }, () => rng.pick(RESOLV_TOKENS)).join(" "),
+    );
+    const text = mutateText(rng, lines.join("\n"), RESOLV_TOKENS);
+    note(JSON.stringify(text));
+    const conf = parseResolvConf(text);
+    const fail = (what: string) => {
+      throw new Error(`parseResolvConf: ${what}`);
+    };
+    if (conf.nameservers.length < 1 || conf.nameservers.length > MAX_NAMESERVERS) {
+      fail(`${conf.nameservers.length} servers`);
+    }
+    for (const server of conf.nameservers) {
+      if (parseAddress(server) === undefined) fail(`server ${JSON.stringify(server)}`);
+    }
+    if (conf.timeoutMs < 1000 || conf.timeoutMs > 30_000 || conf.timeoutMs % 1000) fail("timeout");
+    if (conf.attempts < 1 || conf.attempts > 5 || !Number.isInteger(conf.attempts)) {
+      fail("attempts");
+    }
+    if (conf.warnings.length > MAX_RESOLV_CONF_WARNINGS + 2) fail("too many warnings");
+    for (const warning of conf.warnings) {
+      if (hasControl(warning.message)) fail(`raw control in ${warning.message}`);
+    }
+  },
+};
+
+const ARG_TOKENS = [
+  "--sts",
+  "--sts-purge",
+  "--sts-expire",
+  "--sts-override=enforce",
+  "--sts-override=",
+  "--sts-cache-enable",
+  "--sts-cache-enable=5",
+  "--sts-cache-enable=0",
+  "--sts-cache-enable=99999999999",
+  "--sts-cache-disable",
+  "--dnssec",
+  "--json",
+  "--udpsize",
+  "--udpsize=4096",
+  "--deadline=0",
+  "--deadline=86401",
+  "--batch",
+  "--concurrency=65",
+  "--sts-dir",
+  "--resolv-conf=",
+  "--config-dir",
+  "--ca-file=/x",
+  "--help",
+  "--version",
+  "--",
+  "-",
+  "-x",
+  "@",
+  "@127.0.0.1",
+  "@::1,1.2.3.4 5.6.7.8,9.9.9.9,8.8.8.8",
+  "@,,,",
+  "example.com",
+  "[192.0.2.1]",
+  "b\u00fccher.example",
+  "",
+  " ",
+  "a".repeat(300),
+];
+
+const argsTarget: Target = {
+  name: "args",
+  count: 100_000,
+  run(seed, index, note) {
+    const rng = new Rng(seed, index);
+    const argv = Array.from({ length: rng.int(6) }, () => {
+      const token = rng.pick(ARG_TOKENS);
+      return rng.next() < 0.2 ? mutateText(rng, token, ARG_TOKENS) : token;
+    });
+    note(JSON.stringify(argv));
+    try {
+      const args = parseArgs(argv);
+      if (typeof args.action !== "string" || !Array.isArray(args.warnings)) {
+        throw new Error("parseArgs returned no action");
+      }
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+    }
+  },
+};
+
+/** Every target, in the order they run. */
+export const TARGETS: readonly Target[] = [
+  dnsReply,
+  dnsRoundTrip,
+  addressRoundTrip,
+  policyTarget,
+  cacheFile,
+  cacheRoundTrip,
+  cacheSize,
+  txtTarget,
+  wildcard,
+  resolvConf,
+  argsTarget,
+];
+
+/** Options of {@linkcode runTarget}. */
+export interface RunTargetOptions {
+  /** The seed. */
+  seed: number;
+  /** Inputs to run. */
+  count: number;
+  /** The first input index. @default {0} */
+  from?: number;
+  /** Stop after this many milliseconds, with `cut` set. @default {Infinity} */
+  timeLimitMs?: number;
+  /** Called every 10,000 inputs (the task's watchdog). */
+  onProgress?: (done: number) => void;
+}
+
+/**
+ * Runs `count` inputs of one target. Never throws for a crashing input: it is recorded.
+ *
+ * @param target The target.
+ * @param options Seed, count, start and time limit.
+ * @returns Runs, crashes and hangs.
+ */
+export function runTarget(target: Target, options: RunTargetOptions): TargetResult {
+  const result: TargetResult = { name: target.name, runs: 0, crashes: [], hangs: [], cut: false };
+  const started = performance.now();
+  const end = (options.from ?? 0) + options.count;
+  for (let index = options.from ?? 0; index < end; index++) {
+    if (performance.now() - started > (options.timeLimitMs ?? Infinity)) {
+      result.cut = true;
+      break;
+    }
+    const before = performance.now();
+    let input = "";
+    try {
+      target.run(options.seed, index, (text) => input = text);
+    } catch (error) {
+      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      if (result.crashes.length < 20) result.crashes.push({ index, input, error: text });
+    }
+    const ms = performance.now() - before;
+    if (ms > HANG_MS && result.hangs.length < 20) result.hangs.push({ index, input, ms });
+    result.runs++;
+    if (result.runs % 10_000 === 0) options.onProgress?.(result.runs);
+  }
+  return result;
+}
+
+// --- The task: each target in a worker, killed when it stops reporting progress. ---
+
+interface WorkerRequest {
+  target: string;
+  seed: number;
+  count: number;
+  from: number;
+  timeLimitMs: number;
+}
+
+type WorkerReply = { progress: number } | { result: TargetResult };
+
+/** A worker that goes silent this long is stuck in one input: a hang. */
+const WATCHDOG_MS = 60_000;
+
+function runInWorker(request: WorkerRequest): Promise<TargetResult> {
+  const worker = new Worker(import.meta.url, { type: "module" });
+  return new Promise<TargetResult>((resolve) => {
+    let done = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = (result: TargetResult) => {
+      clearTimeout(timer);
+      worker.terminate();
+      resolve(result);
+    };
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() =>
+        finish({
+          name: request.target,
+          runs: done,
+          crashes: [],
+          hangs: [{
+            index: request.from + done,
+            input: `somewhere in inputs ${request.from + done} to ${request.from + done + 10_000}`,
+            ms: WATCHDOG_MS,
+          }],
+          cut: true,
+        }), WATCHDOG_MS);
+    };
+    worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+      if ("progress" in event.data) {
+        done = event.data.progress;
+        arm();
+      } else finish(event.data.result);
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      finish({
+        name: request.target,
+        runs: done,
+        crashes: [{
+          index: request.from + done,
+          input: "",
+          error: `worker died: ${event.message}`,
+        }],
+        hangs: [],
+        cut: true,
+      });
+    };
+    arm();
+    worker.postMessage(request);
+  });
+}
+
+function option(args: string[], name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+async function main(args: string[]): Promise<number> {
+  const seed = Number(option(args, "seed") ?? DEFAULT_SEED);
+  const scale = Number(option(args, "scale") ?? 1);
+  const only = option(args, "only");
+  const from = Number(option(args, "from") ?? 0);
+  const timeLimitMs = Number(option(args, "minutes") ?? 10) * 60_000;
+  if (!Number.isInteger(seed) || !(scale > 0) || !(timeLimitMs > 0)) {
+    console.error(
+      "Usage: deno task fuzz [--seed=N] [--scale=F] [--only=TARGET] [--from=I] [--minutes=M]",
+    );
+    return 2;
+  }
+  let bad = 0;
+  console.log(`fuzz: seed ${seed}, scale ${scale}`);
+  for (const target of TARGETS) {
+    if (only !== undefined && target.name !== only) continue;
+    const count = Math.max(1, Math.round(target.count * scale));
+    const started = performance.now();
+    const result = await runInWorker({ target: target.name, seed, count, from, timeLimitMs });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(
+      `${target.name.padEnd(16)} ${String(result.runs).padStart(9)} inputs  ` +
+        `${result.crashes.length} crashes  ${result.hangs.length} hangs  ${seconds} s` +
+        (result.cut ? "  (cut by the time limit)" : ""),
+    );
+    for (const crash of result.crashes) {
+      console.log(`  crash at --only=${target.name} --from=${crash.index}: ${crash.error}`);
+      console.log(`    input: ${crash.input.slice(0, 400)}`);
+    }
+    for (const hang of result.hangs) {
+      console.log(`  hang at --only=${target.name} --from=${hang.index}: ${hang.ms.toFixed(0)} ms`);
+    }
+    bad += result.crashes.length + result.hangs.length;
+  }
+  return bad === 0 ? 0 : 1;
+}
+
+const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
+  "undefined";
+if (inWorker) {
+  const scope = globalThis as unknown as {
+    onmessage: (event: MessageEvent<WorkerRequest>) => void;
+    postMessage: (reply: WorkerReply) => void;
+    close: () => void;
+  };
+  scope.onmessage = (event) => {
+    const { target: name, seed, count, from, timeLimitMs } = event.data;
+    const target = TARGETS.find((t) => t.name === name)!;
+    const result = runTarget(target, {
+      seed,
+      count,
+      from,
+      timeLimitMs,
+      onProgress: (progress) => scope.postMessage({ progress }),
+    });
+    scope.postMessage({ result });
+    scope.close();
+  };
+} else if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
