@@ -117,13 +117,40 @@ async function tcpConnect(to: SocketAddress, signal: AbortSignal): Promise<TcpCo
   };
 }
 
+/** The largest configuration file read: a CA bundle is about 220 KiB. */
+export const MAX_TEXT_FILE_BYTES: number = 4 * 1024 * 1024;
+
 async function readTextFile(path: string): Promise<string | undefined> {
+  let info: Deno.FileInfo;
   try {
-    return await Deno.readTextFile(path);
+    // stat follows links, as /etc/resolv.conf often is one; the type is checked before
+    // opening, so that a FIFO cannot block the run and /dev/zero cannot fill memory.
+    info = await Deno.stat(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
+  if (info.isDirectory) throw new Deno.errors.IsADirectory("Is a directory");
+  if (!info.isFile) throw new Error("Not a regular file");
+  if (info.size > MAX_TEXT_FILE_BYTES) {
+    throw new Error(`Larger than ${MAX_TEXT_FILE_BYTES} bytes`);
+  }
+  using file = await Deno.open(path, { read: true });
+  // Sized by the stat, bounded even if the file grows while it is read.
+  let bytes = new Uint8Array(info.size + 1);
+  let length = 0;
+  for (;;) {
+    if (length === bytes.length) {
+      if (length > MAX_TEXT_FILE_BYTES) throw new Error(`Larger than ${MAX_TEXT_FILE_BYTES} bytes`);
+      const grown = new Uint8Array(Math.min(bytes.length * 2, MAX_TEXT_FILE_BYTES + 1));
+      grown.set(bytes);
+      bytes = grown;
+    }
+    const n = await file.read(bytes.subarray(length));
+    if (n === null) break;
+    length += n;
+  }
+  return new TextDecoder().decode(bytes.subarray(0, length));
 }
 
 /**

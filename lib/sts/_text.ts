@@ -32,3 +32,15 @@ export function osReason(error: unknown): string {
 export function trimWsp(text: string): string {
   return text.replace(/^[ \t]+|[ \t]+$/g, "");
 }
+
+/**
+ * Bytes 0-255 as the characters U+0000-U+00FF, the inverse of how encodeEntry writes an id
+ * and how DNS carries TXT strings.
+ * Not `TextDecoder("latin1")`: the Encoding Standard maps that label to windows-1252, which
+ * reads 0x80-0x9F as other characters (0x99 as "™"), so such an id would not read back.
+ */
+export function latin1(bytes: Uint8Array): string {
+  let text = "";
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  return text;
+}

@@ -2,7 +2,7 @@
 // out of bytes, Courier's temporary-failure stub, the `--sts-override` rewrite (§11) and the
 // `.cache_size` file (§13). Reading and writing the files is store.ts's job.
 import type { StsMode } from "./policy.ts";
-import { quote } from "./_text.ts";
+import { latin1, quote } from "./_text.ts";
 
 /** A cache file that passed Courier's checks (sts.md §3.1). */
 export interface CacheEntry {
@@ -37,17 +37,6 @@ export const DEFAULT_CACHE_SIZE = 1000;
 const LF = 0x0a;
 const encoder = new TextEncoder();
 const utf8 = new TextDecoder();
-
-/**
- * Bytes 0-255 as the characters U+0000-U+00FF, the inverse of how encodeEntry writes an id.
- * Not `TextDecoder("latin1")`: the Encoding Standard maps that label to windows-1252, which
- * reads 0x80-0x9F as other characters (0x99 as "™"), so such an id would not read back.
- */
-function latin1(bytes: Uint8Array): string {
-  let text = "";
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return text;
-}
 
 /**
  * The bytes of a cache file: `1\nid:<id>\n\n<policy>` (sts.md §3). Courier writes `0\n`

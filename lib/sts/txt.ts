@@ -1,6 +1,6 @@
 // MTA-STS discovery records (RFC 8461 §3.1): from the TXT records at `_mta-sts.<domain>` to a
 // policy id, or to the reason there is none. The DNS query itself is the resolver's job.
-import { quote, trimWsp } from "./_text.ts";
+import { latin1, quote, trimWsp } from "./_text.ts";
 
 /** The outcome of {@linkcode parseStsRecords}. */
 export type TxtResult =
@@ -17,7 +17,6 @@ const VERSION = "v=STSv1";
 const ID = /^[A-Za-z0-9]{1,32}$/;
 // RFC 8461 §3.1 sts-extension: sts-ext-name "=" sts-ext-value.
 const EXTENSION = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}=[\x21-\x3a\x3c\x3e-\x7e]+$/;
-const latin1 = new TextDecoder("latin1");
 
 /**
  * Finds the policy id among the TXT records of `_mta-sts.<domain>`.
@@ -48,7 +47,7 @@ const latin1 = new TextDecoder("latin1");
  * ```
  */
 export function parseStsRecords(records: Uint8Array[][]): TxtResult {
-  const texts = records.map((strings) => strings.map((s) => latin1.decode(s)).join(""));
+  const texts = records.map((strings) => strings.map(latin1).join(""));
   const sts = texts.filter(isStsRecord);
   if (sts.length > 1) {
     return {

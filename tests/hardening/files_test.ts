@@ -96,15 +96,40 @@ Deno.test("a binary resolv.conf without NUL gives at most 21 escaped lines, not 
   noRawControls(run.stderr);
 });
 
-Deno.test("a 20 MB resolv.conf is parsed up to its cap with a count of what was not shown", async () => {
+Deno.test("a 2 MB resolv.conf is parsed up to its cap with a count of what was not shown", async () => {
   const run = await runWith(
-    (t) => Deno.writeTextFile(`${t}/resolv.conf`, "bogus line\n".repeat(2_000_000)),
+    (t) => Deno.writeTextFile(`${t}/resolv.conf`, "bogus line\n".repeat(200_000)),
     lookup,
   );
   assert.equal(run.code, 0);
   assert.equal(run.stderr.length, 22);
   assert.match(run.stderr[20], /: \d+ more lines ignored \(not shown\)$/);
   assert.match(run.stderr[21], /: Ignoring everything after the first 65536 characters$/);
+});
+
+Deno.test("a 20 MB resolv.conf, a FIFO or /dev/zero is one line and exit 78, never a hang", async () => {
+  const cases: [string, (t: string) => Promise<void>, RegExp][] = [
+    [
+      "20 MB",
+      (t) => Deno.writeTextFile(`${t}/resolv.conf`, "bogus line\n".repeat(2_000_000)),
+      /Larger than \d+ bytes/,
+    ],
+    ["FIFO", async (t) => {
+      await Deno.remove(`${t}/resolv.conf`).catch(() => {});
+      await new Deno.Command("mkfifo", { args: [`${t}/resolv.conf`] }).output();
+    }, /Not a regular file/],
+    ["/dev/zero", async (t) => {
+      await Deno.remove(`${t}/resolv.conf`).catch(() => {});
+      await Deno.symlink("/dev/zero", `${t}/resolv.conf`);
+    }, /Not a regular file/],
+  ];
+  for (const [what, prepare, reason] of cases) {
+    const run = await runWith(prepare, lookup);
+    assert.equal(run.code, 78, what);
+    assert.equal(run.stdout, "", what);
+    assert.equal(run.stderr.length, 1, what);
+    assert.match(run.stderr[0], reason, what);
+  }
 });
 
 Deno.test("a directory where resolv.conf, locals or me is expected is one line and exit 78", async () => {
