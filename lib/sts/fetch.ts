@@ -262,17 +262,31 @@ export const MAX_CA_FILES = 2000;
  * @throws {Deno.errors.NotFound} And the other file errors, for the caller to report.
  */
 export async function readCaCerts(path: string): Promise<string[]> {
-  if (!(await Deno.stat(path)).isDirectory) return [await Deno.readTextFile(path)];
+  const info = await Deno.stat(path);
+  if (!info.isDirectory) return [await readCertificateFile(path, info)];
   const texts: string[] = [];
   let seen = 0;
   for await (const item of Deno.readDir(path)) {
     if (++seen > MAX_CA_FILES) break;
     try {
-      const text = await Deno.readTextFile(`${path}/${item.name}`);
+      const file = `${path}/${item.name}`;
+      const text = await readCertificateFile(file, await Deno.stat(file));
       if (text.includes("-----BEGIN CERTIFICATE-----")) texts.push(text);
     } catch {
-      // Subdirectories, dangling links and unreadable files hold no usable certificate.
+      // Subdirectories, dangling links, FIFOs and unreadable files hold no usable certificate.
     }
   }
   return texts;
+}
+
+/** The largest certificate file read: Debian's whole bundle is about 220 KiB. */
+const MAX_CA_FILE_BYTES = 4 * 1024 * 1024;
+
+async function readCertificateFile(path: string, info: Deno.FileInfo): Promise<string> {
+  // Checked before opening: a FIFO would block the run, /dev/zero would never end.
+  if (!info.isFile) throw new Error(`${path}: not a regular file`);
+  if (info.size > MAX_CA_FILE_BYTES) {
+    throw new Error(`${path}: larger than ${MAX_CA_FILE_BYTES} bytes`);
+  }
+  return await Deno.readTextFile(path);
 }
