@@ -32,6 +32,15 @@ export type {
   UdpSocket,
 } from "./lib/host.ts";
 export { denoHost } from "./lib/host.ts";
+export { lookupDomain, lookupMany, readDomainLines, recordExchange } from "./lib/batch.ts";
+export type {
+  BatchResult,
+  DomainLine,
+  DomainLookup,
+  LookupDomainOptions,
+  LookupManyOptions,
+  ReadDomainLinesOptions,
+} from "./lib/batch.ts";
 export { lookupMx } from "./lib/mx/lookup.ts";
 export type { LookupMxOptions, MxHost, MxOutcome, MxResult } from "./lib/mx/lookup.ts";
 export type { MxEntry } from "./lib/mx/sort.ts";

@@ -131,6 +131,8 @@ Deno.test("mod.ts exports these values and nothing else that runs", () => {
     "formatAddress",
     "formatReport",
     "loadResolvConf",
+    "lookupDomain",
+    "lookupMany",
     "lookupMx",
     "lookupSts",
     "matchesMx",
@@ -139,6 +141,8 @@ Deno.test("mod.ts exports these values and nothing else that runs", () => {
     "parsePolicy",
     "parseResolvConf",
     "parseStsRecords",
+    "readDomainLines",
+    "recordExchange",
   ]);
 });
 

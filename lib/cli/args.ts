@@ -5,20 +5,27 @@
 // Exit statuses. Courier's are kept where Courier has one (contract 1); the rest follow
 // sysexits.h so that scripts can tell "the domain has a problem" from "this machine has one":
 //
-// | Code | Constant        | When                                                            |
-// |------|-----------------|-----------------------------------------------------------------|
-// | 0    | `EXIT_OK`       | success; `--help`, `--version`                                  |
-// | 1    | `EXIT_FAILURE`  | as Courier: any lookup failure line, usage error, `Invalid      |
-// |      |                 | option.`, `--sts` without a policy; also (D10) a `--sts-cache-*`|
-// |      |                 | that cannot write `.cache_size`, and the run deadline (D4)      |
-// | 70   | `EXIT_SOFTWARE` | internal bug: an exception no layer expected (never a crash)    |
-// | 74   | `EXIT_IOERR`    | stdout or stderr cannot be written (closed pipe, full disk)     |
-// | 77   | `EXIT_NOPERM`   | Deno refused a permission the run needs (`Deno.errors.NotCapable`|
-// |      |                 | / `PermissionDenied` from the runtime, not from the file system)|
-// | 78   | `EXIT_CONFIG`   | configuration exists but cannot be used: resolv.conf, locals,   |
-// |      |                 | me, courierd or the CA file unreadable (EACCES, EISDIR, bad     |
-// |      |                 | UTF-8), `--config-dir`/`--sts-dir` not a directory              |
+// | Code | Constant           | When                                                         |
+// |------|--------------------|--------------------------------------------------------------|
+// | 0    | `EXIT_OK`          | success; `--help`, `--version`; `--batch`: every domain ok   |
+// | 1    | `EXIT_FAILURE`     | as Courier: any lookup failure line, usage error, `Invalid   |
+// |      |                    | option.`, `--sts` without a policy; also (D10) a             |
+// |      |                    | `--sts-cache-*` that cannot write `.cache_size`, and the run |
+// |      |                    | deadline (D4); `--batch`: any domain not ok                  |
+// | 66   | `EXIT_NOINPUT`     | `--batch FILE`: FILE cannot be opened                        |
+// | 70   | `EXIT_SOFTWARE`    | internal bug: an exception no layer expected (never a crash) |
+// | 74   | `EXIT_IOERR`       | stdout or stderr cannot be written (closed pipe, full disk); |
+// |      |                    | `--batch`: reading the input failed midway                   |
+// | 77   | `EXIT_NOPERM`      | Deno refused a permission the run needs                      |
+// |      |                    | (`Deno.errors.NotCapable` / `PermissionDenied` from the      |
+// |      |                    | runtime, not from the file system)                           |
+// | 78   | `EXIT_CONFIG`      | configuration exists but cannot be used: resolv.conf,        |
+// |      |                    | locals, me, courierd or the CA file unreadable (EACCES,      |
+// |      |                    | EISDIR, bad UTF-8), `--config-dir`/`--sts-dir` not a         |
+// |      |                    | directory                                                    |
+// | 130  | `EXIT_INTERRUPTED` | `--batch` stopped by SIGINT (128 + 2, as a shell says)       |
 import { parseAddress } from "../address.ts";
+import { DEFAULT_BATCH_CONCURRENCY, DEFAULT_DOMAIN_DEADLINE_MS } from "../batch.ts";
 import { UsageError } from "../errors.ts";
 import { invalidAddressLine, REASON_PREFIX } from "../report/text.ts";
 
@@ -26,6 +33,8 @@ import { invalidAddressLine, REASON_PREFIX } from "../report/text.ts";
 export const EXIT_OK = 0;
 /** Courier's failure status: lookup failed, usage error, no policy (cli.md §3). */
 export const EXIT_FAILURE = 1;
+/** `--batch FILE`: the input cannot be opened (sysexits EX_NOINPUT). */
+export const EXIT_NOINPUT = 66;
 /** An internal error: a bug (sysexits EX_SOFTWARE). */
 export const EXIT_SOFTWARE = 70;
 /** Output could not be written (sysexits EX_IOERR). */
@@ -34,18 +43,30 @@ export const EXIT_IOERR = 74;
 export const EXIT_NOPERM = 77;
 /** A configuration file exists but cannot be read or used (sysexits EX_CONFIG). */
 export const EXIT_CONFIG = 78;
+/** `--batch` was stopped by SIGINT: the shell's status for a process killed by it. */
+export const EXIT_INTERRUPTED = 130;
 
 /** The run deadline when `--deadline` is not given (DECISIONS D4). */
 export const DEFAULT_DEADLINE_MS = 60_000;
+/**
+ * Each domain's deadline with `--batch` when `--deadline` is not given: D4's 60 s bounds one
+ * run, not each of 100,000 domains.
+ */
+export const DEFAULT_BATCH_DEADLINE_MS: number = DEFAULT_DOMAIN_DEADLINE_MS;
 /** Lookups in flight with `--batch` when `--concurrency` is not given. */
-export const DEFAULT_CONCURRENCY = 4;
+export const DEFAULT_CONCURRENCY: number = DEFAULT_BATCH_CONCURRENCY;
 /** EDNS payload size set by `--dnssec`, as Courier (cli.md §2 rule 2). */
 export const DNSSEC_UDP_SIZE = 1280;
 /** At most this many `@` servers are kept (cli.md §2.1). */
 export const MAX_SERVERS = 4;
 
 const MAX_DEADLINE_SECONDS = 86_400;
-const MAX_CONCURRENCY = 64;
+/**
+ * Monitoring runs thousands of domains against a local caching resolver; each lookup in
+ * flight holds a few sockets (at most 32 address queries, one TXT query, one download), so
+ * 256 stays well inside a 1024 file descriptor limit in the usual case of 1-3 MX hosts.
+ */
+const MAX_CONCURRENCY = 256;
 const MAX_CACHE_SIZE = 999_999;
 
 /** What the command line asks for. */
@@ -87,11 +108,14 @@ export interface CliArgs {
   cacheSize?: number;
   /** `--json`: print JSON instead of Courier's lines. */
   json: boolean;
-  /** Deadline of the whole run in milliseconds (`--deadline`, default 60 s). */
+  /**
+   * `--deadline` in milliseconds: of the whole run (default 60 s), with `--batch` of each
+   * domain (default 15 s).
+   */
   deadlineMs: number;
   /** `--batch FILE`: domains, one per line; `-` is stdin. Only with the lookup action. */
   batchFile?: string;
-  /** `--concurrency N`: lookups in flight with `--batch` (1..64, default 4). */
+  /** `--concurrency N`: lookups in flight with `--batch` (1..256, default 32). */
   concurrency: number;
   /** `--sts-dir DIR`: the STS cache directory; undefined means the default. */
   stsDir?: string;
@@ -182,6 +206,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (argv.includes("--version")) return defaults("version");
 
   const result = defaults("lookup");
+  let deadlineGiven = false;
   const actions = new Set<CliAction>();
   let domain: string | undefined;
 
@@ -250,6 +275,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     else if (i + 1 < argv.length) value = argv[++i];
     else throw usage(`Option ${name} needs a value`);
     setValue(result, name as ValueOption, value);
+    if (name === "--deadline") deadlineGiven = true;
   }
 
   // Courier's usage check (cli.md §2.4): usage text only, no message line.
@@ -260,6 +286,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (result.batchFile !== undefined) {
     if (action !== "lookup") throw usage("Option --batch works only for MX lookups");
     if (domain !== undefined) throw usage("Option --batch takes no domain argument");
+    if (!deadlineGiven) result.deadlineMs = DEFAULT_BATCH_DEADLINE_MS;
   } else if (domainless ? domain !== undefined : domain === undefined) {
     throw new UsageError("", EXIT_FAILURE, true);
   }

@@ -2,11 +2,19 @@
 // per failure on stderr, return the exit status. Never exits and never throws (cliffy's
 // noExit): main.ts is the only place that ends the process.
 import { formatAddress } from "../address.ts";
+import {
+  type DomainLookup,
+  lookupDomain,
+  type LookupDomainOptions,
+  lookupMany,
+  readDomainLines,
+  recordExchange,
+} from "../batch.ts";
 import { UsageError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { isLocal, loadLocalConfig, type LocalConfig } from "../local.ts";
-import { lookupMx, type MxResult } from "../mx/lookup.ts";
-import { buildJsonReport } from "../report/json.ts";
+import type { MxResult } from "../mx/lookup.ts";
+import { buildJsonReport, type JsonReport } from "../report/json.ts";
 import {
   cachedPolicyNotFoundLine,
   failureLine,
@@ -14,6 +22,7 @@ import {
   HELP,
   noWritePermissionLine,
   pathErrorLine,
+  REASON_PREFIX,
   reasonLine,
   reloadingLine,
   type Report,
@@ -23,7 +32,7 @@ import {
   usageErrorText,
   versionLine,
 } from "../report/text.ts";
-import { type ExchangeTrace, Resolver } from "../resolver/resolver.ts";
+import { Resolver } from "../resolver/resolver.ts";
 import { loadResolvConf } from "../resolver/resolv_conf.ts";
 import { overridePolicy } from "../sts/cache_file.ts";
 import { StsError } from "../sts/errors.ts";
@@ -36,7 +45,9 @@ import {
   type CliArgs,
   EXIT_CONFIG,
   EXIT_FAILURE,
+  EXIT_INTERRUPTED,
   EXIT_IOERR,
+  EXIT_NOINPUT,
   EXIT_NOPERM,
   EXIT_OK,
   EXIT_SOFTWARE,
@@ -71,6 +82,16 @@ export interface CliHost extends Host {
   stderr(text: string): Promise<void>;
   /** Whether stderr is a terminal. */
   isStderrTerminal(): boolean;
+  /**
+   * The bytes of a `--batch` input: the file at `path`, or stdin for `-`. Rejects as
+   * `Deno.open` does. Without it, `--batch` fails as an internal error.
+   */
+  openInput?(path: string): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * Calls `listener` on the first SIGINT instead of ending the process (a second one ends it
+   * as usual), until the returned function is called. Only `--batch` listens.
+   */
+  onInterrupt?(listener: () => void): () => void;
 }
 
 /** A configuration file that exists but cannot be used (exit 78). */
@@ -122,8 +143,8 @@ interface Session {
   store: StsStore;
   configDir: string;
   signal: AbortSignal;
-  /** Every DNS round trip, for `--json`. */
-  trace: ExchangeTrace[];
+  /** The trusted certificates, read once for every lookup of the run. */
+  caCerts: () => Promise<string[] | undefined>;
   /** When the run started, for `--json`. */
   startedMs: number;
 }
@@ -143,7 +164,6 @@ async function openSession(args: CliArgs, host: CliHost): Promise<Session> {
     const where = warning.line === undefined ? resolvPath : `${resolvPath}:${warning.line}`;
     await host.stderr(reasonLine(`${where}: ${warning.message}`));
   }
-  const trace: ExchangeTrace[] = [];
   const resolver = new Resolver({
     servers: (args.servers ?? conf.nameservers).map((address) => ({ address })),
     timeoutMs: conf.timeoutMs,
@@ -151,10 +171,10 @@ async function openSession(args: CliArgs, host: CliHost): Promise<Session> {
     rotate: conf.rotate,
     udpSize: args.udpSize,
     host,
-    onExchange: args.json ? (entry) => trace.push(entry) : undefined,
+    // Each lookup's own round trips, for its JSON report.
+    onExchange: args.json || args.batchFile !== undefined ? recordExchange : undefined,
   });
-  return {
-    trace,
+  const session: Session = {
     startedMs: performance.now(),
     args,
     host,
@@ -163,7 +183,15 @@ async function openSession(args: CliArgs, host: CliHost): Promise<Session> {
     store: new StsStore(stsDir),
     configDir,
     signal: AbortSignal.timeout(args.deadlineMs),
+    caCerts: () => Promise.resolve(undefined),
   };
+  session.caCerts = once(caLoader(session));
+  return session;
+}
+
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => loaded ??= load();
 }
 
 /** The certificates to trust for policy downloads (D3), read only when one is needed. */
@@ -198,10 +226,31 @@ function stsFor(session: Session, domain: string): Promise<StsResult> {
   return lookupSts(domain, {
     resolver: session.resolver,
     store: session.store,
-    caCerts: caLoader(session),
+    caCerts: session.caCerts,
     now: () => session.host.now(),
     signal: session.signal,
   });
+}
+
+/** What a lookup of the run needs; the deadline is the caller's. */
+function domainOptions(session: Session): LookupDomainOptions {
+  return {
+    resolver: session.resolver,
+    store: session.store,
+    caCerts: session.caCerts,
+    defaultDomain: session.defaultDomain,
+    preferIpv6: preferIpv6(session.host),
+    now: () => session.host.now(),
+  };
+}
+
+function loadLocal(session: Session): Promise<LocalConfig> {
+  const { host, configDir } = session;
+  return readConfig(
+    "Courier configuration in",
+    configDir,
+    () => loadLocalConfig(configDir, host),
+  );
 }
 
 async function reportSts(session: Session, sts: StsResult): Promise<void> {
@@ -217,63 +266,188 @@ async function deadlineReached(session: Session, arg: string): Promise<number> {
 }
 
 async function lookup(session: Session, domain: string): Promise<number> {
-  const { host, configDir } = session;
-  const local = await readConfig(
-    "Courier configuration in",
-    configDir,
-    () => loadLocalConfig(configDir, host),
-  );
-  let result: MxResult;
-  let sts: StsResult;
-  try {
-    // The TXT query and the download overlap with the MX and address queries.
-    [result, sts] = await Promise.all([
-      lookupMx(domain, {
-        resolver: session.resolver,
-        defaultDomain: session.defaultDomain,
-        preferIpv6: preferIpv6(host),
-        signal: session.signal,
-      }),
-      stsFor(session, domain),
-    ]);
-  } catch (error) {
-    if (!session.signal.aborted) throw error;
-    if (!session.args.json) return await deadlineReached(session, domain);
-    return await printJson(session, domain, undefined, NO_STS, local);
+  const { host, args } = session;
+  const local = await loadLocal(session);
+  // D4: the deadline is the run's, counted from its start.
+  const elapsedMs = performance.now() - session.startedMs;
+  const found = await lookupDomain(domain, {
+    ...domainOptions(session),
+    deadlineMs: Math.max(1, args.deadlineMs - elapsedMs),
+  });
+  const durationMs = performance.now() - session.startedMs;
+  const result = found.mx;
+  if (result === undefined) {
+    if (!args.json) return await deadlineReached(session, domain);
+    return await printJson(session, jsonReport(found, local, durationMs));
   }
-  await reportSts(session, sts);
+  await reportSts(session, found.sts);
   for (const warning of result.warnings) await host.stderr(reasonLine(warning));
   if (result.reason !== undefined) await host.stderr(reasonLine(result.reason));
-  if (session.args.json) return await printJson(session, domain, result, sts, local);
-  await host.stdout(formatReport(toReport(domain, result, sts, local)));
+  if (args.json) return await printJson(session, jsonReport(found, local, durationMs));
+  await host.stdout(formatReport(toReport(domain, result, found.sts, local)));
   return result.outcome === "ok" ? EXIT_OK : EXIT_FAILURE;
+}
+
+/** The `--json` document of one lookup; its exit status is the one text mode would have. */
+function jsonReport(
+  found: DomainLookup,
+  local: LocalConfig,
+  durationMs: number,
+  line?: number,
+): JsonReport {
+  const { domain, mx } = found;
+  return buildJsonReport({
+    domain,
+    line,
+    mx,
+    sts: found.sts,
+    isLocal: (host) => isLocal(host, local),
+    courierLine: mx?.outcome === "ok"
+      ? undefined
+      : failureLine(domain, mx?.outcome ?? "soft").trimEnd(),
+    exitCode: mx?.outcome === "ok" ? EXIT_OK : EXIT_FAILURE,
+    trace: found.trace,
+    durationMs,
+  });
+}
+
+/** `--json`: the report as one JSON document on stdout, exit status as in text mode. */
+async function printJson(session: Session, report: JsonReport): Promise<number> {
+  await session.host.stdout(`${JSON.stringify(report)}\n`);
+  return report.exitCode;
+}
+
+/** The `\r`-rewritten count on a terminal's stderr during `--batch`. */
+class Progress {
+  readonly #host: CliHost;
+  #shownMs = -Infinity;
+  #shown = false;
+
+  constructor(host: CliHost) {
+    this.#host = host;
+  }
+
+  async update(done: number, read: number, failed: number, force = false): Promise<void> {
+    const now = performance.now();
+    // A terminal redrawn on every one of 100,000 lines would slow the batch down.
+    if (!force && now - this.#shownMs < PROGRESS_INTERVAL_MS) return;
+    this.#shownMs = now;
+    this.#shown = true;
+    await this.#host.stderr(`\r${REASON_PREFIX}${done}/${read} done, ${failed} failed`);
+  }
+
+  /** Ends the progress line, once. */
+  async end(): Promise<void> {
+    if (!this.#shown) return;
+    this.#shown = false;
+    await this.#host.stderr("\n");
+  }
+}
+
+const PROGRESS_INTERVAL_MS = 100;
+
+/** A lookup that threw: a line of its own, so that every domain still gets one. */
+function internalErrorReport(domain: string, line: number, error: unknown): JsonReport {
+  const message = error instanceof Error ? error.message : String(error);
+  return buildJsonReport({
+    domain,
+    line,
+    mx: {
+      domain,
+      outcome: "internal",
+      reason: `Internal error: ${message.split("\n")[0]}`,
+      entries: [],
+      hosts: [],
+      warnings: [],
+    },
+    sts: NO_STS,
+    isLocal: () => false,
+    courierLine: failureLine(domain, "internal").trimEnd(),
+    exitCode: EXIT_SOFTWARE,
+    trace: [],
+    durationMs: 0,
+  });
 }
 
 const NO_STS: StsResult = { enabled: true, cache: "unchanged", warnings: [] };
 
-/** `--json`: the report as one JSON document on stdout, exit status as in text mode. */
-async function printJson(
-  session: Session,
-  domain: string,
-  result: MxResult | undefined,
-  sts: StsResult,
-  local: LocalConfig,
-): Promise<number> {
-  const exitCode = result?.outcome === "ok" ? EXIT_OK : EXIT_FAILURE;
-  const report = buildJsonReport({
-    domain,
-    mx: result,
-    sts,
-    isLocal: (host) => isLocal(host, local),
-    courierLine: result?.outcome === "ok"
-      ? undefined
-      : failureLine(domain, result?.outcome ?? "soft").trimEnd(),
-    exitCode,
-    trace: session.trace,
-    durationMs: performance.now() - session.startedMs,
-  });
-  await session.host.stdout(`${JSON.stringify(report)}\n`);
-  return exitCode;
+/**
+ * `--batch`: one JSON line per domain, in input order, as each one's predecessors are out.
+ * SIGINT stops reading, aborts the lookups in flight and keeps the lines already printed.
+ */
+async function batch(session: Session, path: string): Promise<number> {
+  const { host, args } = session;
+  const local = await loadLocal(session);
+  if (!host.openInput) throw new Error("This host cannot read a batch input");
+  let input: ReadableStream<Uint8Array>;
+  try {
+    input = await host.openInput(path);
+  } catch (error) {
+    if (isPermissionRefusal(error)) throw error;
+    await host.stderr(reasonLine(`Cannot read batch input ${path}: ${osErrorText(error)}`));
+    return EXIT_NOINPUT;
+  }
+  const interrupt = new AbortController();
+  const stopListening = host.onInterrupt?.(() => interrupt.abort());
+  const progress = host.isStderrTerminal() ? new Progress(host) : undefined;
+  // Line numbers of the domains read and not yet printed: at most the reorder window.
+  const lines = new Map<number, number>();
+  let read = 0;
+  let readFailure: unknown;
+  async function* domains(): AsyncGenerator<string> {
+    try {
+      for await (const entry of readDomainLines(input, { signal: interrupt.signal })) {
+        lines.set(read++, entry.line);
+        yield entry.domain;
+      }
+    } catch (error) {
+      readFailure = error;
+      throw error;
+    }
+  }
+  let done = 0;
+  let failed = 0;
+  let exitCode = EXIT_OK;
+  try {
+    const results = lookupMany(domains(), {
+      ...domainOptions(session),
+      concurrency: args.concurrency,
+      deadlineMs: args.deadlineMs,
+      signal: interrupt.signal,
+    });
+    for await (const { index, domain, lookup, error } of results) {
+      const line = lines.get(index) ?? 0;
+      lines.delete(index);
+      let report: JsonReport;
+      if (lookup) report = jsonReport(lookup, local, lookup.durationMs, line);
+      else if (error instanceof ConfigError || isPermissionRefusal(error)) throw error;
+      else report = internalErrorReport(domain, line, error);
+      await host.stdout(`${JSON.stringify(report)}\n`);
+      done++;
+      if (report.exitCode !== EXIT_OK) {
+        failed++;
+        if (exitCode !== EXIT_SOFTWARE) exitCode = report.exitCode;
+      }
+      await progress?.update(done, read, failed);
+    }
+    await progress?.update(done, read, failed, true);
+  } catch (error) {
+    if (interrupt.signal.aborted) return await interrupted(done);
+    if (error !== readFailure) throw error;
+    await progress?.end();
+    await host.stderr(reasonLine(`Cannot read batch input ${path}: ${osErrorText(error)}`));
+    return EXIT_IOERR;
+  } finally {
+    stopListening?.();
+    await progress?.end();
+  }
+  return interrupt.signal.aborted ? await interrupted(done) : exitCode;
+
+  async function interrupted(printed: number): Promise<number> {
+    await progress?.end();
+    await host.stderr(reasonLine(`Interrupted after ${printed} domains`));
+    return EXIT_INTERRUPTED;
+  }
 }
 
 /** `--sts`: the policy display (cli.md §6.1). */
@@ -422,6 +596,7 @@ async function dispatch(argv: readonly string[], host: CliHost): Promise<number>
   const domain = args.domain;
   switch (args.action) {
     case "lookup":
+      if (args.batchFile !== undefined) return await batch(session, args.batchFile);
       if (domain !== undefined) return await lookup(session, domain);
       break;
     case "sts":
@@ -487,5 +662,22 @@ export function denoCliHost(host: Host): CliHost {
     stdout: (text) => writeAll(Deno.stdout, text),
     stderr: (text) => writeAll(Deno.stderr, text),
     isStderrTerminal: () => Deno.stderr.isTerminal(),
+    openInput: async (path) =>
+      path === "-" ? Deno.stdin.readable : (await Deno.open(path)).readable,
+    onInterrupt(listener) {
+      let listening = true;
+      const stop = () => {
+        if (!listening) return;
+        listening = false;
+        Deno.removeSignalListener("SIGINT", onSignal);
+      };
+      // The first SIGINT asks for a clean stop; without the listener a second one kills.
+      const onSignal = () => {
+        stop();
+        listener();
+      };
+      Deno.addSignalListener("SIGINT", onSignal);
+      return stop;
+    },
   };
 }

@@ -92,6 +92,8 @@ export interface JsonTrace {
 export interface JsonReport {
   /** {@linkcode JSON_SCHEMA_VERSION}. */
   schemaVersion: number;
+  /** With `--batch` only: the domain's line of the input, from 1. */
+  line?: number;
   /** The domain argument as typed. */
   domain: string;
   /** The name asked for on the wire; null when none was asked. */
@@ -114,7 +116,7 @@ export interface JsonReport {
   warnings: string[];
   /** Every DNS round trip of the run. */
   trace: JsonTrace[];
-  /** Wall time of the run in milliseconds. */
+  /** Wall time of the run in milliseconds; with `--batch`, of the domain's lookup. */
   durationMs: number;
 }
 
@@ -122,6 +124,8 @@ export interface JsonReport {
 export interface JsonReportInput {
   /** The domain argument. */
   domain: string;
+  /** The input line of a `--batch` domain; the report has no `line` without it. */
+  line?: number;
   /** The MX lookup, or undefined when the deadline cut it short. */
   mx?: MxResult;
   /** The STS state. */
@@ -230,6 +234,7 @@ export function buildJsonReport(input: JsonReportInput): JsonReport {
   const rest = hosts.filter((h) => !ordered.includes(h));
   return {
     schemaVersion: JSON_SCHEMA_VERSION,
+    ...(input.line === undefined ? {} : { line: input.line }),
     domain: input.domain,
     queryName: mx?.queryName ?? null,
     outcome: mx?.outcome ?? "deadline",

@@ -25,9 +25,9 @@ export const USAGE: string = "Usage: testmxlookup [options] [domain]\n" +
 export const HELP: string = USAGE +
   "Options of this implementation:\n" +
   "   --json               print the result as JSON\n" +
-  "   --deadline s         give up after s seconds in total (default 60)\n" +
-  "   --batch file         look up one domain per line of file (- = stdin)\n" +
-  "   --concurrency n      lookups at a time with --batch (1-64, default 4)\n" +
+  "   --deadline s         give up after s seconds (default 60; per domain with --batch, 15)\n" +
+  "   --batch file         look up one domain per line of file (- = stdin), print JSON lines\n" +
+  "   --concurrency n      lookups at a time with --batch (1-256, default 32)\n" +
   "   --resolv-conf path   read name servers from path (default /etc/resolv.conf)\n" +
   "   --config-dir dir     Courier's configuration (default /etc/courier)\n" +
   "   --sts-dir dir        STS policy cache (default /var/lib/courier/sts)\n" +

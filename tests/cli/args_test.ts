@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import {
   type CliArgs,
+  DEFAULT_BATCH_DEADLINE_MS,
   DEFAULT_CONCURRENCY,
   DEFAULT_DEADLINE_MS,
   EXIT_CONFIG,
   EXIT_FAILURE,
+  EXIT_INTERRUPTED,
   EXIT_IOERR,
+  EXIT_NOINPUT,
   EXIT_NOPERM,
   EXIT_OK,
   EXIT_SOFTWARE,
@@ -230,9 +233,14 @@ const ACCEPTED: Accepted[] = [
     want: { domain: "a.test", stsDir: "-odd" },
   },
   {
-    name: "--batch replaces the domain",
+    name: "--batch replaces the domain and makes the deadline each domain's",
     argv: ["--batch", "-", "--concurrency", "16"],
-    want: { batchFile: "-", concurrency: 16 },
+    want: { batchFile: "-", concurrency: 16, deadlineMs: DEFAULT_BATCH_DEADLINE_MS },
+  },
+  {
+    name: "--deadline with --batch is each domain's deadline, in either order",
+    argv: ["--deadline", "2.5", "--batch", "in.txt", "--concurrency=256"],
+    want: { batchFile: "in.txt", concurrency: 256, deadlineMs: 2500 },
   },
   {
     name: "--help wins over everything",
@@ -378,10 +386,11 @@ const REJECTED: Rejected[] = [
     } for --deadline: expected seconds, more than 0 and at most 86400`,
     showUsage: false,
   })),
-  ...["0", "65"].map((n) => ({
+  ...["0", "257"].map((n) => ({
     name: `--concurrency ${n} is rejected`,
     argv: ["--batch", "f", "--concurrency", n],
-    message: `testmxlookup: Invalid value "${n}" for --concurrency: expected a number from 1 to 64`,
+    message:
+      `testmxlookup: Invalid value "${n}" for --concurrency: expected a number from 1 to 256`,
     showUsage: false,
   })),
   {
@@ -433,6 +442,15 @@ Deno.test("parseArgs() does not change its input", () => {
 });
 
 Deno.test("exit codes are Courier's 0 and 1, then sysexits values, all distinct", () => {
-  const codes = [EXIT_OK, EXIT_FAILURE, EXIT_SOFTWARE, EXIT_IOERR, EXIT_NOPERM, EXIT_CONFIG];
-  assert.deepEqual(codes, [0, 1, 70, 74, 77, 78]);
+  const codes = [
+    EXIT_OK,
+    EXIT_FAILURE,
+    EXIT_NOINPUT,
+    EXIT_SOFTWARE,
+    EXIT_IOERR,
+    EXIT_NOPERM,
+    EXIT_CONFIG,
+    EXIT_INTERRUPTED,
+  ];
+  assert.deepEqual(codes, [0, 1, 66, 70, 74, 77, 78, 130]);
 });

@@ -1,0 +1,420 @@
+import assert from "node:assert/strict";
+import {
+  type BatchResult,
+  lookupMany,
+  MAX_LINE_LENGTH,
+  readDomainLines,
+  recordExchange,
+} from "../lib/batch.ts";
+import { DnsError } from "../lib/errors.ts";
+import {
+  type Querier,
+  type QueryResult,
+  Resolver,
+  type ResolverQueryOptions,
+} from "../lib/resolver/resolver.ts";
+import type { ResourceRecord } from "../lib/wire/message.ts";
+import { FakeDnsServer, reply, rr } from "./fakes/dns_server.ts";
+
+/** The domain a query serves: `d1.test` for `d1.test MX`, `mx.d1.test A`, `_mta-sts.d1.test TXT`. */
+const domainOf = (name: string): string => name.replace(/^(_mta-sts|mx)\./, "");
+
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+const record = (name: string, data: ResourceRecord["data"]): ResourceRecord => ({
+  name,
+  type: data.type,
+  class: "IN",
+  ttl: 300,
+  data,
+});
+
+/**
+ * A resolver without sockets: `dN.test` has one MX, `mx.dN.test`, at 192.0.2.N; names
+ * starting with `nx` do not exist; there is no STS record. It counts the domains with a
+ * query outstanding, which is at least as many as the lookups in flight could be seen.
+ */
+class FakeQuerier implements Querier {
+  /** Queries outstanding, by domain. */
+  readonly outstanding = new Map<string, number>();
+  /** The most domains with a query outstanding at once. */
+  maxDomains = 0;
+  /** `name TYPE` of every query answered. */
+  readonly answered: string[] = [];
+  /** `name TYPE` of every query aborted. */
+  readonly aborted: string[] = [];
+  /** How long a query takes; `Infinity` waits until aborted. */
+  delayMs: (name: string, type: string) => number = () => 0;
+  /** Every query waits for it first. */
+  gate?: Promise<void>;
+
+  async query(name: string, type: string, options?: ResolverQueryOptions): Promise<QueryResult> {
+    const domain = domainOf(name);
+    this.outstanding.set(domain, (this.outstanding.get(domain) ?? 0) + 1);
+    this.maxDomains = Math.max(this.maxDomains, this.outstanding.size);
+    try {
+      await this.gate;
+      const ms = this.delayMs(name, type);
+      try {
+        await sleep(ms === Infinity ? 2 ** 31 - 1 : ms, options?.signal);
+      } catch (error) {
+        this.aborted.push(`${name} ${type}`);
+        throw error;
+      }
+      this.answered.push(`${name} ${type}`);
+      return this.#answer(name, type);
+    } finally {
+      const left = this.outstanding.get(domain)! - 1;
+      if (left === 0) this.outstanding.delete(domain);
+      else this.outstanding.set(domain, left);
+    }
+  }
+
+  #answer(name: string, type: string): QueryResult {
+    if (domainOf(name).startsWith("nx") || type === "TXT") {
+      throw new DnsError("NXDOMAIN", `${name} does not exist`, { name, type });
+    }
+    let records: ResourceRecord[] = [];
+    const n = /^d(\d+)\./.exec(domainOf(name))?.[1] ?? "0";
+    if (type === "MX") {
+      records = [record(name, { type: "MX", preference: 10, exchange: `mx.${name}` })];
+    } else if (type === "A") {
+      records = [record(name, { type: "A", address: `192.0.2.${Number(n) % 250}` })];
+    } else throw new DnsError("NODATA", `${name} has no ${type}`, { name, type });
+    return {
+      name,
+      canonicalName: name,
+      type,
+      records,
+      message: {
+        id: 1,
+        qr: true,
+        opcode: "QUERY",
+        aa: false,
+        tc: false,
+        rd: true,
+        ra: true,
+        ad: false,
+        cd: false,
+        rcode: "NOERROR",
+        questions: [{ name, type, class: "IN" }],
+        answers: records,
+        authorities: [],
+        additionals: [],
+      },
+      ad: false,
+      cnames: [],
+      server: "fake",
+      transport: "udp",
+    };
+  }
+}
+
+/** Deterministic "random" delays: a linear congruential generator. */
+function delays(seed: number, maxMs: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state % (maxMs + 1);
+  };
+}
+
+const names = (count: number, prefix = "d"): string[] =>
+  Array.from({ length: count }, (_, i) => `${prefix}${i}.test`);
+
+async function collect(results: AsyncIterable<BatchResult>): Promise<BatchResult[]> {
+  const all: BatchResult[] = [];
+  for await (const result of results) all.push(result);
+  return all;
+}
+
+/** Waits until `ready()` holds, checking every millisecond, at most 2000 times. */
+async function until(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !ready(); i++) await sleep(1);
+  assert.ok(ready(), "the condition never held");
+}
+
+Deno.test("lookupMany() yields every domain once, in input order, whatever order they finish in", async () => {
+  const resolver = new FakeQuerier();
+  const next = delays(7, 8);
+  resolver.delayMs = () => next();
+  const domains = names(60);
+  const results = await collect(lookupMany(domains, { resolver, concurrency: 6 }));
+  assert.deepEqual(results.map((r) => r.index), domains.map((_, i) => i));
+  assert.deepEqual(results.map((r) => r.domain), domains);
+  for (const r of results) {
+    assert.equal(r.error, undefined);
+    assert.equal(r.lookup?.mx?.outcome, "ok", r.domain);
+    assert.deepEqual(r.lookup.mx.entries.map((e) => e.host), [`mx.${r.domain}`]);
+  }
+});
+
+Deno.test("lookupMany() gives failures and invalid names a result of their own, in place", async () => {
+  const resolver = new FakeQuerier();
+  const domains = ["d1.test", "nx.test", "", "a..b.test", "[192.0.2.9]", "d2.test"];
+  const results = await collect(lookupMany(domains, { resolver }));
+  assert.deepEqual(results.map((r) => [r.domain, r.lookup?.mx?.outcome]), [
+    ["d1.test", "ok"],
+    ["nx.test", "hard"],
+    ["", "internal"],
+    ["a..b.test", "internal"],
+    ["[192.0.2.9]", "ok"],
+    ["d2.test", "ok"],
+  ]);
+});
+
+Deno.test("lookupMany() never has more lookups in flight than its concurrency", async () => {
+  const resolver = new FakeQuerier();
+  const next = delays(11, 5);
+  resolver.delayMs = () => next();
+  await collect(lookupMany(names(80), { resolver, concurrency: 5 }));
+  assert.ok(resolver.maxDomains <= 5, `${resolver.maxDomains} domains at once`);
+  assert.ok(resolver.maxDomains >= 2, "the lookups never overlapped");
+});
+
+Deno.test("lookupMany() fills every slot while one slow domain holds the output back", async () => {
+  const resolver = new FakeQuerier();
+  let release = () => {};
+  resolver.gate = new Promise<void>((resolve) => release = resolve);
+  const done = collect(lookupMany(names(12), { resolver, concurrency: 5 }));
+  await until(() => resolver.outstanding.size === 5);
+  release();
+  const results = await done;
+  assert.equal(resolver.maxDomains, 5);
+  assert.deepEqual(results.map((r) => r.domain), names(12));
+});
+
+Deno.test("lookupMany() holds at most 4 × concurrency domains, however long the input", async () => {
+  const resolver = new FakeQuerier();
+  const next = delays(3, 1);
+  resolver.delayMs = () => next();
+  let pulled = 0;
+  function* source(): Generator<string> {
+    for (let i = 0; i < 1000; i++) {
+      pulled++;
+      yield `d${i}.test`;
+    }
+  }
+  let delivered = 0;
+  let most = 0;
+  for await (const _ of lookupMany(source(), { resolver, concurrency: 4 })) {
+    delivered++;
+    most = Math.max(most, pulled - delivered);
+  }
+  assert.equal(delivered, 1000);
+  // The window of 16 plus the one domain read and not yet started.
+  assert.ok(most <= 4 * 4 + 1, `${most} domains held`);
+});
+
+Deno.test("lookupMany() on abort delivers only what finished in order, and aborts the rest", async () => {
+  const resolver = new FakeQuerier();
+  resolver.delayMs = (name) => name === "d2.test" ? Infinity : 0;
+  const controller = new AbortController();
+  const got: string[] = [];
+  await assert.rejects(async () => {
+    for await (
+      const r of lookupMany(names(10), { resolver, concurrency: 3, signal: controller.signal })
+    ) {
+      got.push(r.domain);
+      if (got.length === 2) {
+        // Aborted once d3 and d4 have finished behind the stuck d2: they must not come out.
+        until(() => resolver.answered.includes("mx.d4.test A")).then(() => controller.abort());
+      }
+    }
+  }, { name: "AbortError" });
+  assert.deepEqual(got, ["d0.test", "d1.test"]);
+  assert.ok(resolver.aborted.includes("d2.test MX"), resolver.aborted.join(", "));
+  assert.ok(
+    !resolver.answered.some((q) => q.startsWith("d9.test")),
+    "d9 was started after the abort",
+  );
+});
+
+Deno.test("lookupMany() gives a domain past its deadline a result without MX, and goes on", async () => {
+  const resolver = new FakeQuerier();
+  resolver.delayMs = (name) => name === "d1.test" ? Infinity : 0;
+  const results = await collect(lookupMany(names(3), { resolver, deadlineMs: 20 }));
+  assert.deepEqual(results.map((r) => r.lookup?.mx?.outcome), ["ok", undefined, "ok"]);
+  assert.equal(results[1].error, undefined);
+  assert.ok(resolver.aborted.includes("d1.test MX"));
+});
+
+Deno.test("lookupMany() aborts the lookups in flight when the caller stops early", async () => {
+  const resolver = new FakeQuerier();
+  resolver.delayMs = (name) => domainOf(name) === "d0.test" ? 0 : Infinity;
+  let closed = false;
+  async function* source(): AsyncGenerator<string> {
+    try {
+      yield* names(100);
+    } finally {
+      closed = true;
+    }
+  }
+  for await (const r of lookupMany(source(), { resolver, concurrency: 4 })) {
+    assert.equal(r.domain, "d0.test");
+    await until(() => resolver.outstanding.size === 3);
+    break;
+  }
+  assert.deepEqual(resolver.aborted.filter((q) => q.endsWith(" MX")).sort(), [
+    "d1.test MX",
+    "d2.test MX",
+    "d3.test MX",
+  ]);
+  assert.ok(closed, "the source was not closed");
+});
+
+Deno.test("lookupMany() delivers the domains read before the input failed, then its error", async () => {
+  const resolver = new FakeQuerier();
+  async function* source(): AsyncGenerator<string> {
+    yield "d0.test";
+    yield "d1.test";
+    throw new Error("Input error");
+  }
+  const got: string[] = [];
+  await assert.rejects(async () => {
+    for await (const r of lookupMany(source(), { resolver })) got.push(r.domain);
+  }, { message: "Input error" });
+  assert.deepEqual(got, ["d0.test", "d1.test"]);
+});
+
+Deno.test("lookupMany() passes on what a lookup throws as that domain's error", async () => {
+  const fake = new FakeQuerier();
+  const failing: Querier = {
+    query: (name, type, options) =>
+      name.includes("bug") ? Promise.reject(new TypeError("Bug")) : fake.query(name, type, options),
+  };
+  const results = await collect(lookupMany(["d1.test", "bug.test"], { resolver: failing }));
+  assert.equal(results[0].lookup?.mx?.outcome, "ok");
+  assert.ok(results[1].error instanceof TypeError);
+  assert.equal(results[1].lookup, undefined);
+});
+
+Deno.test("lookupMany() rejects a concurrency below 1 and a deadline of 0", async () => {
+  const resolver = new FakeQuerier();
+  await assert.rejects(collect(lookupMany(["d1.test"], { resolver, concurrency: 0 })), RangeError);
+  await assert.rejects(
+    collect(lookupMany(["d1.test"], { resolver, concurrency: 1.5 })),
+    RangeError,
+  );
+  await assert.rejects(collect(lookupMany(["d1.test"], { resolver, deadlineMs: 0 })), RangeError);
+});
+
+Deno.test("lookupMany() with recordExchange gives each domain only its own round trips", async () => {
+  await using server = FakeDnsServer.start(async (query) => {
+    const q = query.questions[0];
+    // Overlap the two lookups' exchanges.
+    await sleep(q.name.startsWith("b") ? 1 : 5);
+    if (q.type === "MX") return reply(query, { answers: [rr.mx(q.name, 10, `mx.${q.name}`)] });
+    if (q.type === "A") return reply(query, { answers: [rr.a(q.name, "192.0.2.1")] });
+    return reply(query, { rcode: q.type === "TXT" ? "NXDOMAIN" : "NOERROR" });
+  });
+  const resolver = new Resolver({
+    servers: [server.nameServer],
+    timeoutMs: 2000,
+    attempts: 1,
+    onExchange: recordExchange,
+  });
+  const results = await collect(lookupMany(["a.test", "b.test"], { resolver }));
+  for (const { domain, lookup } of results) {
+    const asked = lookup!.trace.map((t) => `${t.name} ${t.type}`).sort();
+    assert.deepEqual(asked, [
+      `_mta-sts.${domain} TXT`,
+      `${domain} MX`,
+      `mx.${domain} A`,
+      `mx.${domain} AAAA`,
+    ]);
+  }
+});
+
+/** A stream of the given chunks, strings encoded as UTF-8. */
+function streamOf(...chunks: (string | Uint8Array)[]): ReadableStream<Uint8Array> {
+  return ReadableStream.from(
+    chunks.map((c) => typeof c === "string" ? new TextEncoder().encode(c) : c),
+  );
+}
+
+async function linesOf(stream: ReadableStream<Uint8Array>): Promise<[number, string][]> {
+  const all: [number, string][] = [];
+  for await (const { line, domain } of readDomainLines(stream)) all.push([line, domain]);
+  return all;
+}
+
+const LINE_CASES: { name: string; chunks: (string | Uint8Array)[]; want: [number, string][] }[] = [
+  {
+    name: "skips blank and # lines but counts them",
+    chunks: ["a.test\n\n   \n# note\n  #x.test\nb.test\n"],
+    want: [[1, "a.test"], [6, "b.test"]],
+  },
+  {
+    name: "drops \\r\\n ends and surrounding spaces and tabs, keeps inner ones",
+    chunks: ["\t a.test \r\nb .test\r\n"],
+    want: [[1, "a.test"], [2, "b .test"]],
+  },
+  {
+    name: "reads a last line without a newline",
+    chunks: ["a.test\nb.test"],
+    want: [[1, "a.test"], [2, "b.test"]],
+  },
+  {
+    name: "joins lines split across chunks",
+    chunks: ["a.te", "st\nb", ".test\n"],
+    want: [[1, "a.test"], [2, "b.test"]],
+  },
+  {
+    name: "decodes a UTF-8 character split across chunks",
+    chunks: [new Uint8Array([0x6d, 0xc3]), new Uint8Array([0xbc, 0x2e, 0x74, 0x0a])],
+    want: [[1, "mü.t"]],
+  },
+  { name: "yields nothing for an empty input", chunks: [], want: [] },
+  {
+    name: "cuts an overlong line and skips its rest, across chunks",
+    chunks: ["x".repeat(MAX_LINE_LENGTH + 10), "y".repeat(5000), "yy\nb.test\n"],
+    want: [[1, "x".repeat(MAX_LINE_LENGTH)], [2, "b.test"]],
+  },
+  {
+    name: "cuts an overlong line that arrives in one chunk",
+    chunks: [`${"z".repeat(MAX_LINE_LENGTH * 3)}\nb.test`],
+    want: [[1, "z".repeat(MAX_LINE_LENGTH)], [2, "b.test"]],
+  },
+];
+
+for (const { name, chunks, want } of LINE_CASES) {
+  Deno.test(`readDomainLines() ${name}`, async () => {
+    assert.deepEqual(await linesOf(streamOf(...chunks)), want);
+  });
+}
+
+Deno.test("readDomainLines() stops a pending read when the signal aborts", async () => {
+  let cancelled = false;
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode("a.test\n"));
+      // Then nothing more, as from a terminal nobody types into.
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  const controller = new AbortController();
+  const got: string[] = [];
+  for await (const { domain } of readDomainLines(stream, { signal: controller.signal })) {
+    got.push(domain);
+    setTimeout(() => controller.abort(), 1);
+  }
+  assert.deepEqual(got, ["a.test"]);
+  assert.ok(cancelled);
+});
