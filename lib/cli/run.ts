@@ -34,7 +34,7 @@ import {
 } from "../report/text.ts";
 import { Resolver } from "../resolver/resolver.ts";
 import { loadResolvConf } from "../resolver/resolv_conf.ts";
-import { overridePolicy } from "../sts/cache_file.ts";
+import { type CacheSize, DEFAULT_CACHE_SIZE, overridePolicy } from "../sts/cache_file.ts";
 import { StsError } from "../sts/errors.ts";
 import { parseCourierdTrustCerts, readCaCerts } from "../sts/fetch.ts";
 import { lookupSts, type StsResult } from "../sts/lookup.ts";
@@ -107,7 +107,7 @@ async function readConfig<T>(what: string, path: string, read: () => Promise<T>)
     return await read();
   } catch (error) {
     if (isPermissionRefusal(error)) throw error;
-    throw new ConfigError(`Cannot read ${what} ${path}: ${(error as Error).message}`);
+    throw new ConfigError(`Cannot read ${what} ${path}: ${osErrorText(error)}`);
   }
 }
 
@@ -521,7 +521,15 @@ async function override(session: Session, domain: string, mode: string): Promise
     await host.stdout(unknownStsPolicyLine(mode));
     return await showPolicy(session, domain);
   }
-  const size = await store.readCacheSize();
+  let size: CacheSize;
+  try {
+    size = await store.readCacheSize();
+  } catch (error) {
+    if (!(error instanceof StsError)) throw error;
+    // As lookupSts does: an unreadable .cache_size counts as missing, the default size.
+    await host.stderr(reasonLine(error.message));
+    size = { size: DEFAULT_CACHE_SIZE };
+  }
   if (size.warning) await host.stderr(reasonLine(size.warning));
   if (size.size === 0) return await showPolicy(session, domain);
   let read: EntryRead;
