@@ -5,6 +5,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { lookupMx, type MxResult } from "./mx/lookup.ts";
 import type { ExchangeTrace, Querier } from "./resolver/resolver.ts";
 import { lookupSts, type StsResult } from "./sts/lookup.ts";
+import type { CacheSize } from "./sts/cache_file.ts";
 import type { StsStore } from "./sts/store.ts";
 
 /** Lookups in flight when {@linkcode LookupManyOptions.concurrency} is not given. */
@@ -58,6 +59,8 @@ export interface LookupDomainOptions {
   resolver: Querier;
   /** The STS policy cache; undefined means none (every lookup downloads). */
   store?: StsStore;
+  /** Reads the cache's `.cache_size`. @default {() => store.readCacheSize()} */
+  readCacheSize?: () => Promise<CacheSize>;
   /**
    * Certificates to trust for policy downloads (PEM), or a loader called when a download
    * needs them; undefined means Deno's built-in roots.
@@ -144,6 +147,7 @@ export async function lookupDomain(
         lookupSts(domain, {
           resolver: options.resolver,
           store: options.store,
+          readCacheSize: options.readCacheSize,
           caCerts: options.caCerts,
           now: options.now,
           signal,
@@ -263,6 +267,11 @@ export async function* lookupMany(
     throw new RangeError(`Cannot look up with concurrency ${concurrency}: expected 1 or more`);
   }
   const deadlineMs = options.deadlineMs ?? DEFAULT_DOMAIN_DEADLINE_MS;
+  // `.cache_size` is read once for the whole batch, as one run of Courier reads it once.
+  const store = options.store;
+  let cacheSize: Promise<CacheSize> | undefined;
+  const readCacheSize = options.readCacheSize ??
+    (store ? () => (cacheSize ??= store.readCacheSize()) : undefined);
   if (!(deadlineMs > 0)) {
     throw new RangeError(`Cannot look up with deadline ${deadlineMs} ms: expected more than 0`);
   }
@@ -289,7 +298,7 @@ export async function* lookupMany(
     const slot: Slot = { done: Promise.resolve() };
     const at = index++;
     running++;
-    slot.done = lookupDomain(domain, { ...options, deadlineMs, signal }).then(
+    slot.done = lookupDomain(domain, { ...options, readCacheSize, deadlineMs, signal }).then(
       (lookup) => void (slot.result = { index: at, domain, lookup }),
       (error) => void (slot.result = { index: at, domain, error }),
     ).finally(() => {

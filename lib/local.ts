@@ -1,8 +1,8 @@
 // Courier's `[ LOCAL ]` test, config_islocal (cli.md §4.1): `locals` (or `me`, or the host
 // name) with `!` exclusions and `.suffix` patterns, then the hosted domains. The GDBM file
 // hosteddomains.dat is not read: its text source `hosteddomains` stands in (see below).
-import { domainToUnicode } from "node:url";
 import type { FileReader } from "./host.ts";
+import { labelToUnicode } from "./idna.ts";
 
 /** What the `[ LOCAL ]` test reads from the machine. */
 export interface LocalConfig {
@@ -36,9 +36,8 @@ function decodeAce(text: string): string {
       labels.push(label);
       continue;
     }
-    // node:url marks a bad A-label with U+FFFD rather than failing.
-    const unicode = domainToUnicode(label);
-    if (unicode === "" || unicode.includes("\uFFFD") || /^xn--/i.test(unicode)) return text;
+    const unicode = labelToUnicode(label);
+    if (unicode === undefined) return text;
     labels.push(unicode);
   }
   return labels.join(".");

@@ -352,18 +352,12 @@ interface BatchFigures {
 }
 
 /**
- * PLACEHOLDER(#6): the command line of this tool's `--batch` run over the first `count`
- * domains of `listFile` with `concurrency` lookups in flight. Undefined until `--batch`
- * exists; wire it then (e.g. `[...ours, "--batch", listFile, …]`, plus a way to take the
- * first `count` lines) and the group measures it like the anchor.
+ * The command line of this tool's `--batch` run over `file` with `concurrency` lookups in
+ * flight: `deno task lookup`'s flags with read access to the list added.
  */
-function ourBatchArgv(
-  _ours: string[],
-  _listFile: string,
-  _count: number,
-  _concurrency: number,
-): string[] | undefined {
-  return undefined;
+function ourBatchArgv(ours: string[], file: string, concurrency: number): string[] {
+  const argv = ours.map((word) => word.startsWith("--allow-read=") ? `${word},${file}` : word);
+  return [...argv, "--batch", file, "--concurrency", String(concurrency)];
 }
 
 async function runOurBatch(
@@ -371,10 +365,12 @@ async function runOurBatch(
   ours: string[],
   listFile: string,
   count: number,
-): Promise<BatchFigures | undefined> {
-  const argv = ourBatchArgv(ours, listFile, count, CONCURRENCY);
-  if (argv === undefined) return undefined;
-  const sample = await runOnce(world, argv, { rss: true });
+): Promise<BatchFigures> {
+  // The first `count` domains, as the anchor's --limit takes them.
+  const file = `${listFile}.${count}`;
+  const lines = (await Deno.readTextFile(listFile)).split("\n").slice(0, count);
+  await Deno.writeTextFile(file, lines.join("\n") + "\n");
+  const sample = await runOnce(world, ourBatchArgv(ours, file, CONCURRENCY), { rss: true });
   return { ms: sample.ms, rssKib: sample.rssKib! };
 }
 
@@ -414,8 +410,7 @@ async function batchGroup(ours: string[]): Promise<void> {
     return;
   }
   // The 100,000-domain zone only when there is a batch mode to measure with it.
-  const batchExists = ourBatchArgv(ours, "", 0, 1) !== undefined;
-  const size = batchExists ? BATCH_SIZES[1] : BATCH_SIZES[0];
+  const size = BATCH_SIZES[1];
   const { zone, domains } = batchZone(size);
   const started = performance.now();
   await using world = await startWorld({
@@ -435,8 +430,7 @@ async function batchGroup(ours: string[]): Promise<void> {
   const ourRuns = [];
   for (let i = 0; i < BATCH_RUNS; i++) {
     nodeRuns.push(await runNodeBatch(world, node, listFile, count));
-    const ourRun = await runOurBatch(world, ours, listFile, count);
-    if (ourRun !== undefined) ourRuns.push(ourRun);
+    ourRuns.push(await runOurBatch(world, ours, listFile, count));
   }
   const nodeRate = figures(nodeRuns.map((r) => count / (r.ms / 1000)));
   const rate = (f: Figures) =>
@@ -447,10 +441,6 @@ async function batchGroup(ours: string[]): Promise<void> {
         rss(figures(nodeRuns.map((r) => r.rssKib)))
       }`,
   );
-  if (ourRuns.length === 0) {
-    console.log("this tool: no --batch mode yet (PLACEHOLDER in scripts/bench.ts: runOurBatch)");
-    return;
-  }
   const ourRate = figures(ourRuns.map((r) => count / (r.ms / 1000)));
   const ratio = ourRate.median / nodeRate.median;
   console.log(`this tool --batch, ${count} domains: ${rate(ourRate)}`);
@@ -461,14 +451,12 @@ async function batchGroup(ours: string[]): Promise<void> {
   );
   const small = figures(ourRuns.map((r) => r.rssKib));
   const big = await runOurBatch(world, ours, listFile, BATCH_SIZES[1]);
-  if (big !== undefined) {
-    const growth = big.rssKib / small.median;
-    console.log(
-      `  peak RSS ${count} → ${BATCH_SIZES[1]} domains: ${mib(small.median)} → ${
-        mib(big.rssKib)
-      } (×${growth.toFixed(2)}; flat = ≤ ×1.10) ${verdict(growth <= 1.1)}`,
-    );
-  }
+  const growth = big.rssKib / small.median;
+  console.log(
+    `  peak RSS ${count} → ${BATCH_SIZES[1]} domains: ${mib(small.median)} → ${mib(big.rssKib)} (×${
+      growth.toFixed(2)
+    }; flat = ≤ ×1.10) ${verdict(growth <= 1.1)}`,
+  );
 }
 
 function findNode(): string | undefined {

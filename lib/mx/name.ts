@@ -1,8 +1,8 @@
 // Domain names as the MX lookup takes them: Courier's argument forms (resolver.md §11.1),
 // default-domain completion (§9), IDNA per UTS #46 for non-ASCII names (DECISIONS D15), and
 // the wire limits of RFC 1035 §2.3.4 checked before any packet is sent.
-import { domainToASCII, domainToUnicode } from "node:url";
 import { type Address, parseAddress } from "../address.ts";
+import { domainToAscii, labelToUnicode } from "../idna.ts";
 
 /** What the domain argument asks for. */
 export type Target =
@@ -43,7 +43,7 @@ export function nameProblem(name: string): string | undefined {
  */
 export function toWireName(name: string): string | undefined {
   if (ASCII.test(name)) return name;
-  const ascii = domainToASCII(name);
+  const ascii = domainToAscii(name);
   return ascii === "" ? undefined : ascii;
 }
 
@@ -58,9 +58,8 @@ export function toDisplayName(name: string): string {
   if (!/(^|\.)xn--/i.test(name)) return name;
   return name.split(".").map((label) => {
     if (!/^xn--/i.test(label)) return label;
-    const unicode = domainToUnicode(label);
-    // An undecodable A-label comes back with U+FFFD in it: keep the label as it was.
-    return unicode === "" || unicode.includes("\uFFFD") ? label : unicode;
+    // An undecodable A-label is kept as it was.
+    return labelToUnicode(label) ?? label;
   }).join(".");
 }
 

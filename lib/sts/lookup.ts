@@ -19,6 +19,11 @@ export interface LookupStsOptions {
   /** The cache; undefined means no cache (every run downloads). */
   store?: StsStore;
   /**
+   * Reads `.cache_size`; a batch passes one that reads it once for the whole run.
+   * @default {() => store.readCacheSize()}
+   */
+  readCacheSize?: () => Promise<CacheSize>;
+  /**
    * Trusted certificates for the download (`TLS_TRUSTCERTS`), or a function that loads them
    * when a download is needed; undefined means Deno's built-in roots.
    */
@@ -134,7 +139,7 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
   if (store) {
     let size: CacheSize;
     try {
-      size = await store.readCacheSize();
+      size = await (options.readCacheSize ?? (() => store.readCacheSize()))();
     } catch (error) {
       if (!(error instanceof StsError)) throw error;
       // Courier cannot tell an unreadable .cache_size from a missing one: the default size.

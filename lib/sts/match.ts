@@ -1,7 +1,6 @@
 // Does an MX host satisfy a policy's `mx` patterns (RFC 8461 §4.1, D7)? Pure name comparison;
 // which hosts to check and what to print is the report's job.
-import { isIP } from "node:net";
-import { asciiName } from "./_name.ts";
+import { asciiName, isIpLiteral } from "./_name.ts";
 
 /**
  * Whether `host` matches one of `patterns`.
@@ -29,12 +28,12 @@ import { asciiName } from "./_name.ts";
  * ```
  */
 export function matchesMx(host: string, patterns: readonly string[]): boolean {
-  const name = isIP(host) === 0 ? asciiName(host) : undefined;
+  const name = isIpLiteral(host) ? undefined : asciiName(host);
   if (name === undefined) return false;
   const parent = name.slice(name.indexOf(".") + 1);
   const hasParent = name.includes(".");
   return patterns.some((pattern) => {
-    if (isIP(pattern) !== 0) return false;
+    if (isIpLiteral(pattern)) return false;
     if (pattern.startsWith("*.")) return hasParent && asciiName(pattern.slice(2)) === parent;
     return asciiName(pattern) === name;
   });

@@ -1,8 +1,7 @@
 // MTA-STS policy text (RFC 8461 §3.2) to a checked policy, strict where D8 says a sender must
 // not guess (required fields, ranges) and tolerant, with a warning, where senders commonly are.
 // Fetching the text is fetch.ts's job; matching MX hosts is match.ts's.
-import { isIP } from "node:net";
-import { asciiName } from "./_name.ts";
+import { asciiName, isIpLiteral } from "./_name.ts";
 import { quote, trimWsp } from "./_text.ts";
 import { StsError } from "./errors.ts";
 
@@ -213,7 +212,7 @@ function required(
 // policy and never matches (match.ts), so an enforce policy fails closed for it.
 function patternProblem(value: string): string | undefined {
   if (value === "") return "is empty and never matches";
-  if (isIP(value) !== 0 || value.startsWith("[")) {
+  if (isIpLiteral(value) || value.startsWith("[")) {
     return "is an IP address, not a host name, and never matches";
   }
   if (value.startsWith(".")) {

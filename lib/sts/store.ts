@@ -3,8 +3,7 @@
 // follow a link or block on a FIFO, exclusive temporary files renamed into place.
 // Courier's fcntl lock is not taken: see the note on write().
 import type { Stats } from "node:fs";
-import { constants, type FileHandle, open as openHandle } from "node:fs/promises";
-import { join } from "node:path";
+import type { FileHandle } from "node:fs/promises";
 import { asciiName } from "./_name.ts";
 import { osReason, quote } from "./_text.ts";
 import {
@@ -37,11 +36,31 @@ const TEMP_NAME = /^\.tmp-[0-9a-f]{32}$/;
 // followed, O_NONBLOCK keeps a FIFO swapped in after lstat from blocking the open, O_NOCTTY
 // keeps a terminal from becoming ours. Device nodes cannot be planted: making one needs
 // CAP_MKNOD and a hard link cannot cross into /dev.
-const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK |
-  constants.O_NOCTTY;
-// O_EXCL: never someone else's file, never through a planted link (it also implies no follow).
-const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
-  constants.O_NOFOLLOW;
+// O_EXCL on create: never someone else's file, never through a planted link (it also implies
+// no follow).
+type OpenFor = "read" | "create";
+
+let nodeFs: Promise<typeof import("node:fs/promises")> | undefined;
+
+/**
+ * Opens `path` with the flags above. node:fs is loaded on the first open, not with this
+ * module: its first import costs ~16 ms and 11 MiB (the Node compatibility layer, #6), which
+ * a lookup for a domain without a cached policy never pays.
+ */
+async function openFile(path: string, purpose: OpenFor, mode?: number): Promise<FileHandle> {
+  nodeFs ??= import("node:fs/promises");
+  const { constants: c, open } = await nodeFs;
+  const flags = purpose === "read"
+    ? c.O_RDONLY | c.O_NOFOLLOW | c.O_NONBLOCK | c.O_NOCTTY
+    : c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW;
+  return await open(path, flags, mode);
+}
+
+/** `name` in `dir`, without node:path (see openFile). */
+function join(dir: string, name: string): string {
+  if (dir === "") return name;
+  return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
+}
 // Courier's mode (sts.md §15); a replaced file's mode is never widened.
 const ENTRY_MODE = 0o644;
 
@@ -203,7 +222,7 @@ export class StsStore {
       const info = await Deno.lstat(path);
       const refusal = foreignReason(info.isSymlink, info.isFile, info.nlink);
       if (refusal !== undefined) throw new Error(capitalised(refusal));
-      handle = await openHandle(path, READ_FLAGS);
+      handle = await openFile(path, "read");
       const opened = await handle.stat();
       const changed = foreignReason(false, opened.isFile(), opened.nlink);
       if (changed !== undefined) throw new Error(capitalised(changed));
@@ -343,7 +362,7 @@ export class StsStore {
     if (foreign !== undefined) return skipped(foreign);
     let handle: FileHandle;
     try {
-      handle = await openHandle(path, READ_FLAGS);
+      handle = await openFile(path, "read");
     } catch (error) {
       rethrowRefusal(error);
       if (codeOf(error) === "ENOENT") return parseCacheSize(undefined, path);
@@ -401,7 +420,7 @@ export class StsStore {
     const temp = join(this.dir, `.tmp-${Array.from(random, hex).join("")}`);
     let created = false;
     try {
-      const handle = await openHandle(temp, CREATE_FLAGS, await keptMode(path));
+      const handle = await openFile(temp, "create", await keptMode(path));
       created = true;
       try {
         let written = 0;
@@ -461,7 +480,7 @@ async function readOnce(path: string): Promise<EntryRead | "replaced"> {
   }
   let handle: FileHandle;
   try {
-    handle = await openHandle(path, READ_FLAGS);
+    handle = await openFile(path, "read");
   } catch (error) {
     rethrowRefusal(error);
     // Gone, or a link put there since lstat: the next look says which.

@@ -1,8 +1,9 @@
 // DNS messages (RFC 1035 §4, EDNS0 RFC 6891) in and out of wire format, through dns-packet.
 // This is the only module that imports dns-packet: the rest of the code sees our types only.
-import { Buffer } from "node:buffer";
-// @ts-types="@types/dns-packet"
-import * as packet from "dns-packet";
+// It imports the vendored copy, which carries its own pure-JS Buffer: npm dns-packet would
+// load Deno's Node compatibility layer at start-up (issue #6; scripts/vendor_dns_packet.ts).
+import * as packet from "./_dns_packet.js";
+import { Buffer } from "./_dns_packet.js";
 import { DnsError } from "../errors.ts";
 import { wireProblem } from "./_walk.ts";
 
@@ -343,7 +344,7 @@ export function encodeResponse(spec: ResponseSpec): Uint8Array {
   return out;
 }
 
-function toBuffer(bytes: Uint8Array): Buffer {
+function toBuffer(bytes: Uint8Array): InstanceType<typeof Buffer> {
   // dns-packet reads through Node's Buffer API; a view over the same memory avoids a copy.
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
