@@ -32,7 +32,7 @@ export type {
   UdpSocket,
 } from "./lib/host.ts";
 export { denoHost } from "./lib/host.ts";
-export { lookupDomain, lookupMany, readDomainLines, recordExchange } from "./lib/batch.ts";
+export { lookupDomain, lookupMany, readDomainLines } from "./lib/batch.ts";
 export type {
   BatchResult,
   DomainLine,

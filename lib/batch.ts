@@ -1,7 +1,6 @@
 // Many domains at once, for monitoring: each domain gets what one `testmxlookup DOMAIN` does
 // (MX and MTA-STS lookups side by side) under a deadline of its own, with at most
 // `concurrency` lookups in flight and results in input order. Printing them is the caller's.
-import { AsyncLocalStorage } from "node:async_hooks";
 import { lookupMx, type MxResult } from "./mx/lookup.ts";
 import type { ExchangeTrace, Querier } from "./resolver/resolver.ts";
 import { lookupSts, type StsResult } from "./sts/lookup.ts";
@@ -30,32 +29,9 @@ export const MAX_LINE_LENGTH = 1024;
 /** The STS state of a lookup that never got an answer (deadline). */
 const NO_STS: StsResult = { enabled: true, cache: "unchanged", warnings: [] };
 
-/** Which lookup an exchange belongs to: one Resolver serves every lookup of a batch. */
-const traceScope = new AsyncLocalStorage<ExchangeTrace[]>();
-
-/**
- * An `onExchange` for a {@linkcode Resolver} that several {@linkcode lookupDomain} calls
- * share: each round trip lands in the `trace` of the lookup that caused it.
- *
- * @param trace The round trip, as the resolver reports it.
- *
- * @example Give every lookup of a batch its own trace
- * ```ts ignore
- * import { lookupMany, recordExchange, Resolver } from "@testmxlookup/testmxlookup";
- *
- * const resolver = new Resolver({ servers: [{ address: "127.0.0.1" }], onExchange: recordExchange });
- * for await (const { domain, lookup } of lookupMany(["example.com", "example.net"], { resolver })) {
- *   console.log(domain, lookup?.trace.map((t) => `${t.name} ${t.type} ${t.rcode}`));
- * }
- * ```
- */
-export function recordExchange(trace: ExchangeTrace): void {
-  traceScope.getStore()?.push(trace);
-}
-
 /** Options of {@linkcode lookupDomain}. */
 export interface LookupDomainOptions {
-  /** The resolver; give it `onExchange: recordExchange` to fill {@linkcode DomainLookup.trace}. */
+  /** The resolver; one may serve many lookups at once. */
   resolver: Querier;
   /** The STS policy cache; undefined means none (every lookup downloads). */
   store?: StsStore;
@@ -86,7 +62,7 @@ export interface DomainLookup {
   mx?: MxResult;
   /** The STS state (empty when the deadline came first). */
   sts: StsResult;
-  /** The round trips of this lookup, when the resolver's `onExchange` is `recordExchange`. */
+  /** The round trips of this lookup (when the resolver reports them, as `Resolver` does). */
   trace: ExchangeTrace[];
   /** Wall time in milliseconds. */
   durationMs: number;
@@ -126,39 +102,40 @@ export async function lookupDomain(
 ): Promise<DomainLookup> {
   const started = performance.now();
   const trace: ExchangeTrace[] = [];
-  const deadline = new AbortController();
-  const timer = options.deadlineMs === undefined ? undefined : setTimeout(
-    () => deadline.abort(new DOMException("The domain's deadline was reached", "TimeoutError")),
-    options.deadlineMs,
-  );
-  const signal = options.signal
-    ? AbortSignal.any([options.signal, deadline.signal])
-    : deadline.signal;
+  // AbortSignal.timeout, not setTimeout: Deno's first setTimeout loads the Node timers layer,
+  // ~3 ms of start-up (issue #6).
+  const deadline = options.deadlineMs === undefined
+    ? undefined
+    : AbortSignal.timeout(options.deadlineMs);
+  const signals = [options.signal, deadline].filter((s): s is AbortSignal => s !== undefined);
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  // One resolver serves every lookup of a batch; each lookup collects its own round trips.
+  const resolver: Querier = {
+    query: (name, type, query) =>
+      options.resolver.query(name, type, { ...query, onExchange: (t) => trace.push(t) }),
+  };
   try {
     // The TXT query and the download overlap with the MX and address queries.
-    const [mx, sts] = await traceScope.run(trace, () =>
-      Promise.all([
-        lookupMx(domain, {
-          resolver: options.resolver,
-          defaultDomain: options.defaultDomain,
-          preferIpv6: options.preferIpv6,
-          signal,
-        }),
-        lookupSts(domain, {
-          resolver: options.resolver,
-          store: options.store,
-          readCacheSize: options.readCacheSize,
-          caCerts: options.caCerts,
-          now: options.now,
-          signal,
-        }),
-      ]));
+    const [mx, sts] = await Promise.all([
+      lookupMx(domain, {
+        resolver,
+        defaultDomain: options.defaultDomain,
+        preferIpv6: options.preferIpv6,
+        signal,
+      }),
+      lookupSts(domain, {
+        resolver,
+        store: options.store,
+        readCacheSize: options.readCacheSize,
+        caCerts: options.caCerts,
+        now: options.now,
+        signal,
+      }),
+    ]);
     return { domain, mx, sts, trace, durationMs: performance.now() - started };
   } catch (error) {
-    if (!deadline.signal.aborted || options.signal?.aborted) throw error;
+    if (!deadline?.aborted || options.signal?.aborted) throw error;
     return { domain, sts: NO_STS, trace, durationMs: performance.now() - started };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -241,12 +218,11 @@ function iteratorOf(domains: AsyncIterable<string> | Iterable<string>): AsyncIte
  * import {
  *   lookupMany,
  *   readDomainLines,
- *   recordExchange,
  *   Resolver,
  *   StsStore,
  * } from "@testmxlookup/testmxlookup";
  *
- * const resolver = new Resolver({ servers: [{ address: "127.0.0.1" }], onExchange: recordExchange });
+ * const resolver = new Resolver({ servers: [{ address: "127.0.0.1" }] });
  * const store = new StsStore("/var/lib/courier/sts");
  * const file = await Deno.open("domains.txt");
  * async function* domains() {

@@ -142,7 +142,6 @@ Deno.test("mod.ts exports these values and nothing else that runs", () => {
     "parseResolvConf",
     "parseStsRecords",
     "readDomainLines",
-    "recordExchange",
   ]);
 });
 

@@ -8,7 +8,6 @@ import {
   type LookupDomainOptions,
   lookupMany,
   readDomainLines,
-  recordExchange,
 } from "../batch.ts";
 import { UsageError } from "../errors.ts";
 import type { Host } from "../host.ts";
@@ -171,8 +170,6 @@ async function openSession(args: CliArgs, host: CliHost): Promise<Session> {
     rotate: conf.rotate,
     udpSize: args.udpSize,
     host,
-    // Each lookup's own round trips, for its JSON report.
-    onExchange: args.json || args.batchFile !== undefined ? recordExchange : undefined,
   });
   const session: Session = {
     startedMs: performance.now(),

@@ -252,10 +252,14 @@ function startAttempt(expected: ExpectedReply, options: ExchangeOptions): Attemp
   outer?.addEventListener("abort", onAbort, { once: true });
   if (outer?.aborted) controller.abort(outer.reason);
   let timedOut = false;
-  const timer = setTimeout(() => {
+  // AbortSignal.timeout rather than setTimeout: Deno's first setTimeout loads the Node timers
+  // layer, ~3 ms of start-up (issue #6). Its timer is unref'd; the listener goes in dispose.
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const onTimeout = () => {
     timedOut = true;
     controller.abort();
-  }, options.timeoutMs);
+  };
+  timeout.addEventListener("abort", onTimeout, { once: true });
   return {
     signal: controller.signal,
     settle(error, malformed, action) {
@@ -277,7 +281,7 @@ function startAttempt(expected: ExpectedReply, options: ExchangeOptions): Attemp
       });
     },
     [Symbol.dispose]() {
-      clearTimeout(timer);
+      timeout.removeEventListener("abort", onTimeout);
       outer?.removeEventListener("abort", onAbort);
     },
   };

@@ -66,6 +66,8 @@ export interface ResolverOptions {
 export interface ResolverQueryOptions {
   /** Aborts the query; it then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Called after every round trip of this query, besides the resolver's own `onExchange`. */
+  onExchange?: (trace: ExchangeTrace) => void;
 }
 
 /** A successful query. */
@@ -221,7 +223,7 @@ export class Resolver implements Querier {
    *
    * @param name The name, sent as given (case kept).
    * @param type The record type, e.g. "MX".
-   * @param options The abort signal.
+   * @param options The abort signal and a round-trip hook for this query.
    * @returns The records and the final reply.
    * @throws {DnsError} `NXDOMAIN`, `NODATA`, `SERVFAIL`, `REFUSED`, `NOTIMP`, `FORMERR`,
    *   `TIMEOUT`, `MALFORMED`, `NETWORK`, `CNAME_LOOP` or `INVALID_NAME`.
@@ -233,11 +235,10 @@ export class Resolver implements Querier {
     options: ResolverQueryOptions = {},
   ): Promise<QueryResult> {
     type = type.toUpperCase();
-    const { signal } = options;
     const cnames: string[] = [];
     const seen = new Set([nameKey(name)]);
     let current = name;
-    let answered = await this.#ask({ name, type }, signal);
+    let answered = await this.#ask({ name, type }, options);
     // A fresh reply is searched in its answer section, a reply we continue in everywhere.
     let pool = answered.message.answers;
     // Every pass returns, throws, or follows one more CNAME, of which there are at most
@@ -298,7 +299,7 @@ export class Resolver implements Querier {
       if (all.some((r) => sameName(r.name, current) && (r.type === type || r.type === "CNAME"))) {
         pool = all;
       } else {
-        answered = await this.#ask({ name: current, type }, signal);
+        answered = await this.#ask({ name: current, type }, options);
         pool = answered.message.answers;
       }
     }
@@ -309,7 +310,8 @@ export class Resolver implements Querier {
   }
 
   /** One question, retried over the servers until a NOERROR or NXDOMAIN reply. */
-  async #ask(question: Question, signal: AbortSignal | undefined): Promise<Answered> {
+  async #ask(question: Question, query: ResolverQueryOptions): Promise<Answered> {
+    const { signal } = query;
     const count = this.#servers.length;
     // With `rotate` the load is spread; otherwise a dead first server costs one timeout per
     // run, not one per query.
@@ -323,7 +325,7 @@ export class Resolver implements Querier {
         const server = this.#servers[index];
         let error: DnsError;
         try {
-          const answered = await this.#attempt(server, question, signal);
+          const answered = await this.#attempt(server, question, query);
           const kind = rcodeKind(answered.message.rcode);
           if (kind === undefined) {
             this.#preferred = index;
@@ -361,34 +363,40 @@ export class Resolver implements Querier {
   async #attempt(
     server: Server,
     question: Question,
-    signal: AbortSignal | undefined,
+    query: ResolverQueryOptions,
   ): Promise<Answered> {
-    const answered = await this.#exchange(server, question, this.#udpSize, signal);
+    const answered = await this.#exchange(server, question, this.#udpSize, query);
     // RFC 6891 §7: a FORMERR to a query with OPT may come from a server that predates EDNS;
     // ask once more without it.
     if (answered.message.rcode !== "FORMERR" || this.#udpSize === 0) return answered;
-    return await this.#exchange(server, question, 0, signal);
+    return await this.#exchange(server, question, 0, query);
   }
 
   async #exchange(
     server: Server,
     question: Question,
     udpSize: number,
-    signal: AbortSignal | undefined,
+    asked: ResolverQueryOptions,
   ): Promise<Answered> {
     // A fresh ID per query (RFC 5452 §9.2); the TCP retry reuses the query as Courier does.
     const id = this.#host.randomId();
     const query = encodeQuery(question, { id, udpSize });
     const expected = { server: server.address, id, question };
-    const options: ExchangeOptions = { host: this.#host, timeoutMs: this.#timeoutMs, signal };
+    const options: ExchangeOptions = {
+      host: this.#host,
+      timeoutMs: this.#timeoutMs,
+      signal: asked.signal,
+    };
     const trace = { server: server.label, ...question, edns: udpSize > 0 };
     const udp = await this.#traced(
+      asked,
       { ...trace, transport: "udp" },
       () => exchangeUdp(query, expected, options),
     );
     // RFC 1035 §4.2.1, RFC 7766 §5: a truncated UDP reply means asking again over TCP.
     if (!udp.tc) return { message: udp, server: server.label, transport: "udp" };
     const tcp = await this.#traced(
+      asked,
       { ...trace, transport: "tcp" },
       () => exchangeTcp(query, expected, options),
     );
@@ -396,13 +404,18 @@ export class Resolver implements Querier {
   }
 
   async #traced(
+    query: ResolverQueryOptions,
     trace: Omit<ExchangeTrace, "ms">,
     run: () => Promise<Message>,
   ): Promise<Message> {
     const started = this.#host.now();
+    const report = (entry: ExchangeTrace) => {
+      this.#onExchange?.(entry);
+      query.onExchange?.(entry);
+    };
     try {
       const message = await run();
-      this.#onExchange?.({
+      report({
         ...trace,
         rcode: message.rcode,
         ...(message.tc ? { truncated: true } : {}),
@@ -412,7 +425,7 @@ export class Resolver implements Querier {
     } catch (error) {
       // An abort is the caller's doing, not an outcome of the exchange.
       if (error instanceof DnsError) {
-        this.#onExchange?.({ ...trace, error: error.kind, ms: this.#host.now() - started });
+        report({ ...trace, error: error.kind, ms: this.#host.now() - started });
       }
       throw error;
     }

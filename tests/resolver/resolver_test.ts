@@ -483,3 +483,20 @@ Deno.test("Resolver.query() starts the next query at the server that answered la
   assert.equal(silent.queries.length, 1);
   assert.equal(good.queries.length, 2);
 });
+
+Deno.test("Resolver.query() reports each round trip to the query's own onExchange too", async () => {
+  await using server = FakeDnsServer.start((query) =>
+    reply(query, { answers: [rr.a(query.questions[0].name, "192.0.2.1")] })
+  );
+  const all: string[] = [];
+  const resolver = new Resolver({
+    servers: [server.nameServer],
+    timeoutMs: 500,
+    onExchange: (t) => all.push(t.name),
+  });
+  const mine: string[] = [];
+  await resolver.query("one.test", "A", { onExchange: (t) => mine.push(t.name) });
+  await resolver.query("two.test", "A");
+  assert.deepEqual(mine, ["one.test"]);
+  assert.deepEqual(all, ["one.test", "two.test"]);
+});
