@@ -110,16 +110,14 @@ export async function fetchPolicy(
     });
   options.signal?.throwIfAborted();
 
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), timeout);
-  const signal = options.signal
-    ? AbortSignal.any([deadline.signal, options.signal])
-    : deadline.signal;
+  // AbortSignal.timeout, not setTimeout: Deno's first setTimeout loads the Node timers layer.
+  const deadline = AbortSignal.timeout(timeout);
+  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
   const client = options.caCerts ? Deno.createHttpClient({ caCerts: options.caCerts }) : undefined;
   // Which signal fired tells a timeout from the caller's abort; anything else is the network.
   const failure = (error: unknown): StsError => {
     if (error instanceof StsError) return error;
-    if (deadline.signal.aborted) {
+    if (deadline.aborted) {
       return fail("TIMEOUT", `no complete answer within ${timeout} ms`, error);
     }
     if (options.signal?.aborted) return fail("ABORTED", "aborted", error);
@@ -156,7 +154,6 @@ export async function fetchPolicy(
     if (error instanceof Deno.errors.NotCapable) throw error;
     throw failure(error);
   } finally {
-    clearTimeout(timer);
     client?.close();
   }
 }
