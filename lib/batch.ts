@@ -102,13 +102,16 @@ export async function lookupDomain(
 ): Promise<DomainLookup> {
   const started = performance.now();
   const trace: ExchangeTrace[] = [];
-  // AbortSignal.timeout, not setTimeout: Deno's first setTimeout loads the Node timers layer,
-  // ~3 ms of start-up (issue #6).
-  const deadline = options.deadlineMs === undefined
-    ? undefined
-    : AbortSignal.timeout(options.deadlineMs);
-  const signals = [options.signal, deadline].filter((s): s is AbortSignal => s !== undefined);
-  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  // A cancellable timer: AbortSignal.timeout would live on for its full time after the
+  // lookup, and a long batch would hold thousands of them (see exchange.ts).
+  const deadline = new AbortController();
+  const timer = options.deadlineMs === undefined ? undefined : setTimeout(
+    () => deadline.abort(new DOMException("The domain's deadline was reached", "TimeoutError")),
+    options.deadlineMs,
+  );
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, deadline.signal])
+    : deadline.signal;
   // One resolver serves every lookup of a batch; each lookup collects its own round trips.
   const resolver: Querier = {
     query: (name, type, query) =>
@@ -134,8 +137,10 @@ export async function lookupDomain(
     ]);
     return { domain, mx, sts, trace, durationMs: performance.now() - started };
   } catch (error) {
-    if (!deadline?.aborted || options.signal?.aborted) throw error;
+    if (!deadline.signal.aborted || options.signal?.aborted) throw error;
     return { domain, sts: NO_STS, trace, durationMs: performance.now() - started };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

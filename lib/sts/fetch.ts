@@ -110,14 +110,18 @@ export async function fetchPolicy(
     });
   options.signal?.throwIfAborted();
 
-  // AbortSignal.timeout, not setTimeout: Deno's first setTimeout loads the Node timers layer.
-  const deadline = AbortSignal.timeout(timeout);
-  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  // A cancellable timer, not AbortSignal.timeout, which outlives the download (see
+  // lib/resolver/exchange.ts).
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), timeout);
+  const signal = options.signal
+    ? AbortSignal.any([deadline.signal, options.signal])
+    : deadline.signal;
   const client = options.caCerts ? Deno.createHttpClient({ caCerts: options.caCerts }) : undefined;
   // Which signal fired tells a timeout from the caller's abort; anything else is the network.
   const failure = (error: unknown): StsError => {
     if (error instanceof StsError) return error;
-    if (deadline.aborted) {
+    if (deadline.signal.aborted) {
       return fail("TIMEOUT", `no complete answer within ${timeout} ms`, error);
     }
     if (options.signal?.aborted) return fail("ABORTED", "aborted", error);
@@ -154,6 +158,7 @@ export async function fetchPolicy(
     if (error instanceof Deno.errors.NotCapable) throw error;
     throw failure(error);
   } finally {
+    clearTimeout(timer);
     client?.close();
   }
 }
