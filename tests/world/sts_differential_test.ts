@@ -422,6 +422,39 @@ Deno.test({
       );
 
       await t.step(
+        "interop: Courier and ours writing the same entry in turn keep reading each other's file",
+        async () => {
+          await world.resetSts(null);
+          const name = "sts-enforce.test";
+          const mode = async (run: (argv: string[]) => Promise<RunResult>) => {
+            const result = await run([name]);
+            assert.equal(result.code, 0, text(result.stderr));
+            return /^STS: (\w+)$/m.exec(text(result.stdout))?.[1] ?? "none";
+          };
+          // Each writer in turn; after each write both tools see the mode it wrote.
+          const turns: [string, (argv: string[]) => Promise<RunResult>, string, string][] = [
+            ["Courier", courier, "--sts-override=testing", "testing"],
+            ["ours", ours, "--sts-override=enforce", "enforcing"],
+            ["Courier", courier, "--sts-override=testing", "testing"],
+            ["ours", ours, "--sts-override=enforce", "enforcing"],
+          ];
+          await courier([name]);
+          assert.equal(await mode(ours), "enforcing");
+          for (const [who, run, option, expected] of turns) {
+            const written = await run([option, name]);
+            assert.equal(written.code, 0, `${who}: ${text(written.stderr)}`);
+            assert.equal(await mode(courier), expected, `Courier after ${who} ${option}`);
+            assert.equal(await mode(ours), expected, `ours after ${who} ${option}`);
+            assert.match((await cache())[name], /^1\nid:enforce1\n\n/);
+          }
+          // A purge by either tool brings the served policy back for both.
+          await ours(["--sts-purge", name]);
+          assert.equal(await mode(courier), "enforcing");
+          assert.equal((await cache())[name], `1\nid:enforce1\n\n${servedPolicy(name)}`);
+        },
+      );
+
+      await t.step(
         "interop: Courier's stub is no policy for ours (refetched, not shown)",
         async () => {
           await world.resetSts(null);
