@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { answer } from "./fakes/answer.ts";
 import { type BatchResult, lookupMany, MAX_LINE_LENGTH, readDomainLines } from "../lib/batch.ts";
 import { DnsError } from "../lib/errors.ts";
 import {
@@ -89,32 +90,7 @@ class FakeQuerier implements Querier {
     } else if (type === "A") {
       records = [record(name, { type: "A", address: `192.0.2.${Number(n) % 250}` })];
     } else throw new DnsError("NODATA", `${name} has no ${type}`, { name, type });
-    return {
-      name,
-      canonicalName: name,
-      type,
-      records,
-      message: {
-        id: 1,
-        qr: true,
-        opcode: "QUERY",
-        aa: false,
-        tc: false,
-        rd: true,
-        ra: true,
-        ad: false,
-        cd: false,
-        rcode: "NOERROR",
-        questions: [{ name, type, class: "IN" }],
-        answers: records,
-        authorities: [],
-        additionals: [],
-      },
-      ad: false,
-      cnames: [],
-      server: "fake",
-      transport: "udp",
-    };
+    return answer(name, type, records, "fake");
   }
 }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { answer } from "../fakes/answer.ts";
 import { DnsError, type DnsErrorKind } from "../../lib/errors.ts";
 import type { Querier, QueryResult } from "../../lib/resolver/resolver.ts";
 import { COURIER_STUB_POLICY, encodeEntry } from "../../lib/sts/cache_file.ts";
@@ -25,49 +26,24 @@ interface FakeResolver extends Querier {
   calls: string[];
 }
 
-/** A resolver answering every query with `answer`: TXT strings, or a DnsError of that kind. */
-function fakeResolver(answer: TxtAnswer): FakeResolver {
+/** A resolver answering every query with `txt`: TXT strings, or a DnsError of that kind. */
+function fakeResolver(txt: TxtAnswer): FakeResolver {
   const calls: string[] = [];
   return {
     calls,
     query(name: string, type: string): Promise<QueryResult> {
       calls.push(`${name} ${type}`);
-      if (typeof answer === "string") {
-        return Promise.reject(new DnsError(answer, `Fake ${answer} for ${name}`, { name, type }));
+      if (typeof txt === "string") {
+        return Promise.reject(new DnsError(txt, `Fake ${txt} for ${name}`, { name, type }));
       }
-      const records = answer.map((text) => ({
+      const records = txt.map((text) => ({
         name,
         type: "TXT",
         class: "IN",
         ttl: 300,
         data: { type: "TXT" as const, strings: [new TextEncoder().encode(text)] },
       }));
-      return Promise.resolve({
-        name,
-        canonicalName: name,
-        type,
-        records,
-        message: {
-          id: 1,
-          qr: true,
-          opcode: "QUERY",
-          aa: false,
-          tc: false,
-          rd: true,
-          ra: true,
-          ad: false,
-          cd: false,
-          rcode: "NOERROR",
-          questions: [{ name, type }],
-          answers: records,
-          authorities: [],
-          additionals: [],
-        },
-        ad: false,
-        cnames: [],
-        server: "127.0.0.1",
-        transport: "udp",
-      });
+      return Promise.resolve(answer(name, type, records));
     },
   };
 }
