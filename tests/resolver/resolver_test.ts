@@ -157,7 +157,8 @@ Deno.test("Resolver.query() reports TIMEOUT after every attempt, within the dead
     message: `No reply from 127.0.0.1:${server.port} for "x.test" MX after 2 attempts of 150 ms`,
   });
   const elapsed = Date.now() - started;
-  assert.ok(elapsed >= 290 && elapsed < 1000, `took ${elapsed} ms`);
+  // Two attempts of 150 ms, and no unbounded wait (a generous bound, not a speed goal).
+  assert.ok(elapsed >= 290 && elapsed < 3000, `took ${elapsed} ms`);
   assert.equal(server.queries.length, 2);
   assert.notEqual(server.queries[0].message.id, server.queries[1].message.id);
   assert.notEqual(server.queries[0].from.port, server.queries[1].from.port);

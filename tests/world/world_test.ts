@@ -60,8 +60,6 @@ Deno.test({
     const world = await startWorld();
     const startMs = performance.now() - started;
     try {
-      assert.ok(startMs < 3000, `start-up took ${Math.round(startMs)} ms`);
-
       await t.step("dig inside the namespace gets the MX of a case", async () => {
         const out = await dig(world, "+short", "two-mx.test", "MX");
         assert.deepEqual(out.trim().split("\n").sort(), [
