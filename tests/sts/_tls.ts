@@ -59,12 +59,9 @@ async function makeCa(dir: string, name: string): Promise<void> {
   ]);
 }
 
-async function makeLeaf(dir: string, name: string, ca: string, san: string): Promise<void> {
-  await Deno.writeTextFile(
-    `${dir}/${name}.ext`,
-    `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
-  );
-  await openssl(dir, [
+/** A P-256 key and a certificate request for it, `<name>.key` and `<name>.csr`. */
+function makeRequest(dir: string, name: string): Promise<void> {
+  return openssl(dir, [
     "req",
     "-newkey",
     "ec",
@@ -78,6 +75,14 @@ async function makeLeaf(dir: string, name: string, ca: string, san: string): Pro
     "-subj",
     `/CN=${name}`,
   ]);
+}
+
+async function makeLeaf(dir: string, name: string, ca: string, san: string): Promise<void> {
+  await Deno.writeTextFile(
+    `${dir}/${name}.ext`,
+    `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
+  );
+  await makeRequest(dir, name);
   await openssl(dir, [
     "x509",
     "-req",
@@ -102,20 +107,7 @@ async function makeLeaf(dir: string, name: string, ca: string, san: string): Pro
  * now, so `openssl ca`, which takes explicit dates, signs it.
  */
 async function makeExpiredLeaf(dir: string, name: string, ca: string): Promise<void> {
-  await openssl(dir, [
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    `/CN=${name}`,
-  ]);
+  await makeRequest(dir, name);
   await Deno.writeTextFile(`${dir}/${name}.index`, "");
   await Deno.writeTextFile(`${dir}/${name}.serial`, "01\n");
   await Deno.writeTextFile(
