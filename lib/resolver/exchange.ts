@@ -225,8 +225,17 @@ export async function exchangeTcp(
   }
 }
 
-/** Reads exactly `length` bytes; undefined when the stream ends first. */
-async function readExactly(conn: TcpConnection, length: number): Promise<Uint8Array | undefined> {
+/**
+ * Reads exactly `length` bytes; undefined when the stream ends first.
+ *
+ * @param conn A connection (a `Deno.Conn` fits).
+ * @param length The number of bytes.
+ * @returns The bytes, or undefined at the end of the stream.
+ */
+export async function readExactly(
+  conn: Pick<TcpConnection, "read">,
+  length: number,
+): Promise<Uint8Array | undefined> {
   const buffer = new Uint8Array(length);
   let filled = 0;
   // Every read returns at least one byte or null, so `length` reads are enough.

@@ -1,6 +1,7 @@
 // resolv.conf(5) as glibc reads it, with Courier's address grammar (resolver.md §2) and
 // D12's defaults: `nameserver`, `domain`, `search`, `options timeout attempts rotate`.
 // Pure; reading the file goes through the host. Lines it cannot use become warnings.
+import { quote } from "../_text.ts";
 import { addressToHost, parseAddress } from "../address.ts";
 import type { FileReader } from "../host.ts";
 
@@ -126,7 +127,7 @@ export function parseResolvConf(text: string): ResolvConf {
     if (line.trim() === "") continue;
     // glibc and Courier both match the keyword at the very start of the line only.
     if (/^[ \t]/.test(line)) {
-      warn(`Ignoring ${shown(line.trim())}: line starts with white space`);
+      warn(`Ignoring ${quote(line.trim(), 100)}: line starts with white space`);
       continue;
     }
     const words = line.split(/[ \t]+/).filter((w) => w !== "");
@@ -162,7 +163,7 @@ export function parseResolvConf(text: string): ResolvConf {
         // A glibc keyword for address ordering; MX hosts keep D14's order instead.
         break;
       default:
-        warn(`Ignoring unknown keyword ${shown(keyword)}`);
+        warn(`Ignoring unknown keyword ${quote(keyword, 100)}`);
     }
   }
   if (dropped > 0) {
@@ -181,9 +182,11 @@ function addNameserver(conf: ResolvConf, values: string[], warn: (m: string) => 
   const [value] = values;
   if (value === undefined) return warn("Ignoring nameserver without an address");
   const address = parseAddress(value);
-  if (address === undefined) return warn(`Ignoring nameserver ${shown(value)}: not an IP address`);
+  if (address === undefined) {
+    return warn(`Ignoring nameserver ${quote(value, 100)}: not an IP address`);
+  }
   if (conf.nameservers.length === MAX_NAMESERVERS) {
-    return warn(`Ignoring nameserver ${shown(value)}: at most ${MAX_NAMESERVERS} are used`);
+    return warn(`Ignoring nameserver ${quote(value, 100)}: at most ${MAX_NAMESERVERS} are used`);
   }
   conf.nameservers.push(addressToHost(address));
 }
@@ -196,34 +199,18 @@ function applyOption(conf: ResolvConf, option: string, warn: (m: string) => void
     conf.rotate = true;
   } else if (name === "timeout" || name === "attempts") {
     const n = value !== undefined && /^[0-9]+$/.test(value) ? Number(value) : NaN;
-    if (Number.isNaN(n)) return warn(`Ignoring option ${shown(option)}: not a whole number`);
+    if (Number.isNaN(n)) return warn(`Ignoring option ${quote(option, 100)}: not a whole number`);
     // glibc caps both; a zero would mean no wait or no try, so one is the floor.
     const max = name === "timeout" ? MAX_TIMEOUT_S : MAX_ATTEMPTS;
     const bounded = Math.min(Math.max(n, 1), max);
-    if (bounded !== n) warn(`Option ${shown(option)} is out of range 1..${max}; using ${bounded}`);
+    if (bounded !== n) {
+      warn(`Option ${quote(option, 100)} is out of range 1..${max}; using ${bounded}`);
+    }
     if (name === "timeout") conf.timeoutMs = bounded * 1000;
     else conf.attempts = bounded;
   } else if (!IGNORED_OPTIONS.has(name)) {
-    warn(`Ignoring unknown option ${shown(option)}`);
+    warn(`Ignoring unknown option ${quote(option, 100)}`);
   }
-}
-
-/**
- * `text` in double quotes for a stderr line: control characters, `"`, `\\` and anything past
- * ASCII escaped (a binary file must not write to the terminal), cut after 100 characters.
- */
-function shown(text: string): string {
-  let out = "";
-  let count = 0;
-  for (const char of text) {
-    if (count++ === 100) return `"${out}"…`;
-    const code = char.codePointAt(0)!;
-    if (char === '"' || char === "\\") out += "\\" + char;
-    else if (code >= 0x20 && code < 0x7f) out += char;
-    else if (code < 0x100) out += "\\x" + code.toString(16).padStart(2, "0");
-    else out += `\\u{${code.toString(16)}}`;
-  }
-  return `"${out}"`;
 }
 
 function toDomain(value: string): string | undefined {

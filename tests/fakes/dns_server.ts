@@ -9,6 +9,7 @@
 // const resolver = new Resolver({ servers: [server.nameServer], timeoutMs: 300 });
 // ```
 import type { SocketAddress } from "../../lib/host.ts";
+import { readExactly } from "../../lib/resolver/exchange.ts";
 import type { NameServer } from "../../lib/resolver/resolver.ts";
 import {
   decodeMessage,
@@ -394,15 +395,4 @@ function toBytes(item: ResponseSpec | Uint8Array): Uint8Array {
 function toSocketAddress(addr: Deno.Addr): SocketAddress {
   const net = addr as Deno.NetAddr;
   return { hostname: net.hostname, port: net.port };
-}
-
-async function readExactly(conn: Deno.Conn, length: number): Promise<Uint8Array | undefined> {
-  const buffer = new Uint8Array(length);
-  let filled = 0;
-  for (let i = 0; i <= length && filled < length; i++) {
-    const n = await conn.read(buffer.subarray(filled));
-    if (n === null) return undefined;
-    filled += n;
-  }
-  return buffer;
 }

@@ -31,6 +31,19 @@ export function record(name: string, data: RecordData): RecordSpec {
   return { name, data };
 }
 
+/** MX record data. */
+export const mx = (preference: number, exchange: string): RecordData => ({
+  type: "MX",
+  preference,
+  exchange,
+});
+/** A record data. */
+export const a = (address: string): RecordData => ({ type: "A", address });
+/** AAAA record data. */
+export const aaaa = (address: string): RecordData => ({ type: "AAAA", address });
+/** CNAME record data. */
+export const cname = (target: string): RecordData => ({ type: "CNAME", target });
+
 /** Counts queries in flight, to prove that they overlap or that a bound holds. */
 export class InFlight {
   /** Queries being answered now. */

@@ -8,21 +8,21 @@ import { lookupMx, type MxResult } from "../../lib/mx/lookup.ts";
 import { Resolver } from "../../lib/resolver/resolver.ts";
 import { lookupSts } from "../../lib/sts/lookup.ts";
 import { FakeDnsServer } from "../fakes/dns_server.ts";
-import { InFlight, record as r, type Zone, zoneHandler } from "../fakes/zone.ts";
+import {
+  a,
+  aaaa,
+  cname,
+  InFlight,
+  mx,
+  record as r,
+  type Zone,
+  zoneHandler,
+} from "../fakes/zone.ts";
 
 /** The caller's deadline: a lookup that overran it would reject with a TimeoutError. */
 const DEADLINE_MS = 30_000;
 /** lookupMx's default bound on address queries in flight. */
 const CONCURRENCY = 32;
-
-const mx = (preference: number, exchange: string) => ({
-  type: "MX" as const,
-  preference,
-  exchange,
-});
-const a = (address: string) => ({ type: "A" as const, address });
-const aaaa = (address: string) => ({ type: "AAAA" as const, address });
-const cname = (target: string) => ({ type: "CNAME" as const, target });
 
 interface Run {
   result: MxResult;

@@ -3,16 +3,16 @@ import { formatAddress } from "../../lib/address.ts";
 import { lookupMx, type MxResult } from "../../lib/mx/lookup.ts";
 import { Resolver } from "../../lib/resolver/resolver.ts";
 import { FakeDnsServer } from "../fakes/dns_server.ts";
-import { InFlight, record as r, type Zone, zoneHandler } from "../fakes/zone.ts";
-
-const mx = (preference: number, exchange: string) => ({
-  type: "MX" as const,
-  preference,
-  exchange,
-});
-const a = (address: string) => ({ type: "A" as const, address });
-const aaaa = (address: string) => ({ type: "AAAA" as const, address });
-const cname = (target: string) => ({ type: "CNAME" as const, target });
+import {
+  a,
+  aaaa,
+  cname,
+  InFlight,
+  mx,
+  record as r,
+  type Zone,
+  zoneHandler,
+} from "../fakes/zone.ts";
 
 async function lookup(
   zone: Zone,
