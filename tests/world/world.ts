@@ -654,11 +654,7 @@ exec ${shellQuote(`${courierDir}/usr/bin/testmxlookup`)} "$@"
         stdout: "piped",
         stderr: "piped",
       }).spawn();
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, PROBE_TIMEOUT_MS);
+      const timer = killAfter(child, PROBE_TIMEOUT_MS);
       const out = await child.output().finally(() => clearTimeout(timer));
       const text = new TextDecoder().decode(out.stdout);
       if (out.success && ok(text)) return;
@@ -1033,6 +1029,15 @@ async function removeWorldDir(dir: string): Promise<void> {
   await Deno.remove(dir, { recursive: true }).catch(ignoreNotFound);
 }
 
+/** Kills `child` after `ms` unless the returned timer is cleared first. */
+function killAfter(child: Deno.ChildProcess, ms: number): ReturnType<typeof setTimeout> {
+  return setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, ms);
+}
+
 /** Runs a short helper command on the host, bounded; rejects with its stderr. */
 async function helper(argv: string[], cwd?: string): Promise<string> {
   const child = new Deno.Command(argv[0], {
@@ -1042,11 +1047,7 @@ async function helper(argv: string[], cwd?: string): Promise<string> {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, HELPER_TIMEOUT_MS);
+  const timer = killAfter(child, HELPER_TIMEOUT_MS);
   try {
     const out = await child.output();
     if (!out.success) {
