@@ -26,8 +26,8 @@ const REORDER_FACTOR = 4;
 /** Characters of an input line kept by {@linkcode readDomainLines}; no domain is longer. */
 export const MAX_LINE_LENGTH = 1024;
 
-/** The STS state of a lookup that never got an answer (deadline). */
-const NO_STS: StsResult = { enabled: true, cache: "unchanged", warnings: [] };
+/** The STS state of a lookup that never got an answer (deadline, internal error). */
+export const NO_STS: StsResult = { enabled: true, cache: "unchanged", warnings: [] };
 
 /** Options of {@linkcode lookupDomain}. */
 export interface LookupDomainOptions {

@@ -7,6 +7,7 @@ import {
   lookupDomain,
   type LookupDomainOptions,
   lookupMany,
+  NO_STS,
   readDomainLines,
 } from "../batch.ts";
 import { UsageError } from "../errors.ts";
@@ -365,8 +366,6 @@ function internalErrorReport(domain: string, line: number, error: unknown): Json
     durationMs: 0,
   });
 }
-
-const NO_STS: StsResult = { enabled: true, cache: "unchanged", warnings: [] };
 
 /**
  * `--batch`: one JSON line per domain, in input order, as each one's predecessors are out.
