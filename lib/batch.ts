@@ -50,6 +50,12 @@ export interface LookupDomainOptions {
   now?: () => number;
   /** This lookup's deadline in milliseconds; undefined means none of its own. */
   deadlineMs?: number;
+  /**
+   * Start the policy download with the TXT query (see `LookupStsOptions.prefetch`): faster
+   * for one domain, two queries more for each domain without a policy.
+   * @default {true}, and false in {@linkcode lookupMany}
+   */
+  prefetch?: boolean;
   /** Aborts the lookup; it then rejects with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -132,6 +138,7 @@ export async function lookupDomain(
         readCacheSize: options.readCacheSize,
         caCerts: options.caCerts,
         now: options.now,
+        prefetch: options.prefetch,
         signal,
       }),
     ]);
@@ -279,13 +286,16 @@ export async function* lookupMany(
     const slot: Slot = { done: Promise.resolve() };
     const at = index++;
     running++;
-    slot.done = lookupDomain(domain, { ...options, readCacheSize, deadlineMs, signal }).then(
-      (lookup) => void (slot.result = { index: at, domain, lookup }),
-      (error) => void (slot.result = { index: at, domain, error }),
-    ).finally(() => {
-      running--;
-      changed();
-    });
+    // Throughput over latency: no queries a domain without a policy does not need.
+    const prefetch = options.prefetch ?? false;
+    slot.done = lookupDomain(domain, { ...options, readCacheSize, deadlineMs, prefetch, signal })
+      .then(
+        (lookup) => void (slot.result = { index: at, domain, lookup }),
+        (error) => void (slot.result = { index: at, domain, error }),
+      ).finally(() => {
+        running--;
+        changed();
+      });
     pending.push(slot);
   };
 

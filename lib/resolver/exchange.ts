@@ -85,6 +85,7 @@ export function acceptReply(
 
 function sameEndpoint(a: SocketAddress, b: SocketAddress): boolean {
   if (a.port !== b.port) return false;
+  if (a.hostname === b.hostname) return true; // the usual case, without parsing
   // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; compare the 16 bytes.
   const x = parseAddress(a.hostname);
   const y = parseAddress(b.hostname);
@@ -106,10 +107,62 @@ export function serverLabel(server: SocketAddress): string {
     : `${server.hostname}:${server.port}`;
 }
 
+/** Idle sockets a {@linkcode UdpSocketPool} keeps per address family, at most. */
+const MAX_IDLE_SOCKETS = 256;
+
+interface LentSocket {
+  socket: UdpSocket;
+  /** Queries it may still send. */
+  left: number;
+}
+
+/**
+ * UDP sockets that serve several queries one after another (`ResolverOptions.socketReuse`):
+ * opening and closing a socket per query is most of a batch's CPU time. Each socket still has
+ * a random port from the kernel, serves one query at a time with a fresh random ID, and is
+ * closed after `queriesPerSocket` queries, or at once after a timeout or any failure.
+ */
+export class UdpSocketPool implements Disposable {
+  readonly #network: Network;
+  readonly #queriesPerSocket: number;
+  readonly #idle: Record<4 | 6, LentSocket[]> = { 4: [], 6: [] };
+
+  /**
+   * @param network Opens the sockets.
+   * @param queriesPerSocket Queries sent from one socket before it is closed (1 or more).
+   */
+  constructor(network: Network, queriesPerSocket: number) {
+    this.#network = network;
+    this.#queriesPerSocket = queriesPerSocket;
+  }
+
+  /** A socket for one exchange: an idle one of the family, else a new one. */
+  take(family: 4 | 6): LentSocket {
+    return this.#idle[family].pop() ??
+      { socket: this.#network.openUdp(family), left: this.#queriesPerSocket };
+  }
+
+  /** Takes back a socket whose exchange got its reply; closes it when it is used up. */
+  give(family: 4 | 6, lent: LentSocket): void {
+    const idle = this.#idle[family];
+    if (--lent.left > 0 && idle.length < MAX_IDLE_SOCKETS) idle.push(lent);
+    else lent.socket.close();
+  }
+
+  /** Closes the idle sockets. */
+  [Symbol.dispose](): void {
+    for (const family of [4, 6] as const) {
+      for (const { socket } of this.#idle[family].splice(0)) socket.close();
+    }
+  }
+}
+
 /** How to run one exchange. */
 export interface ExchangeOptions {
   /** Opens the sockets. */
   host: Network;
+  /** Lends UDP sockets for several queries in turn; without it each query opens its own. */
+  pool?: UdpSocketPool;
   /** How long to wait for an acceptable reply, in milliseconds. */
   timeoutMs: number;
   /** Aborts the exchange; the promise then rejects with the signal's reason. */
@@ -117,7 +170,7 @@ export interface ExchangeOptions {
 }
 
 /**
- * Sends a query over UDP from a fresh socket and waits for the reply that passes
+ * Sends a query over UDP from a fresh socket (or one lent by `options.pool`) and waits for the reply that passes
  * {@linkcode acceptReply}; other datagrams are dropped and waiting continues.
  *
  * @param query The encoded query; its ID and question are in `expected`.
@@ -133,17 +186,20 @@ export async function exchangeUdp(
   options: ExchangeOptions,
 ): Promise<Message> {
   using attempt = startAttempt(expected, options);
-  let socket: UdpSocket;
+  const family = expected.server.hostname.includes(":") ? 6 : 4;
+  let lent: LentSocket;
   try {
-    socket = options.host.openUdp(expected.server.hostname.includes(":") ? 6 : 4);
+    lent = options.pool?.take(family) ?? { socket: options.host.openUdp(family), left: 1 };
   } catch (error) {
     throw attempt.settle(error, undefined, "Cannot open a UDP socket for");
   }
+  const { socket } = lent;
   // Closing the socket is what ends a pending receive on timeout or abort.
   const close = () => socket.close();
   attempt.signal.addEventListener("abort", close, { once: true });
   let malformed: DnsError | undefined;
   let sent = false;
+  let answered = false;
   try {
     attempt.signal.throwIfAborted();
     await socket.send(query, expected.server);
@@ -151,7 +207,10 @@ export async function exchangeUdp(
     for (let i = 0; i < MAX_DATAGRAMS; i++) {
       const [bytes, from] = await socket.receive();
       const verdict = acceptReply(bytes, from, expected);
-      if ("message" in verdict) return verdict.message;
+      if ("message" in verdict) {
+        answered = true;
+        return verdict.message;
+      }
       malformed = verdict.malformed ?? malformed;
     }
     throw malformed ?? new DnsError(
@@ -163,7 +222,9 @@ export async function exchangeUdp(
     throw attempt.settle(error, malformed, sent ? "Cannot receive from" : "Cannot send to");
   } finally {
     attempt.signal.removeEventListener("abort", close);
-    socket.close();
+    // Only a socket that got its reply goes back: after a timeout or an abort it is closed.
+    if (answered && options.pool) options.pool.give(family, lent);
+    else socket.close();
   }
 }
 

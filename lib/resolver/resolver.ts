@@ -6,7 +6,13 @@ import { DnsError, type DnsErrorKind } from "../errors.ts";
 import { denoHost, type Host, type SocketAddress } from "../host.ts";
 import { encodeQuery, type Message, type Question, type ResourceRecord } from "../wire/message.ts";
 import { nameKey, sameName } from "./_name.ts";
-import { type ExchangeOptions, exchangeTcp, exchangeUdp, serverLabel } from "./exchange.ts";
+import {
+  type ExchangeOptions,
+  exchangeTcp,
+  exchangeUdp,
+  serverLabel,
+  UdpSocketPool,
+} from "./exchange.ts";
 import { DEFAULT_NAMESERVERS } from "./resolv_conf.ts";
 
 /** A server to ask. */
@@ -56,6 +62,14 @@ export interface ResolverOptions {
   udpSize?: number;
   /** CNAME records followed per query before failing. @default {10} */
   maxCnames?: number;
+  /**
+   * Queries sent from one UDP socket, one after another, before it is closed. 1 opens a
+   * fresh socket, with a fresh random port, for every query (RFC 5452 §9.2); a batch of many
+   * domains uses more, since opening sockets is then most of its CPU time (see
+   * {@linkcode UdpSocketPool}). Call `close()` when done to close the idle ones.
+   * @default {1}
+   */
+  socketReuse?: number;
   /** Sockets, clock and IDs. @default {denoHost()} */
   host?: Host;
   /** Called after every round trip. */
@@ -185,7 +199,7 @@ export interface Querier {
  * assert.throws(() => new Resolver({ timeoutMs: 0 }), RangeError);
  * ```
  */
-export class Resolver implements Querier {
+export class Resolver implements Querier, Disposable {
   readonly #servers: Server[];
   readonly #timeoutMs: number;
   readonly #attempts: number;
@@ -194,6 +208,7 @@ export class Resolver implements Querier {
   readonly #maxCnames: number;
   readonly #host: Host;
   readonly #onExchange?: (trace: ExchangeTrace) => void;
+  readonly #pool?: UdpSocketPool;
   #next = 0;
   /** The server that answered last: the next query starts there (Courier, resolver.md §1). */
   #preferred = 0;
@@ -216,6 +231,18 @@ export class Resolver implements Querier {
     this.#maxCnames = checkRange("maxCnames", options.maxCnames ?? 10, 0, 100);
     this.#host = options.host ?? denoHost();
     this.#onExchange = options.onExchange;
+    const reuse = checkRange("socketReuse", options.socketReuse ?? 1, 1, 65535);
+    if (reuse > 1) this.#pool = new UdpSocketPool(this.#host, reuse);
+  }
+
+  /** Closes the idle sockets kept for reuse (`socketReuse`); queries may still follow. */
+  close(): void {
+    this.#pool?.[Symbol.dispose]();
+  }
+
+  /** Same as {@linkcode Resolver.close}. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /**
@@ -384,6 +411,7 @@ export class Resolver implements Querier {
     const expected = { server: server.address, id, question };
     const options: ExchangeOptions = {
       host: this.#host,
+      pool: this.#pool,
       timeoutMs: this.#timeoutMs,
       signal: asked.signal,
     };

@@ -56,6 +56,14 @@ async function openFile(path: string, purpose: OpenFor, mode?: number): Promise<
   return await open(path, flags, mode);
 }
 
+/**
+ * Starts loading node:fs ahead of the first open, for a caller with time to spare (a lookup
+ * waiting on the network before it writes the cache).
+ */
+export function preloadFileLayer(): void {
+  nodeFs ??= import("node:fs/promises");
+}
+
 /** `name` in `dir`, without node:path (see openFile). */
 function join(dir: string, name: string): string {
   if (dir === "") return name;

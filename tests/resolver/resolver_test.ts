@@ -501,3 +501,105 @@ Deno.test("Resolver.query() reports each round trip to the query's own onExchang
   assert.deepEqual(mine, ["one.test"]);
   assert.deepEqual(all, ["one.test", "two.test"]);
 });
+
+/** A host that counts the UDP sockets opened and closed (a second close is not counted). */
+function countingHost(): { host: Host; readonly opened: number; readonly closed: number } {
+  const real = denoHost();
+  let opened = 0;
+  const closed = new Set<number>();
+  const host: Host = {
+    ...real,
+    openUdp(family) {
+      const socket = real.openUdp(family);
+      const n = opened++;
+      return {
+        send: (bytes, to) => socket.send(bytes, to),
+        receive: () => socket.receive(),
+        close() {
+          closed.add(n);
+          socket.close();
+        },
+      };
+    },
+  };
+  return {
+    host,
+    get opened() {
+      return opened;
+    },
+    get closed() {
+      return closed.size;
+    },
+  };
+}
+
+Deno.test("Resolver opens a fresh UDP socket, so a fresh port, for every query by default", async () => {
+  await using server = FakeDnsServer.start(answerA);
+  const counts = countingHost();
+  const r = resolver([server], { host: counts.host });
+  for (let i = 0; i < 5; i++) await r.query(`n${i}.test`, "A");
+  assert.equal(counts.opened, 5);
+  assert.equal(counts.closed, 5);
+  assert.equal(new Set(server.queries.map((q) => q.from.port)).size, 5);
+});
+
+Deno.test("Resolver with socketReuse sends that many queries from a socket, then a new one", async () => {
+  await using server = FakeDnsServer.start(answerA);
+  const counts = countingHost();
+  const r = resolver([server], { host: counts.host, socketReuse: 4 });
+  for (let i = 0; i < 10; i++) {
+    const result = await r.query(`n${i}.test`, "A");
+    assert.deepEqual(addresses(result.records), ["192.0.2.1"]);
+  }
+  // 4 + 4 + 2: the third socket is still idle, and close() closes it.
+  assert.equal(counts.opened, 3);
+  assert.equal(counts.closed, 2);
+  r.close();
+  assert.equal(counts.closed, 3);
+  const ports = server.queries.map((q) => q.from.port);
+  assert.equal(new Set(ports).size, 3);
+  assert.deepEqual(ports.slice(0, 4), Array(4).fill(ports[0]));
+  // Every query still has its own random ID.
+  assert.equal(new Set(server.queries.map((q) => q.message.id)).size, 10);
+});
+
+Deno.test("Resolver with socketReuse never shares a socket between queries in flight", async () => {
+  const inFlight = new Map<number, number>();
+  let shared = 0;
+  await using server = FakeDnsServer.start(async (q, { from }) => {
+    inFlight.set(from.port, (inFlight.get(from.port) ?? 0) + 1);
+    if (inFlight.get(from.port)! > 1) shared++;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    inFlight.set(from.port, inFlight.get(from.port)! - 1);
+    return answerA(q);
+  });
+  const counts = countingHost();
+  using r = resolver([server], { host: counts.host, socketReuse: 100 });
+  await Promise.all(Array.from({ length: 20 }, (_, i) => r.query(`n${i}.test`, "A")));
+  assert.equal(shared, 0);
+  assert.equal(counts.opened, 20, "20 at once need 20 sockets");
+  await Promise.all(Array.from({ length: 20 }, (_, i) => r.query(`m${i}.test`, "A")));
+  assert.equal(counts.opened, 20, "the idle ones serve the next 20");
+});
+
+Deno.test("Resolver with socketReuse closes a socket after a timeout instead of reusing it", async () => {
+  let first = true;
+  await using server = FakeDnsServer.start((q) => {
+    if (!first) return answerA(q);
+    first = false;
+    return "silence";
+  });
+  const counts = countingHost();
+  using r = resolver([server], { host: counts.host, socketReuse: 10 });
+  await assert.rejects(r.query("lost.test", "A"), { kind: "TIMEOUT" });
+  assert.equal(counts.closed, 1);
+  await r.query("next.test", "A");
+  assert.equal(counts.opened, 2);
+  const [lost, next] = server.queries.map((q) => q.from.port);
+  assert.notEqual(lost, next);
+});
+
+Deno.test("Resolver rejects a socketReuse out of range", () => {
+  assert.throws(() => new Resolver({ socketReuse: 0 }), RangeError);
+  assert.throws(() => new Resolver({ socketReuse: 1.5 }), RangeError);
+});
