@@ -49,8 +49,8 @@ export interface LookupStsOptions {
 }
 
 /**
- * How long the TXT query may be out before the waiting time is used to prepare a download:
- * an answer on loopback comes sooner, and then there is nothing to gain.
+ * How long the TXT query may be out before the waiting time is used to start a download: an
+ * answer from a resolver on loopback comes sooner, and then there is nothing to gain.
  */
 const IDLE_MS = 3;
 
@@ -275,23 +275,25 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
   // Writability is learnt by writing: a read-only cache is Courier's case too (sts.md §4).
   const writable = store !== undefined;
   let decision = decideFreshness({ entry: cached?.state, nowSec, writable });
-  // With nothing cached, the download starts with the TXT query (prefetch): the policy
-  // host's addresses are asked for, fetch gets ready, and the connection waits on `go`.
+  // With nothing cached and a TXT answer slower than IDLE_MS, the download starts while the
+  // TXT query is out (prefetch): the policy host's addresses are asked for, TLS and the cache
+  // code get ready, fetch starts, and its connection waits on `go`, given only if the TXT id
+  // calls for a download.
   const early = new AbortController();
   let download: Promise<FetchedPolicy> | undefined;
   const go = Promise.withResolvers<void>();
   if (decision.action === "lookup-txt") {
     let idle: ReturnType<typeof setTimeout> | undefined;
     if (options.prefetch !== false && !options.fetch && cached?.policy === undefined) {
-      const signal = options.signal
-        ? AbortSignal.any([options.signal, early.signal])
-        : early.signal;
-      // Each promise is awaited only if the TXT id calls for a download.
-      const addresses = settled(policyHostAddresses(name, options.resolver, signal));
-      download = settled(
-        startDownload(name, options, settled(go.promise.then(() => addresses)), signal),
-      );
       idle = setTimeout(() => {
+        const signal = options.signal
+          ? AbortSignal.any([options.signal, early.signal])
+          : early.signal;
+        // Each promise is awaited only if the TXT id calls for a download.
+        const addresses = settled(policyHostAddresses(name, options.resolver, signal));
+        download = settled(
+          startDownload(name, options, settled(go.promise.then(() => addresses)), signal),
+        );
         warmUpTls();
         if (store) preloadFileLayer();
       }, IDLE_MS);
