@@ -294,8 +294,11 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
         download = settled(
           startDownload(name, options, settled(go.promise.then(() => addresses)), signal),
         );
-        warmUpTls();
-        if (store) preloadFileLayer();
+        // Then the CPU work, in a later task: the queries and fetch's start go out first.
+        idle = setTimeout(() => {
+          warmUpTls();
+          if (store) preloadFileLayer();
+        }, IDLE_MS);
       }, IDLE_MS);
     }
     try {
