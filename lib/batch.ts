@@ -255,6 +255,8 @@ export async function* lookupMany(
     throw new RangeError(`Cannot look up with concurrency ${concurrency}: expected 1 or more`);
   }
   const deadlineMs = options.deadlineMs ?? DEFAULT_DOMAIN_DEADLINE_MS;
+  // Throughput over latency: no queries a domain without a policy does not need.
+  const prefetch = options.prefetch ?? false;
   // `.cache_size` is read once for the whole batch, as one run of Courier reads it once.
   const store = options.store;
   let cacheSize: Promise<CacheSize> | undefined;
@@ -286,8 +288,6 @@ export async function* lookupMany(
     const slot: Slot = { done: Promise.resolve() };
     const at = index++;
     running++;
-    // Throughput over latency: no queries a domain without a policy does not need.
-    const prefetch = options.prefetch ?? false;
     slot.done = lookupDomain(domain, { ...options, readCacheSize, deadlineMs, prefetch, signal })
       .then(
         (lookup) => void (slot.result = { index: at, domain, lookup }),

@@ -170,8 +170,9 @@ export interface ExchangeOptions {
 }
 
 /**
- * Sends a query over UDP from a fresh socket (or one lent by `options.pool`) and waits for the reply that passes
- * {@linkcode acceptReply}; other datagrams are dropped and waiting continues.
+ * Sends a query over UDP from a fresh socket (or one lent by `options.pool`) and waits for
+ * the reply that passes {@linkcode acceptReply}; other datagrams are dropped and waiting
+ * continues.
  *
  * @param query The encoded query; its ID and question are in `expected`.
  * @param expected The server, ID and question.

@@ -18,10 +18,11 @@ const MAX_HEAD_BYTES = 4096;
 export interface ConnectRelay extends AsyncDisposable {
   /** The proxy URL for `Deno.createHttpClient`, `http://127.0.0.1:<port>`. */
   url: string;
-  /** Why the last tunnel reached no address: the addresses' rejection, or connection errors. */
+  /**
+   * Why the last tunnel reached no address: the addresses' rejection, Deno's refusal of the
+   * `net` permission (`Deno.errors.NotCapable`), or an error naming each failed connection.
+   */
   failure?: unknown;
-  /** Set when Deno refused the connection (no `net` permission for the address). */
-  refused?: Deno.errors.NotCapable;
 }
 
 /**
@@ -57,10 +58,12 @@ export function startConnectRelay(
     },
   };
   const tunnel = async (client: Deno.TcpConn): Promise<void> => {
+    const answer = (status: string) =>
+      client.write(new TextEncoder().encode(`HTTP/1.1 ${status}\r\n\r\n`));
     const head = await readHead(client);
     const target = head && /^CONNECT (\S+) HTTP\/1\.[01]\r\n/i.exec(head.text)?.[1];
     if (target?.toLowerCase() !== authority.toLowerCase()) {
-      await client.write(new TextEncoder().encode("HTTP/1.1 403 Forbidden\r\n\r\n"));
+      await answer("403 Forbidden");
       return;
     }
     let targets: string[];
@@ -68,10 +71,11 @@ export function startConnectRelay(
       targets = await Promise.race([addresses, closed.promise]);
     } catch (error) {
       relay.failure = error;
-      await client.write(new TextEncoder().encode("HTTP/1.1 502 Bad Gateway\r\n\r\n"));
+      await answer("502 Bad Gateway");
       return;
     }
     let server: Deno.TcpConn | undefined;
+    let refused: Deno.errors.NotCapable | undefined;
     const errors: string[] = [];
     for (const address of targets) {
       try {
@@ -79,22 +83,22 @@ export function startConnectRelay(
         break;
       } catch (error) {
         // A permission Deno refused is the caller's to report; fetch sees the 502.
-        if (error instanceof Deno.errors.NotCapable) relay.refused = error;
+        if (error instanceof Deno.errors.NotCapable) refused = error;
         errors.push(`${address}: ${error instanceof Error ? error.message : error}`);
       }
     }
     if (server === undefined) {
-      relay.failure = new Error(
+      relay.failure = refused ?? new Error(
         errors.length === 0 ? "no address to connect to" : `cannot connect to ${errors.join("; ")}`,
       );
-      await client.write(new TextEncoder().encode("HTTP/1.1 502 Bad Gateway\r\n\r\n"));
+      await answer("502 Bad Gateway");
       return;
     }
     conns.add(server);
     // Without this, Nagle holds TLS's Finished-then-request pair for an ACK: a round trip.
     server.setNoDelay(true);
     client.setNoDelay(true);
-    await client.write(new TextEncoder().encode("HTTP/1.1 200 Connection established\r\n\r\n"));
+    await answer("200 Connection established");
     if (head!.rest.length > 0) await server.write(head!.rest);
     // Each direction ends when its source does; the other side's close ends the other.
     await Promise.allSettled([

@@ -24,7 +24,7 @@ export interface FetchPolicyOptions {
    * (`lookupSts` asks its own resolver); undefined lets fetch resolve it through the system.
    * The certificate is checked for `mta-sts.<domain>` either way. A promise holds the
    * connection back until it settles, so the download can be started before it is known to
-   * be wanted; its rejection becomes the download's error.
+   * be wanted; its rejection becomes the download's `NETWORK` error, with its message.
    */
   addresses?: string[] | Promise<string[]>;
 }
@@ -145,10 +145,11 @@ export async function fetchPolicy(
       return fail("TIMEOUT", `no complete answer within ${timeout} ms`, error);
     }
     if (options.signal?.aborted) return fail("ABORTED", "aborted", error);
-    // The relay knows why no connection was made; fetch only saw a 502 from its proxy.
-    if (relay?.failure instanceof StsError) return relay.failure;
+    // The relay knows why no connection was made (the caller's lookup of the addresses, or
+    // the connections); fetch only saw a 502 from its proxy.
     if (relay?.failure !== undefined) {
-      return fail("NETWORK", networkDetail(relay.failure), relay.failure);
+      const why = relay.failure instanceof Error ? relay.failure.message : String(relay.failure);
+      return fail("NETWORK", why, relay.failure);
     }
     const detail = networkDetail(error);
     return fail(/certificate|tls|handshake|ssl/i.test(detail) ? "TLS" : "NETWORK", detail, error);
@@ -190,7 +191,7 @@ export async function fetchPolicy(
   } catch (error) {
     // A permission Deno refused is the CLI's to name (exit 77), not the server's fault.
     if (error instanceof Deno.errors.NotCapable) throw error;
-    if (relay?.refused) throw relay.refused;
+    if (relay?.failure instanceof Deno.errors.NotCapable) throw relay.failure;
     throw failure(error);
   } finally {
     clearTimeout(timer);

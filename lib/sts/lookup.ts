@@ -104,28 +104,27 @@ async function lookupTxt(
 }
 
 /**
- * The addresses of `mta-sts.<domain>` from the run's own resolver (D1), IPv4 first. A
- * failure becomes the download's: `NETWORK` with the resolver's reason.
+ * The addresses of `mta-sts.<domain>` from the run's own resolver (D1), IPv4 first.
+ *
+ * @throws {DnsError} When neither family has one: the more telling of the two failures, which
+ *   `fetchPolicy` reports as the download's.
  */
 async function policyHostAddresses(
   name: string,
   resolver: Querier,
   signal: AbortSignal | undefined,
 ): Promise<string[]> {
-  const host = `mta-sts.${name}`;
   const answers = await Promise.allSettled(
-    ["A", "AAAA"].map((type) => resolver.query(host, type, { signal })),
+    ["A", "AAAA"].map((type) => resolver.query(`mta-sts.${name}`, type, { signal })),
   );
   signal?.throwIfAborted();
   const addresses: string[] = [];
-  let failure: unknown;
+  let failure: DnsError | undefined;
   for (const answer of answers) {
     if (answer.status === "rejected") {
       if (!(answer.reason instanceof DnsError)) throw answer.reason;
       // NODATA for one family is normal; the other reason says more.
-      if (failure === undefined || (failure as DnsError).kind === "NODATA") {
-        failure = answer.reason;
-      }
+      if (failure === undefined || failure.kind === "NODATA") failure = answer.reason;
       continue;
     }
     for (const record of answer.value.records) {
@@ -134,12 +133,9 @@ async function policyHostAddresses(
       }
     }
   }
-  if (addresses.length > 0) return addresses;
-  const reason = failure instanceof DnsError ? failure.message : `no address for ${host}`;
-  throw new StsError("NETWORK", `Cannot fetch policy for "${name}": ${reason}`, {
-    domain: name,
-    cause: failure,
-  });
+  // A query that succeeds has records of its type, so without addresses both failed.
+  if (addresses.length === 0) throw failure;
+  return addresses;
 }
 
 /** Marks `promise` as handled (its rejection is read later, or not needed) and returns it. */
@@ -279,12 +275,15 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
   // TXT query is out (prefetch): the policy host's addresses are asked for, TLS and the cache
   // code get ready, fetch starts, and its connection waits on `go`, given only if the TXT id
   // calls for a download.
-  const early = new AbortController();
   let download: Promise<FetchedPolicy> | undefined;
-  const go = Promise.withResolvers<void>();
+  let prefetch: { go: PromiseWithResolvers<void>; early: AbortController } | undefined;
   if (decision.action === "lookup-txt") {
     let idle: ReturnType<typeof setTimeout> | undefined;
     if (options.prefetch !== false && !options.fetch && cached?.policy === undefined) {
+      const { go, early } = prefetch = {
+        go: Promise.withResolvers<void>(),
+        early: new AbortController(),
+      };
       idle = setTimeout(() => {
         const signal = options.signal
           ? AbortSignal.any([options.signal, early.signal])
@@ -308,8 +307,8 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
     }
     decision = decideFreshness({ entry: cached?.state, nowSec, writable, txt });
   }
-  if (decision.action === "fetch") go.resolve();
-  else early.abort();
+  if (decision.action === "fetch") prefetch?.go.resolve();
+  else prefetch?.early.abort();
   switch (decision.action) {
     case "lookup-txt":
     case "use-cached":
