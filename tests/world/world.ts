@@ -741,6 +741,8 @@ exec ${shellQuote(`${courierDir}/usr/bin/testmxlookup`)} "$@"
     const env: Record<string, string> = {
       PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
       HOME: Deno.env.get("HOME") ?? "/root",
+      // Deno's update check would look up dl.deno.land (see scripts/deno.sh).
+      DENO_NO_UPDATE_CHECK: "1",
     };
     for (const name of ["DENO_DIR", "TZ"]) {
       const value = Deno.env.get(name);
