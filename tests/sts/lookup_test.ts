@@ -5,6 +5,7 @@ import type { Querier, QueryResult } from "../../lib/resolver/resolver.ts";
 import { COURIER_STUB_POLICY, encodeEntry } from "../../lib/sts/cache_file.ts";
 import { lookupSts, type LookupStsOptions } from "../../lib/sts/lookup.ts";
 import { StsStore } from "../../lib/sts/store.ts";
+import { type LibUrl, runAsNobody } from "./_as_nobody.ts";
 
 // The injected clock; file ages are set relative to it with Deno.utime.
 const NOW_SEC = 1_700_000_000;
@@ -526,11 +527,10 @@ interface ProbeReport {
  * directory permissions), with a fake resolver answering `txt` and a fake fetch serving POLICY.
  */
 async function lookupAsNobody(dir: string, txt: TxtAnswer): Promise<ProbeReport> {
-  const url = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
-  const probe = `
-    import { lookupSts } from ${url("../../lib/sts/lookup.ts")};
-    import { StsStore } from ${url("../../lib/sts/store.ts")};
-    import { DnsError } from ${url("../../lib/errors.ts")};
+  const probe = (lib: LibUrl) => `
+    import { lookupSts } from ${lib("sts/lookup.ts")};
+    import { StsStore } from ${lib("sts/store.ts")};
+    import { DnsError } from ${lib("errors.ts")};
     const txt = ${JSON.stringify(txt)};
     let queries = 0, fetches = 0;
     const resolver = {
@@ -554,27 +554,7 @@ async function lookupAsNobody(dir: string, txt: TxtAnswer): Promise<ProbeReport>
     const { source, cache, reason, warnings } = result;
     console.log(JSON.stringify({ queries, fetches, source, mode: result.policy?.mode, cache, reason, warnings }));
   `;
-  const denoDir = await Deno.makeTempDir({ prefix: "sts-deno-dir-" });
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), 20_000);
-  try {
-    await Deno.chmod(denoDir, 0o777);
-    const deno = ["eval", "--no-config", "--allow-read", "--allow-write", "--ext=js", probe];
-    const env = { DENO_DIR: denoDir, HOME: denoDir, NO_COLOR: "1" };
-    const command = Deno.uid() === 0
-      ? new Deno.Command("setpriv", {
-        args: ["--reuid=65534", "--regid=65534", "--clear-groups", Deno.execPath(), ...deno],
-        env,
-        signal: timeout.signal,
-      })
-      : new Deno.Command(Deno.execPath(), { args: deno, env, signal: timeout.signal });
-    const { code, stdout, stderr } = await command.output();
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
-    return JSON.parse(new TextDecoder().decode(stdout));
-  } finally {
-    clearTimeout(timer);
-    await Deno.remove(denoDir, { recursive: true });
-  }
+  return JSON.parse(await runAsNobody(probe));
 }
 
 Deno.test("lookupSts() in a read-only cache directory downloads, succeeds and warns once that it could not save", async () => {

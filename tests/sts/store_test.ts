@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { encodeEntry } from "../../lib/sts/cache_file.ts";
 import { CACHE_SIZE_FILE, entryName, MAX_ENTRY_BYTES, StsStore } from "../../lib/sts/store.ts";
+import { type LibUrl, runAsNobody } from "./_as_nobody.ts";
 
 const POLICY = "version: STSv1\nmode: enforce\nmx: *.sts.test\nmax_age: 86400\n";
 const COURIER_FILE = "1\nid:abc123\n\n" + POLICY;
@@ -302,9 +303,8 @@ Deno.test("StsStore in a read-only directory reads entries and fails writes with
   await withStore(async (_, dir) => {
     await Deno.writeTextFile(`${dir}/sts.test`, COURIER_FILE);
     await Deno.chmod(dir, 0o555);
-    const storeUrl = new URL("../../lib/sts/store.ts", import.meta.url).href;
-    const probe = `
-      import { StsStore } from ${JSON.stringify(storeUrl)};
+    const probe = (lib: LibUrl) => `
+      import { StsStore } from ${lib("sts/store.ts")};
       const store = new StsStore(${JSON.stringify(dir)});
       const read = await store.read("sts.test");
       const failures = [];
@@ -313,38 +313,12 @@ Deno.test("StsStore in a read-only directory reads entries and fails writes with
       }
       console.log(JSON.stringify({ read: read.kind === "entry" ? read.entry.id : read.kind, failures }));
     `;
-    const root = Deno.uid() === 0;
-    const denoDir = await Deno.makeTempDir({ prefix: "sts-deno-dir-" });
-    try {
-      await Deno.chmod(denoDir, 0o777);
-      const deno = ["--no-config", "--allow-read", "--allow-write", "--ext=ts", probe];
-      const command = root
-        ? new Deno.Command("setpriv", {
-          args: [
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            Deno.execPath(),
-            "eval",
-            ...deno,
-          ],
-          env: { DENO_DIR: denoDir, HOME: denoDir, NO_COLOR: "1" },
-        })
-        : new Deno.Command(Deno.execPath(), {
-          args: ["eval", ...deno],
-          env: { DENO_DIR: denoDir },
-        });
-      const { code, stdout, stderr } = await command.output();
-      assert.equal(code, 0, new TextDecoder().decode(stderr));
-      assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), {
-        read: "abc123",
-        failures: [
-          { kind: "CACHE_WRITE", message: `Cannot write "${dir}/sts.test": Permission denied` },
-          { kind: "CACHE_WRITE", message: `Cannot remove "${dir}/sts.test": Permission denied` },
-        ],
-      });
-    } finally {
-      await Deno.remove(denoDir, { recursive: true });
-    }
+    assert.deepEqual(JSON.parse(await runAsNobody(probe)), {
+      read: "abc123",
+      failures: [
+        { kind: "CACHE_WRITE", message: `Cannot write "${dir}/sts.test": Permission denied` },
+        { kind: "CACHE_WRITE", message: `Cannot remove "${dir}/sts.test": Permission denied` },
+      ],
+    });
   });
 });
