@@ -73,6 +73,20 @@ function closeOnce(close: () => void): () => void {
   };
 }
 
+/** The largest UDP payload (IPv4); a receive buffer this size never cuts a datagram. */
+const MAX_DATAGRAM = 65_507;
+
+/** Receive buffers kept for reuse, at most: enough for a batch's receives in flight. */
+const MAX_SPARE_BUFFERS = 64;
+
+/**
+ * Receive buffers of {@linkcode MAX_DATAGRAM} bytes, lent for one receive at a time. Without a
+ * buffer, Deno allocates a new 64 KiB one per receive: a batch's 40,000 receives made 2.6 GB
+ * of garbage, the largest part of its CPU time. A datagram is copied out before its buffer goes
+ * back, so decoded messages never share memory with a later receive.
+ */
+const spareBuffers: Uint8Array[] = [];
+
 function udpSocket(family: 4 | 6): UdpSocket {
   const conn = Deno.listenDatagram({
     transport: "udp",
@@ -84,9 +98,15 @@ function udpSocket(family: 4 | 6): UdpSocket {
       await conn.send(data, { transport: "udp", hostname: to.hostname, port: to.port });
     },
     async receive() {
-      const [data, from] = await conn.receive();
-      const addr = from as Deno.NetAddr;
-      return [data, { hostname: addr.hostname, port: addr.port }];
+      const buffer = spareBuffers.pop() ?? new Uint8Array(MAX_DATAGRAM);
+      try {
+        const [data, from] = await conn.receive(buffer);
+        const addr = from as Deno.NetAddr;
+        return [data.slice(), { hostname: addr.hostname, port: addr.port }];
+      } finally {
+        // Also after a close ended the receive: the runtime no longer writes into it.
+        if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(buffer);
+      }
     },
     close: closeOnce(() => conn.close()),
   };

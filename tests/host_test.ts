@@ -39,3 +39,34 @@ Deno.test("denoHost().readTextFile() refuses a file over MAX_TEXT_FILE_BYTES", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("denoHost().openUdp() receives whole datagrams that later receives do not overwrite", async () => {
+  const host = denoHost();
+  const peer = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const peerPort = (peer.addr as Deno.NetAddr).port;
+  const sockets = [host.openUdp(4), host.openUdp(4)];
+  try {
+    // Learn each socket's port from a datagram it sends to the peer.
+    const ports: number[] = [];
+    for (const socket of sockets) {
+      await socket.send(new Uint8Array([0]), { hostname: "127.0.0.1", port: peerPort });
+      const [, from] = await peer.receive();
+      ports.push((from as Deno.NetAddr).port);
+    }
+    const big = new Uint8Array(60_000).map((_, i) => i % 251);
+    const small = new Uint8Array([1, 2, 3]);
+    await peer.send(big, { transport: "udp", hostname: "127.0.0.1", port: ports[0] });
+    const [first, from] = await sockets[0].receive();
+    assert.equal(from.port, peerPort);
+    assert.deepEqual(first, big);
+    // The receive buffer goes on to the next receive; what was returned must not change.
+    await peer.send(small, { transport: "udp", hostname: "127.0.0.1", port: ports[1] });
+    const [second] = await sockets[1].receive();
+    assert.deepEqual(second, small);
+    assert.deepEqual(first, big);
+    assert.equal(first.buffer.byteLength, big.length, "a copy of the datagram's own size");
+  } finally {
+    for (const socket of sockets) socket.close();
+    peer.close();
+  }
+});

@@ -53,6 +53,7 @@ import {
   EXIT_SOFTWARE,
   parseArgs,
 } from "./args.ts";
+import { CoalescingWriter } from "./_coalescing_writer.ts";
 
 /** The version `--version` prints. */
 export const VERSION = "0.1.0";
@@ -412,6 +413,8 @@ async function batch(session: Session, path: string): Promise<number> {
   let done = 0;
   let failed = 0;
   let exitCode = EXIT_OK;
+  // Lines finished while one is being written go out with the next write.
+  const out = new CoalescingWriter(host.stdout);
   try {
     const results = lookupMany(domains(), {
       ...domainOptions(session),
@@ -426,7 +429,7 @@ async function batch(session: Session, path: string): Promise<number> {
       if (lookup) report = jsonReport(lookup, local, lookup.durationMs, line);
       else if (error instanceof ConfigError || isPermissionRefusal(error)) throw error;
       else report = internalErrorReport(domain, line, error);
-      await host.stdout(`${JSON.stringify(report)}\n`);
+      await out.write(`${JSON.stringify(report)}\n`);
       done++;
       if (report.exitCode !== EXIT_OK) {
         failed++;
@@ -434,10 +437,12 @@ async function batch(session: Session, path: string): Promise<number> {
       }
       await progress?.update(done, read, failed);
     }
+    await out.flush();
     await progress?.update(done, read, failed, true);
   } catch (error) {
     if (interrupt.signal.aborted) return await interrupted(done);
     if (error !== readFailure) throw error;
+    await out.flush();
     await progress?.end();
     await host.stderr(reasonLine(`Cannot read batch input ${path}: ${osErrorText(error)}`));
     return EXIT_IOERR;
@@ -449,6 +454,7 @@ async function batch(session: Session, path: string): Promise<number> {
   return interrupt.signal.aborted ? await interrupted(done) : exitCode;
 
   async function interrupted(printed: number): Promise<number> {
+    await out.flush();
     await progress?.end();
     await host.stderr(reasonLine(`Interrupted after ${printed} domains`));
     return EXIT_INTERRUPTED;
