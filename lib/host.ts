@@ -112,6 +112,18 @@ function udpSocket(family: 4 | 6): UdpSocket {
   };
 }
 
+/** Query IDs drawn from the system's CSPRNG a block at a time: one call per query was slow. */
+const randomIds = new Uint16Array(256);
+let randomIdsLeft = 0;
+
+function randomId(): number {
+  if (randomIdsLeft === 0) {
+    crypto.getRandomValues(randomIds);
+    randomIdsLeft = randomIds.length;
+  }
+  return randomIds[--randomIdsLeft];
+}
+
 async function tcpConnect(to: SocketAddress, signal: AbortSignal): Promise<TcpConnection> {
   signal.throwIfAborted();
   const pending = Deno.connect({ transport: "tcp", hostname: to.hostname, port: to.port });
@@ -206,7 +218,7 @@ export function denoHost(): Host {
     connectTcp: tcpConnect,
     now: () => Date.now(),
     readTextFile,
-    randomId: () => crypto.getRandomValues(new Uint16Array(1))[0],
+    randomId,
     hostname: () => Deno.hostname(),
     // A refused permission throws (NotCapable): the CLI names it rather than guessing.
     env: (name) => Deno.env.get(name),

@@ -3,6 +3,7 @@
 // the wire limits of RFC 1035 §2.3.4 checked before any packet is sent.
 import { type Address, parseAddress } from "../address.ts";
 import { domainToAscii, labelToUnicode } from "../idna.ts";
+import { nameLengthProblem } from "../wire/message.ts";
 
 /** What the domain argument asks for. */
 export type Target =
@@ -24,14 +25,7 @@ const ASCII = /^[\x00-\x7f]*$/;
  * @returns The reason it cannot be sent, or undefined when it can.
  */
 export function nameProblem(name: string): string | undefined {
-  if (name === "") return "the name is empty";
-  const labels = name.split(".");
-  if (labels.some((l) => l === "")) return `"${name}" has an empty label`;
-  const long = labels.find((l) => new TextEncoder().encode(l).length > 63);
-  if (long !== undefined) return `"${name}" has a label longer than 63 octets`;
-  const wire = labels.reduce((n, l) => n + 1 + new TextEncoder().encode(l).length, 1);
-  if (wire > 255) return `"${name}" is longer than 255 octets on the wire`;
-  return undefined;
+  return name === "" ? "the name is empty" : nameLengthProblem(name);
 }
 
 /**
