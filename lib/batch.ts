@@ -1,6 +1,7 @@
 // Many domains at once, for monitoring: each domain gets what one `testmxlookup DOMAIN` does
 // (MX and MTA-STS lookups side by side) under a deadline of its own, with at most
 // `concurrency` lookups in flight and results in input order. Printing them is the caller's.
+import { deadlines } from "./_deadlines.ts";
 import { lookupMx, type MxResult } from "./mx/lookup.ts";
 import type { ExchangeTrace, Querier } from "./resolver/resolver.ts";
 import { lookupSts, type StsResult } from "./sts/lookup.ts";
@@ -111,9 +112,9 @@ export async function lookupDomain(
   // A cancellable timer: AbortSignal.timeout would live on for its full time after the
   // lookup, and a long batch would hold thousands of them (see exchange.ts).
   const deadline = new AbortController();
-  const timer = options.deadlineMs === undefined ? undefined : setTimeout(
-    () => deadline.abort(new DOMException("The domain's deadline was reached", "TimeoutError")),
+  using _timer = options.deadlineMs === undefined ? undefined : deadlines.after(
     options.deadlineMs,
+    () => deadline.abort(new DOMException("The domain's deadline was reached", "TimeoutError")),
   );
   const signal = options.signal
     ? AbortSignal.any([options.signal, deadline.signal])
@@ -146,8 +147,6 @@ export async function lookupDomain(
   } catch (error) {
     if (!deadline.signal.aborted || options.signal?.aborted) throw error;
     return { domain, sts: NO_STS, trace, durationMs: performance.now() - started };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -152,12 +152,23 @@ async function tcpConnect(to: SocketAddress, signal: AbortSignal): Promise<TcpCo
 /** The largest configuration file read: a CA bundle is about 220 KiB. */
 export const MAX_TEXT_FILE_BYTES: number = 4 * 1024 * 1024;
 
-async function readTextFile(path: string): Promise<string | undefined> {
+function readTextFile(path: string): Promise<string | undefined> {
+  try {
+    return Promise.resolve(readTextFileSync(path));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function readTextFileSync(path: string): string | undefined {
   let info: Deno.FileInfo;
   try {
-    // stat follows links, as /etc/resolv.conf often is one; the type is checked before
-    // opening, so that a FIFO cannot block the run and /dev/zero cannot fill memory.
-    info = await Deno.stat(path);
+    // Synchronous calls: these are small local files, and each asynchronous file call is a
+    // hop through a blocking thread that Deno starts on first use (1–2 MiB of RSS each,
+    // measured at start-up). stat follows links, as /etc/resolv.conf often is one; the type
+    // is checked before opening, so that a FIFO cannot block the run and /dev/zero cannot
+    // fill memory.
+    info = Deno.statSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
@@ -167,7 +178,7 @@ async function readTextFile(path: string): Promise<string | undefined> {
   if (info.size > MAX_TEXT_FILE_BYTES) {
     throw new Error(`Larger than ${MAX_TEXT_FILE_BYTES} bytes`);
   }
-  using file = await Deno.open(path, { read: true });
+  using file = Deno.openSync(path, { read: true });
   // Sized by the stat, bounded even if the file grows while it is read.
   let bytes = new Uint8Array(info.size + 1);
   let length = 0;
@@ -178,7 +189,7 @@ async function readTextFile(path: string): Promise<string | undefined> {
       grown.set(bytes);
       bytes = grown;
     }
-    const n = await file.read(bytes.subarray(length));
+    const n = file.readSync(bytes.subarray(length));
     if (n === null) break;
     length += n;
   }

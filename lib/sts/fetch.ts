@@ -1,5 +1,6 @@
 // The policy download (RFC 8461 §3.3, D3): HTTPS to mta-sts.<domain>, no redirects, status 200,
 // text/plain, at most 64 KiB, one total timeout. Checking the text is policy.ts's job.
+import { deadlines } from "../_deadlines.ts";
 import { asciiName } from "./_name.ts";
 import { quote } from "./_text.ts";
 import { type ConnectRelay, startConnectRelay } from "./_connect_relay.ts";
@@ -131,7 +132,7 @@ export async function fetchPolicy(
   // A cancellable timer, not AbortSignal.timeout, which outlives the download (see
   // lib/resolver/exchange.ts).
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), timeout);
+  const timer = deadlines.after(timeout, () => deadline.abort());
   const signal = options.signal
     ? AbortSignal.any([deadline.signal, options.signal])
     : deadline.signal;
@@ -194,7 +195,7 @@ export async function fetchPolicy(
     if (relay?.failure instanceof Deno.errors.NotCapable) throw relay.failure;
     throw failure(error);
   } finally {
-    clearTimeout(timer);
+    timer[Symbol.dispose]();
     client?.close();
     await relay?.[Symbol.asyncDispose]();
   }

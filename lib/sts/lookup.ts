@@ -1,6 +1,7 @@
 // A domain's MTA-STS policy as a run establishes it (sts.md §6 with D5, D6): the cache
 // entry, the `_mta-sts` TXT id through the run's own resolver (D1), the download, and what
 // goes back into the shared cache. No lock is held across network I/O (D5).
+import { deadlines } from "../_deadlines.ts";
 import { parseAddress } from "../address.ts";
 import { DnsError } from "../errors.ts";
 import type { Querier } from "../resolver/resolver.ts";
@@ -278,13 +279,13 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
   let download: Promise<FetchedPolicy> | undefined;
   let prefetch: { go: PromiseWithResolvers<void>; early: AbortController } | undefined;
   if (decision.action === "lookup-txt") {
-    let idle: ReturnType<typeof setTimeout> | undefined;
+    let idle: Disposable | undefined;
     if (options.prefetch !== false && !options.fetch && cached?.policy === undefined) {
       const { go, early } = prefetch = {
         go: Promise.withResolvers<void>(),
         early: new AbortController(),
       };
-      idle = setTimeout(() => {
+      idle = deadlines.after(IDLE_MS, () => {
         const signal = options.signal
           ? AbortSignal.any([options.signal, early.signal])
           : early.signal;
@@ -294,16 +295,16 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
           startDownload(name, options, settled(go.promise.then(() => addresses)), signal),
         );
         // Then the CPU work, in a later task: the queries and fetch's start go out first.
-        idle = setTimeout(() => {
+        idle = deadlines.after(IDLE_MS, () => {
           warmUpTls();
           if (store) preloadFileLayer();
-        }, IDLE_MS);
-      }, IDLE_MS);
+        });
+      });
     }
     try {
       txt = await lookupTxt(name, options.resolver, options.signal);
     } finally {
-      clearTimeout(idle);
+      idle?.[Symbol.dispose]();
     }
     decision = decideFreshness({ entry: cached?.state, nowSec, writable, txt });
   }

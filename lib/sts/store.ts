@@ -360,7 +360,7 @@ export class StsStore {
     });
     let info: Deno.FileInfo;
     try {
-      info = await Deno.lstat(path);
+      info = Deno.lstatSync(path); // no blocking thread for this (see readOnce)
     } catch (error) {
       rethrowRefusal(error);
       if (error instanceof Deno.errors.NotFound) return parseCacheSize(undefined, path);
@@ -475,7 +475,9 @@ async function readOnce(path: string): Promise<EntryRead | "replaced"> {
   const ignored = (reason: string): EntryRead => ({ kind: "ignored", path, reason });
   let info: Deno.FileInfo;
   try {
-    info = await Deno.lstat(path);
+    // Synchronous: a local lstat does not block, and each asynchronous file call is a hop through
+    // a blocking thread that Deno starts on first use (1–2 MiB of RSS, measured at start-up).
+    info = Deno.lstatSync(path);
   } catch (error) {
     rethrowRefusal(error);
     if (error instanceof Deno.errors.NotFound) return { kind: "absent", path };
