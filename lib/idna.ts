@@ -13,6 +13,11 @@ const URL_SYNTAX_ALL = /[\x00-\x20\x7f"#%/:<>?@[\\\]^`{|}]/g;
 // deno-lint-ignore no-control-regex
 const ASCII = /^[\x00-\x7f]*$/;
 
+/** Whether `text` is all ASCII (and so its own UTF-8 length, and no IDNA to do). */
+export function isAscii(text: string): boolean {
+  return ASCII.test(text);
+}
+
 /**
  * UTS #46 ToASCII (non-transitional, without the STD3 rules), as node:url's `domainToASCII`:
  * upper-case ASCII mapped to lower case, U-labels to A-labels, other ASCII kept.

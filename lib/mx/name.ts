@@ -2,7 +2,7 @@
 // default-domain completion (§9), IDNA per UTS #46 for non-ASCII names (DECISIONS D15), and
 // the wire limits of RFC 1035 §2.3.4 checked before any packet is sent.
 import { type Address, parseAddress } from "../address.ts";
-import { domainToAscii, labelToUnicode } from "../idna.ts";
+import { domainToAscii, isAscii, labelToUnicode } from "../idna.ts";
 import { nameLengthProblem } from "../wire/message.ts";
 
 /** What the domain argument asks for. */
@@ -13,9 +13,6 @@ export type Target =
   | { kind: "literal"; host: string; address: Address }
   /** Not a name that can be looked up; `outcome` is the Courier line to print. */
   | { kind: "invalid"; outcome: "hard" | "internal"; reason: string };
-
-// deno-lint-ignore no-control-regex
-const ASCII = /^[\x00-\x7f]*$/;
 
 /**
  * Checks a query name against the wire limits: no empty label, labels of at most 63
@@ -36,7 +33,7 @@ export function nameProblem(name: string): string | undefined {
  * @returns The ASCII name, or undefined when IDNA conversion fails.
  */
 export function toWireName(name: string): string | undefined {
-  if (ASCII.test(name)) return name;
+  if (isAscii(name)) return name;
   const ascii = domainToAscii(name);
   return ascii === "" ? undefined : ascii;
 }

@@ -5,6 +5,7 @@
 import * as packet from "./_dns_packet.js";
 import { Buffer } from "./_dns_packet.js";
 import { DnsError } from "../errors.ts";
+import { isAscii } from "../idna.ts";
 import { wireProblem } from "./_walk.ts";
 
 /** A question: name, type, class IN. */
@@ -139,9 +140,6 @@ function questionProblem(question: Question): string | undefined {
   return name === "" ? undefined : nameLengthProblem(name);
 }
 
-// deno-lint-ignore no-control-regex
-const ASCII = /^[\x00-\x7f]*$/;
-
 const encoder = new TextEncoder();
 
 /**
@@ -155,7 +153,7 @@ export function nameLengthProblem(name: string): string | undefined {
   const labels = name.split(".");
   if (labels.includes("")) return `"${name}" has an empty label`;
   // Every query of a batch passes here: ASCII names, the usual ones, need no encoding.
-  const lengths = ASCII.test(name)
+  const lengths = isAscii(name)
     ? labels.map((label) => label.length)
     : labels.map((label) => encoder.encode(label).length);
   if (lengths.some((n) => n > 63)) return `"${name}" has a label longer than 63 octets`;
