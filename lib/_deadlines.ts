@@ -163,3 +163,47 @@ export class Deadlines {
 
 /** The deadlines of this process: the library's exchanges, downloads and lookups. */
 export const deadlines: Deadlines = new Deadlines();
+
+/**
+ * The signal of one task with a time limit: aborted with the caller's reason when the caller's
+ * signal aborts, or with `reason()` when the time is up. Disposing of it cancels the deadline
+ * and stops listening to the caller (a batch runs thousands of these; `AbortSignal.any` would
+ * make a dependent signal for each).
+ */
+export class TimeLimit implements Disposable {
+  readonly #controller = new AbortController();
+  readonly #outer: AbortSignal | undefined;
+  readonly #deadline: Deadline | undefined;
+  readonly #onAbort = () => this.#controller.abort(this.#outer?.reason);
+  #timedOut = false;
+
+  /**
+   * @param ms The time limit; undefined means none (the caller's signal only).
+   * @param outer The caller's signal.
+   * @param reason The abort reason when the time is up. @default {an AbortError}
+   */
+  constructor(ms: number | undefined, outer?: AbortSignal, reason?: () => unknown) {
+    this.#outer = outer;
+    outer?.addEventListener("abort", this.#onAbort, { once: true });
+    if (outer?.aborted) this.#onAbort();
+    this.#deadline = ms === undefined ? undefined : deadlines.after(ms, () => {
+      this.#timedOut = true;
+      this.#controller.abort(reason?.());
+    });
+  }
+
+  /** Aborted by the caller or by the time limit. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Whether the time limit was reached (whatever the caller did). */
+  get timedOut(): boolean {
+    return this.#timedOut;
+  }
+
+  [Symbol.dispose](): void {
+    this.#deadline?.[Symbol.dispose]();
+    this.#outer?.removeEventListener("abort", this.#onAbort);
+  }
+}

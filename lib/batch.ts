@@ -1,7 +1,7 @@
 // Many domains at once, for monitoring: each domain gets what one `testmxlookup DOMAIN` does
 // (MX and MTA-STS lookups side by side) under a deadline of its own, with at most
 // `concurrency` lookups in flight and results in input order. Printing them is the caller's.
-import { deadlines } from "./_deadlines.ts";
+import { TimeLimit } from "./_deadlines.ts";
 import { lookupMx, type MxResult } from "./mx/lookup.ts";
 import type { ExchangeTrace, Querier } from "./resolver/resolver.ts";
 import { lookupSts, type StsResult } from "./sts/lookup.ts";
@@ -111,18 +111,12 @@ export async function lookupDomain(
   const trace: ExchangeTrace[] = [];
   // A cancellable timer: AbortSignal.timeout would live on for its full time after the
   // lookup, and a long batch would hold thousands of them (see exchange.ts).
-  const deadline = new AbortController();
-  using _timer = options.deadlineMs === undefined ? undefined : deadlines.after(
+  using limit = new TimeLimit(
     options.deadlineMs,
-    () => deadline.abort(new DOMException("The domain's deadline was reached", "TimeoutError")),
+    options.signal,
+    () => new DOMException("The domain's deadline was reached", "TimeoutError"),
   );
-  // The caller's abort ends the lookup too (without AbortSignal.any, which costs a batch a
-  // dependent signal per domain).
-  const outer = options.signal;
-  const onAbort = () => deadline.abort(outer?.reason);
-  outer?.addEventListener("abort", onAbort, { once: true });
-  if (outer?.aborted) onAbort();
-  const { signal } = deadline;
+  const { signal } = limit;
   // One resolver serves every lookup of a batch; each lookup collects its own round trips.
   const resolver: Querier = {
     query: (name, type, query) =>
@@ -149,10 +143,8 @@ export async function lookupDomain(
     ]);
     return { domain, mx, sts, trace, durationMs: performance.now() - started };
   } catch (error) {
-    if (!deadline.signal.aborted || options.signal?.aborted) throw error;
+    if (!signal.aborted || options.signal?.aborted) throw error;
     return { domain, sts: NO_STS, trace, durationMs: performance.now() - started };
-  } finally {
-    outer?.removeEventListener("abort", onAbort);
   }
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ArmTimer, Deadlines } from "../lib/_deadlines.ts";
+import { type ArmTimer, Deadlines, TimeLimit } from "../lib/_deadlines.ts";
 
 /** A clock and a runtime timer the test moves by hand. */
 function fakeTime() {
@@ -104,4 +104,28 @@ deadlines.after(10_000, () => console.log("fired"))[Symbol.dispose]();`;
   assert.equal(out.code, 0);
   assert.equal(new TextDecoder().decode(out.stdout), "");
   assert.ok(performance.now() - ran < 5000, "the cancelled deadline held the process");
+});
+
+Deno.test("TimeLimit aborts with the caller's reason, or with its own when the time is up", async () => {
+  const caller = new AbortController();
+  const linked = new TimeLimit(60_000, caller.signal);
+  caller.abort("stop");
+  assert.equal(linked.signal.reason, "stop");
+  assert.equal(linked.timedOut, false);
+  linked[Symbol.dispose]();
+
+  const timeout = new DOMException("too slow", "TimeoutError");
+  using limit = new TimeLimit(5, new AbortController().signal, () => timeout);
+  await new Promise((resolve) => limit.signal.addEventListener("abort", resolve));
+  assert.equal(limit.timedOut, true);
+  assert.equal(limit.signal.reason, timeout);
+
+  // Once disposed of, neither the caller nor the clock reaches it.
+  const later = new AbortController();
+  const done = new TimeLimit(1, later.signal);
+  done[Symbol.dispose]();
+  later.abort("late");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(done.signal.aborted, false);
+  assert.equal(done.timedOut, false);
 });

@@ -1,7 +1,7 @@
 // One DNS round trip to one server, over UDP or TCP (RFC 1035 §4.2, RFC 7766), with the
 // acceptance rules of RFC 5452 §9.1 and D12: address, port, ID and question must match.
 // Retries, server choice and CNAMEs are the resolver's.
-import { deadlines } from "../_deadlines.ts";
+import { TimeLimit } from "../_deadlines.ts";
 import { parseAddress } from "../address.ts";
 import { DnsError } from "../errors.ts";
 import type { Network, SocketAddress, TcpConnection, UdpSocket } from "../host.ts";
@@ -319,23 +319,15 @@ interface Attempt extends Disposable {
 
 function startAttempt(expected: ExpectedReply, options: ExchangeOptions): Attempt {
   const outer = options.signal;
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(outer?.reason);
-  outer?.addEventListener("abort", onAbort, { once: true });
-  if (outer?.aborted) controller.abort(outer.reason);
-  let timedOut = false;
   // Cancelled as soon as the attempt ends: a batch of 100,000 domains must not keep every
   // attempt's timer alive for its full timeout (AbortSignal.timeout did: peak RSS ×3).
-  const timer = deadlines.after(options.timeoutMs, () => {
-    timedOut = true;
-    controller.abort();
-  });
+  const limit = new TimeLimit(options.timeoutMs, outer);
   return {
-    signal: controller.signal,
+    signal: limit.signal,
     settle(error, malformed, action) {
       // The caller's abort wins: it is not the server's fault.
       if (outer?.aborted) return outer.reason;
-      if (timedOut) {
+      if (limit.timedOut) {
         return malformed ?? new DnsError(
           "TIMEOUT",
           `No reply from ${describe(expected)} within ${options.timeoutMs} ms`,
@@ -350,10 +342,7 @@ function startAttempt(expected: ExpectedReply, options: ExchangeOptions): Attemp
         cause: error,
       });
     },
-    [Symbol.dispose]() {
-      timer[Symbol.dispose]();
-      outer?.removeEventListener("abort", onAbort);
-    },
+    [Symbol.dispose]: () => limit[Symbol.dispose](),
   };
 }
 

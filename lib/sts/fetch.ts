@@ -1,6 +1,6 @@
 // The policy download (RFC 8461 §3.3, D3): HTTPS to mta-sts.<domain>, no redirects, status 200,
 // text/plain, at most 64 KiB, one total timeout. Checking the text is policy.ts's job.
-import { deadlines } from "../_deadlines.ts";
+import { TimeLimit } from "../_deadlines.ts";
 import { asciiName } from "./_name.ts";
 import { quote } from "./_text.ts";
 import { type ConnectRelay, startConnectRelay } from "./_connect_relay.ts";
@@ -131,18 +131,15 @@ export async function fetchPolicy(
 
   // A cancellable timer, not AbortSignal.timeout, which outlives the download (see
   // lib/resolver/exchange.ts).
-  const deadline = new AbortController();
-  const timer = deadlines.after(timeout, () => deadline.abort());
-  const signal = options.signal
-    ? AbortSignal.any([deadline.signal, options.signal])
-    : deadline.signal;
+  const limit = new TimeLimit(timeout, options.signal);
+  const { signal } = limit;
   // Given addresses, fetch goes through a local CONNECT relay to them (_connect_relay.ts).
   let relay: ConnectRelay | undefined;
   let client: Deno.HttpClient | undefined;
   // Which signal fired tells a timeout from the caller's abort; anything else is the network.
   const failure = (error: unknown): StsError => {
     if (error instanceof StsError) return error;
-    if (deadline.signal.aborted) {
+    if (limit.timedOut) {
       return fail("TIMEOUT", `no complete answer within ${timeout} ms`, error);
     }
     if (options.signal?.aborted) return fail("ABORTED", "aborted", error);
@@ -195,7 +192,7 @@ export async function fetchPolicy(
     if (relay?.failure instanceof Deno.errors.NotCapable) throw relay.failure;
     throw failure(error);
   } finally {
-    timer[Symbol.dispose]();
+    limit[Symbol.dispose]();
     client?.close();
     await relay?.[Symbol.asyncDispose]();
   }
