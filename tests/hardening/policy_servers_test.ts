@@ -9,7 +9,7 @@ import { fetchPolicy } from "../../lib/sts/fetch.ts";
 import { lookupSts } from "../../lib/sts/lookup.ts";
 import { StsStore } from "../../lib/sts/store.ts";
 import { FakeDnsServer, reply, rr } from "../fakes/dns_server.ts";
-import { testCerts } from "../sts/_tls.ts";
+import { testCerts, toLocalPort } from "../sts/_tls.ts";
 
 const DOMAIN = "sts.test";
 /** The download's total timeout. */
@@ -193,16 +193,6 @@ const CASES: Case[] = [
     reason: /expired/i,
   },
 ];
-
-/** A fetch that sends the policy request to 127.0.0.1:port and nothing anywhere else. */
-function toLocalPort(port: number): typeof fetch {
-  return (input, init) => {
-    const url = String(input);
-    const local = url.replace(/^https:\/\/mta-sts\.[a-z0-9.-]+\//, `https://127.0.0.1:${port}/`);
-    if (local === url) throw new Error(`Test fetch refuses ${url}`);
-    return fetch(local, init);
-  };
-}
 
 for (const c of CASES) {
   Deno.test(`lookupSts() with ${c.name} fails as ${c.kind} in one line and caches nothing`, async () => {

@@ -183,3 +183,13 @@ export function testCerts(): Promise<TestCerts> {
   })();
   return made;
 }
+
+/** A fetch that sends every policy request to 127.0.0.1:port and nothing anywhere else. */
+export function toLocalPort(port: number): typeof fetch {
+  return (input, init) => {
+    const url = String(input);
+    const local = url.replace(/^https:\/\/mta-sts\.[a-z0-9.-]+\//, `https://127.0.0.1:${port}/`);
+    if (local === url) throw new Error(`Test fetch refuses ${url}`);
+    return fetch(local, init);
+  };
+}

@@ -7,7 +7,7 @@ import {
   readCaCerts,
 } from "../../lib/sts/fetch.ts";
 import { MAX_POLICY_BYTES } from "../../lib/sts/policy.ts";
-import { testCerts } from "./_tls.ts";
+import { testCerts, toLocalPort } from "./_tls.ts";
 
 const POLICY = "version: STSv1\nmode: enforce\nmx: mx.a.test\nmax_age: 86400\n";
 
@@ -53,16 +53,6 @@ async function withServer(
   } finally {
     await server.shutdown();
   }
-}
-
-/** A fetch that sends every policy request to 127.0.0.1:port and nothing anywhere else. */
-function toLocalPort(port: number): typeof fetch {
-  return (input, init) => {
-    const url = String(input);
-    const local = url.replace(/^https:\/\/mta-sts\.[a-z0-9.-]+\//, `https://127.0.0.1:${port}/`);
-    if (local === url) throw new Error(`Test fetch refuses ${url}`);
-    return fetch(local, init);
-  };
 }
 
 async function options(
