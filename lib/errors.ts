@@ -126,3 +126,77 @@ export class UsageError extends Error {
     this.showUsage = showUsage;
   }
 }
+
+/** Why a configuration file cannot be used. */
+export type ConfigErrorKind =
+  /** The operating system refused to open or read it (`EACCES`, `EIO`, ...). */
+  | "UNREADABLE"
+  /** It is a directory, FIFO, device or socket, or a link where none is allowed. */
+  | "NOT_A_FILE"
+  /** It is larger than the reader accepts. */
+  | "TOO_LARGE"
+  /** Its content is not what the reader accepts (`TLS_TRUSTCERTS` with no certificate). */
+  | "INVALID"
+  /** It or its directory cannot be used safely by a privileged run. */
+  | "UNSAFE";
+
+/**
+ * A configuration file that exists but cannot be used; the command line exits 78 with the
+ * message. Thrown where the file is read, with the path that was read.
+ *
+ * @example Branch on the kind
+ * ```ts
+ * import { ConfigError } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new ConfigError("UNREADABLE", "/etc/resolv.conf", "Cannot read resolver configuration /etc/resolv.conf: Permission denied");
+ * assert.equal(error.kind, "UNREADABLE");
+ * assert.equal(error.path, "/etc/resolv.conf");
+ * ```
+ */
+export class ConfigError extends Error {
+  /** Why the file cannot be used. */
+  readonly kind: ConfigErrorKind;
+  /** The path that was read. */
+  readonly path: string;
+
+  /**
+   * Creates an error.
+   *
+   * @param kind Why the file cannot be used.
+   * @param path The path that was read.
+   * @param message One line: what, where, why.
+   * @param options The underlying error.
+   */
+  constructor(kind: ConfigErrorKind, path: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConfigError";
+    this.kind = kind;
+    this.path = path;
+  }
+}
+
+/**
+ * Whether `error` is Deno refusing a permission the run was not given (`--allow-*`), as
+ * opposed to the operating system refusing access. Such errors are passed on unchanged so
+ * that the command line reports the missing permission (exit 77).
+ */
+export function isPermissionRefusal(error: unknown): boolean {
+  return error instanceof Deno.errors.NotCapable ||
+    (error instanceof Deno.errors.PermissionDenied && error.message.includes("--allow-"));
+}
+
+/** Throws `error` again when it is a permission refusal (see {@linkcode isPermissionRefusal}). */
+export function rethrowPermissionRefusal(error: unknown): void {
+  if (isPermissionRefusal(error)) throw error;
+}
+
+/**
+ * An operating-system error as C's strerror(3) words it: Deno's message without its
+ * " (os error N)…" tail ("Permission denied (os error 13): open '/x'" → "Permission denied").
+ */
+export function osErrorText(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const at = message.indexOf(" (os error ");
+  return at > 0 ? message.slice(0, at) : message;
+}
