@@ -20,8 +20,8 @@
  */
 export { formatAddress, parseAddress } from "./lib/address.ts";
 export type { Address } from "./lib/address.ts";
-export { DnsError, UsageError } from "./lib/errors.ts";
-export type { DnsErrorKind, DnsErrorOptions } from "./lib/errors.ts";
+export { ConfigError, DnsError, UsageError } from "./lib/errors.ts";
+export type { ConfigErrorKind, DnsErrorKind, DnsErrorOptions } from "./lib/errors.ts";
 export type {
   Clock,
   FileReader,
