@@ -119,6 +119,7 @@ function policyServer(body: string): { fetch: typeof fetch; urls: string[] } {
 
 Deno.test("mod.ts exports these values and nothing else that runs", () => {
   assert.deepEqual(Object.keys(mod).sort(), [
+    "ConfigError",
     "DnsError",
     "Resolver",
     "StsError",
