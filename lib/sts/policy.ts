@@ -222,6 +222,9 @@ function patternProblem(value: string): string | undefined {
     return `is not a pattern (RFC 8461 §4.1 wants ${quote("*" + value)}) and never matches`;
   }
   const wildcard = value.startsWith("*.") ? "*." : "";
+  if (wildcard && isIpLiteral(value.slice(2))) {
+    return "is a wildcard over an IP address, which no MX host name is under";
+  }
   const ascii = asciiName(value.slice(wildcard.length));
   if (ascii === undefined) return "is not a host name pattern and never matches";
   if (value.endsWith(".")) return "ends in a dot, which Courier never matches";

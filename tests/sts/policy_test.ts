@@ -198,6 +198,9 @@ const WARNED: [string, string, string[]][] = [
   ["an IP address as mx", lines(...BASE, "mx: 192.0.2.1"), [
     'line 5: mx "192.0.2.1" is an IP address, not a host name, and never matches',
   ]],
+  ["a wildcard over an IP address", lines(...BASE, "mx: *.192.0.2.1"), [
+    'line 5: mx "*.192.0.2.1" is a wildcard over an IP address, which no MX host name is under',
+  ]],
   ["an address literal as mx", lines(...BASE, "mx: [192.0.2.1]"), [
     'line 5: mx "[192.0.2.1]" is an IP address, not a host name, and never matches',
   ]],
