@@ -17,7 +17,7 @@ export type TxtResult =
    */
   | { found: false; reason: string; published: boolean };
 
-// RFC 8461 §3.1: "records which do not begin with "v=STSv1;" are discarded". The record's own
+// RFC 8461 §3.1: "records that do not begin with "v=STSv1;" are discarded". The record's own
 // grammar puts its delimiter there, sts-field-delim = *WSP ";" *WSP, so "v=STSv1 ;" begins
 // with it too (erratum 6285 reports the clash and is not applied; D28).
 const STS_RECORD = /^v=STSv1[ \t]*;/;
