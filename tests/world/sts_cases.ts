@@ -338,6 +338,21 @@ export const STS_CASES: readonly StsCase[] = [
     requests: [],
     differs: "D28: the stray record is discarded, id stray1: `STS: enforcing`, entry cached",
   },
+  {
+    domain: "sts-trailing-space.test",
+    about: 'TXT "v=STSv1; id=trail1 " (white space after the last field): id trail1',
+    exit: 0,
+    stdout: [
+      "Domain sts-trailing-space.test:",
+      "STS: enforcing",
+      relay("mx.sts-trailing-space.test", 10, "::ffff:203.0.113.191"),
+    ],
+    stderr: [],
+    cache: {
+      "sts-trailing-space.test": cacheEntry("trail1", servedPolicy("sts-trailing-space.test")),
+    },
+    requests: [get("sts-trailing-space.test", 200, 75)],
+  },
 ];
 
 const ENFORCE = cacheEntry("enforce1", servedPolicy("sts-enforce.test"));

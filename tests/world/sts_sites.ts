@@ -105,6 +105,10 @@ export const POLICY_SITES: readonly PolicySite[] = [
   },
   { domain: "sts-repeat-id.test", body: policyText("enforce", ["mx.sts-repeat-id.test"], 86400) },
   { domain: "sts-stray-txt.test", body: policyText("enforce", ["mx.sts-stray-txt.test"], 86400) },
+  {
+    domain: "sts-trailing-space.test",
+    body: policyText("enforce", ["mx.sts-trailing-space.test"], 86400),
+  },
   // The bench's domain (scripts/bench.ts): reached through the latency proxy, whose TLS
   // address its `mta-sts` A record names.
   { domain: "sts-bench.test", body: policyText("enforce", ["*.sts-bench.test"], 86400) },
