@@ -190,6 +190,7 @@ Deno.test("parseStsRecords() finds exactly one valid STS record", () => {
     found: true,
     id: "abc123",
     record: "v=STSv1; id=abc123",
+    warnings: [],
   });
   const invalid = parseStsRecords([txt("v=STSv1; id=not-alnum")]);
   assert.equal(invalid.found, false);

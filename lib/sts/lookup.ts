@@ -86,12 +86,12 @@ async function lookupTxt(
   domain: string,
   resolver: Querier,
   signal: AbortSignal | undefined,
-): Promise<TxtOutcome & { reason?: string }> {
+): Promise<TxtOutcome & { reason?: string; warnings?: string[] }> {
   try {
     const answer = await resolver.query(`_mta-sts.${domain}`, "TXT", { signal });
     const strings = answer.records.flatMap((r) => r.data.type === "TXT" ? [r.data.strings] : []);
     const parsed = parseStsRecords(strings);
-    if (parsed.found) return { kind: "id", id: parsed.id };
+    if (parsed.found) return { kind: "id", id: parsed.id, warnings: parsed.warnings };
     // A domain without any STS record is the normal case, not worth a line on stderr.
     return parsed.published
       ? { kind: "none", reason: `No usable MTA-STS record at _mta-sts.${domain}: ${parsed.reason}` }
@@ -302,7 +302,13 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
       });
     }
     try {
-      txt = await lookupTxt(name, options.resolver, options.signal);
+      const { warnings: txtWarnings = [], ...outcome } = await lookupTxt(
+        name,
+        options.resolver,
+        options.signal,
+      );
+      txt = outcome;
+      for (const warning of txtWarnings) warnings.push(`_mta-sts.${name}: ${warning}`);
     } finally {
       idle?.[Symbol.dispose]();
     }

@@ -1,6 +1,7 @@
 // MTA-STS policy text (RFC 8461 §3.2) to a checked policy, strict where D8 says a sender must
 // not guess (required fields, ranges) and tolerant, with a warning, where senders commonly are.
 // Fetching the text is fetch.ts's job; matching MX hosts is match.ts's.
+import { isAscii } from "../idna.ts";
 import { asciiName, isIpLiteral } from "./_name.ts";
 import { quote, trimWsp } from "./_text.ts";
 import { StsError } from "./errors.ts";
@@ -50,9 +51,8 @@ const encoder = new TextEncoder();
  *
  * Lines end in LF or CRLF. `version: STSv1`, `mode` (enforce, testing, none) and `max_age`
  * (plain digits, at most 31557600) are required, and at least one `mx` unless the mode is
- * none. Unknown fields are ignored. A repeated `version`, `mode` or `max_age` with the same
- * value is a warning; with a different value the policy is rejected, since RFC 8461 does not
- * say which one counts and implementations differ (Courier takes the first).
+ * none. Unknown fields are ignored. A repeated `version`, `mode` or `max_age` counts once, the
+ * first (RFC 8461 §3.2, as Courier), and each repetition is a warning.
  *
  * @param text The policy as served, decoded as UTF-8.
  * @returns The policy and its warnings.
@@ -124,13 +124,15 @@ export function parsePolicy(text: string): ParsedPolicy {
 
     if (name === "mx") mx.push({ value, line: n });
     else if (isSingleField(name)) {
+      // RFC 8461 §3.2: "If any non-repeated field--i.e., all fields excepting "mx"--is
+      // duplicated, all entries except for the first SHALL be ignored."
       const first = single.get(name);
       if (first === undefined) single.set(name, { value, line: n });
       else if (first.value === value) warnings.push(`line ${n} repeats line ${first.line}`);
       else {
-        invalid(
-          `line ${n} ${quote(`${name}: ${value}`, 100)} contradicts line ${first.line} ` +
-            `${quote(`${name}: ${first.value}`, 100)}`,
+        warnings.push(
+          `line ${n} ${quote(`${name}: ${value}`, 100)} is ignored: line ${first.line} ` +
+            `${quote(`${name}: ${first.value}`, 100)} came first (RFC 8461 §3.2)`,
         );
       }
     }
@@ -209,7 +211,8 @@ function required(
 }
 
 // RFC 8461 §3.2: sts-policy-mx-value = ["*."] Domain. A value that is not one stays in the
-// policy and never matches (match.ts), so an enforce policy fails closed for it.
+// policy and never matches (match.ts), so an enforce policy fails closed for it; U-labels and
+// "_" are not a Domain either, but their meaning is plain, so they match, with a warning (D30).
 function patternProblem(value: string): string | undefined {
   if (value === "") return "is empty and never matches";
   if (isIpLiteral(value) || value.startsWith("[")) {
@@ -218,9 +221,17 @@ function patternProblem(value: string): string | undefined {
   if (value.startsWith(".")) {
     return `is not a pattern (RFC 8461 §4.1 wants ${quote("*" + value)}) and never matches`;
   }
-  const name = value.startsWith("*.") ? value.slice(2) : value;
-  if (asciiName(name) === undefined) return "is not a host name pattern and never matches";
+  const wildcard = value.startsWith("*.") ? "*." : "";
+  if (wildcard && isIpLiteral(value.slice(2))) {
+    return "is a wildcard over an IP address, which no MX host name is under";
+  }
+  const ascii = asciiName(value.slice(wildcard.length));
+  if (ascii === undefined) return "is not a host name pattern and never matches";
   if (value.endsWith(".")) return "ends in a dot, which Courier never matches";
+  if (!isAscii(value)) {
+    return `is not written in A-labels (RFC 8461 §3.2); matched as ${quote(wildcard + ascii)}`;
+  }
+  if (value.includes("_")) return 'contains "_", which no host name has (RFC 5321 Domain)';
   return undefined;
 }
 

@@ -159,6 +159,23 @@ Deno.test("lookupSts() without an entry asks TXT, downloads and saves Courier's 
   });
 });
 
+Deno.test("lookupSts() uses the first of a repeated TXT id and says so on stderr (D27, D28)", async () => {
+  await withCache(async ({ store, path }) => {
+    const resolver = fakeResolver(["v=STSv1", "v=STSv1; id=abc123; id=other"]);
+    const fetcher = fakeFetch(POLICY);
+    const result = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.equal(result.id, "abc123");
+    assert.deepEqual(result.txt, { kind: "id", id: "abc123" });
+    assert.deepEqual(result.warnings, [
+      '_mta-sts.sts.test: TXT record "v=STSv1" ignored: it does not begin with "v=STSv1;" ' +
+      "(RFC 8461 §3.1)",
+      '_mta-sts.sts.test: TXT record "v=STSv1; id=abc123; id=other" repeats "id"; the first, ' +
+      '"abc123", counts (RFC 8461 §3.2)',
+    ]);
+    assert.equal(await Deno.readTextFile(path), COURIER_FILE);
+  });
+});
+
 Deno.test("lookupSts() uses a fresh entry without DNS or download", async () => {
   await withCache(async ({ store, path }) => {
     await plant(path, COURIER_FILE, FRESH);

@@ -40,6 +40,10 @@ const CASES: [string, string, boolean][] = [
   ["MX.XN--BCHER-KVA.EXAMPLE", "*.Bücher.Example", true],
   ["xn--mnchen-3ya.example", "*.example", true],
   ["bücher.example", "bucher.example", false],
+  // U-label patterns and "_" match, though parsePolicy warns about them (D30).
+  ["xn--bcher-kva.example", "Bücher.example", true],
+  ["mail_1.example.com", "mail_1.example.com", true],
+  ["a.mail_1.example.com", "*.mail_1.example.com", true],
   // IP addresses never match (the policy warns about them).
   ["192.0.2.1", "192.0.2.1", false],
   ["192.0.2.1", "*.0.2.1", false],

@@ -35,23 +35,32 @@ const CASES: [string, Uint8Array[][], string | RegExp][] = [
     /does not begin .*ignored: "V=STSv1; id=case"/,
   ],
   // Courier: "sp1".
-  ["leading white space", [record("  v=STSv1; id=sp1")], /does not begin with "v=STSv1"/],
+  ["leading white space", [record("  v=STSv1; id=sp1")], /does not begin with "v=STSv1;"/],
   ["id first", [record("id=first; v=STSv1")], /does not begin/],
   [
     "two STS records",
     [record("v=STSv1;id=rec1"), record("v=STSv1;id=rec2")],
-    /^2 TXT records begin with "v=STSv1", RFC 8461 §3.1 requires exactly one$/,
+    /^2 TXT records begin with "v=STSv1;", RFC 8461 §3.1 requires exactly one$/,
   ],
-  ["two STS records, one invalid", [record("v=STSv1;id=a"), record("v=STSv1")], /^2 TXT/],
-  ["version only", [record("v=STSv1")], /"v=STSv1": no id field/],
+  ["two STS records, one invalid", [record("v=STSv1;id=a"), record("v=STSv1; x")], /^2 TXT/],
+  // Courier finds no id (D28).
+  ["a stray v=STSv1 next to a valid record", [record("v=STSv1"), record("v=STSv1;id=a")], "a"],
+  ["a record without ; next to a valid one", [record("v=STSv1;id=a"), record("v=STSv1 id=b")], "a"],
+  // RFC 8461 §3.1: records that do not begin with "v=STSv1;" are discarded (D28).
+  ["version only", [record("v=STSv1")], /^the only TXT record does not begin .*"v=STSv1"\)$/],
+  ["version and ;", [record("v=STSv1;")], /"v=STSv1;": no id field/],
   ["no id", [record("v=STSv1; ext=1")], /no id field/],
   // Courier: empty id.
   ["an empty id", [record("v=STSv1; id=")], /id "" is not 1-32 letters or digits/],
   ["a hyphen in the id", [record("v=STSv1; id=ab-1")], /id "ab-1" is not/],
   ["an id of 33 characters", [record(`v=STSv1; id=${"a".repeat(33)}`)], /is not 1-32/],
-  ["two ids", [record("v=STSv1;id=two1;id=two2")], /more than one id field/],
+  // RFC 8461 §3.2: the first of a repeated field counts (D27; Courier finds no id).
+  ["two ids", [record("v=STSv1;id=two1;id=two2")], "two1"],
+  ["a repeated id not of letters and digits", [record("v=STSv1;id=a;id=b-c")], "a"],
+  ["a repeated empty id", [record("v=STSv1;id=a;id=")], /field "id=" is not name=value/],
+  ["an invalid first id", [record("v=STSv1;id=a-b;id=c")], /id "a-b" is not/],
   ["an empty field", [record("v=STSv1 ;; id=sp1")], /empty field between two ";"/],
-  ["no ; after the version", [record("v=STSv1 id=x")], /expected ";" after "v=STSv1"/],
+  ["no ; after the version", [record("v=STSv1 id=x")], /does not begin with "v=STSv1;"/],
   ["a field without =", [record("v=STSv1; id=x; junk")], /field "junk" is not name=value/],
   ["a NUL in the id", [record("v=STSv1; id=a\0b")], /id "a\\x00b" is not/],
   ["a non-ASCII byte", [[Uint8Array.of(...bytes("v=STSv1; id=x; e="), 0xe9)]], /"e=\\xe9"/],
@@ -75,7 +84,49 @@ Deno.test("parseStsRecords() returns the record text, strings joined", () => {
     found: true,
     id: "x",
     record: "v=STSv1; id=x",
+    warnings: [],
   });
+});
+
+// [case, records, warnings]. The id is found in every case.
+const WARNED: [string, Uint8Array[][], string[]][] = [
+  ["a repeated id (D27)", [record("v=STSv1; id=first; id=second")], [
+    'TXT record "v=STSv1; id=first; id=second" repeats "id"; the first, "first", counts ' +
+    "(RFC 8461 §3.2)",
+  ]],
+  ["white space after the last field (D29)", [record("v=STSv1; id=first ")], [
+    'white space after the last field of TXT record "v=STSv1; id=first ", which RFC 8461 §3.1 ' +
+    "does not allow",
+  ]],
+  [
+    "a discarded record that looks like one (D28)",
+    [record("v=STSv1"), record("v=STSv1;id=first")],
+    [
+      'TXT record "v=STSv1" ignored: it does not begin with "v=STSv1;" (RFC 8461 §3.1)',
+    ],
+  ],
+  ["an upper-case V next to a valid record", [record("v=STSv1;id=first"), record("V=STSv1;id=x")], [
+    'TXT record "V=STSv1;id=x" ignored: it does not begin with "v=STSv1;" (RFC 8461 §3.1)',
+  ]],
+];
+
+for (const [name, records, warnings] of WARNED) {
+  Deno.test(`parseStsRecords() finds the id and warns for ${name}`, () => {
+    const result = parseStsRecords(records);
+    assert.equal(result.found && result.id, "first");
+    assert.deepEqual(result.found && result.warnings, warnings);
+  });
+}
+
+Deno.test("parseStsRecords() does not warn for white space after a final ; or around ;", () => {
+  for (const text of ["v=STSv1; id=first; ", "v=STSv1 ;\tid=first\t;\t", "v=STSv1;id=first"]) {
+    assert.deepEqual(parseStsRecords([record(text)]), {
+      found: true,
+      id: "first",
+      record: text,
+      warnings: [],
+    });
+  }
 });
 
 Deno.test("parseStsRecords() explains an invalid record with RFC 8461 §3.1", () => {

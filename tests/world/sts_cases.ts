@@ -297,6 +297,62 @@ export const STS_CASES: readonly StsCase[] = [
     requests: [],
     differs: "D2: id split1, the policy is fetched: `STS: enforcing`, entry cached",
   },
+  {
+    domain: "sts-repeat-field.test",
+    about: "policy with `mode: testing` then `mode: enforce`: the first counts (RFC 8461 §3.2)",
+    exit: 0,
+    stdout: [
+      "Domain sts-repeat-field.test:",
+      "STS: testing",
+      relay("mx.sts-repeat-field.test", 10, "::ffff:203.0.113.161"),
+    ],
+    stderr: [],
+    cache: {
+      "sts-repeat-field.test": cacheEntry("repeat1", servedPolicy("sts-repeat-field.test")),
+    },
+    requests: [get("sts-repeat-field.test", 200, 87)],
+  },
+  {
+    domain: "sts-repeat-id.test",
+    about: 'TXT "v=STSv1; id=first1; id=second1": Courier finds no id',
+    exit: 0,
+    stdout: [
+      "Domain sts-repeat-id.test:",
+      relay("mx.sts-repeat-id.test", 10, "::ffff:203.0.113.171"),
+    ],
+    stderr: [],
+    cache: {},
+    requests: [],
+    differs: "D27: id first1, the policy is fetched: `STS: enforcing`, entry cached",
+  },
+  {
+    domain: "sts-stray-txt.test",
+    about: 'TXT "v=STSv1" and "v=STSv1; id=stray1": Courier counts two records, no id',
+    exit: 0,
+    stdout: [
+      "Domain sts-stray-txt.test:",
+      relay("mx.sts-stray-txt.test", 10, "::ffff:203.0.113.181"),
+    ],
+    stderr: [],
+    cache: {},
+    requests: [],
+    differs: "D28: the stray record is discarded, id stray1: `STS: enforcing`, entry cached",
+  },
+  {
+    domain: "sts-trailing-space.test",
+    about: 'TXT "v=STSv1; id=trail1 " (white space after the last field): id trail1',
+    exit: 0,
+    stdout: [
+      "Domain sts-trailing-space.test:",
+      "STS: enforcing",
+      relay("mx.sts-trailing-space.test", 10, "::ffff:203.0.113.191"),
+    ],
+    stderr: [],
+    cache: {
+      "sts-trailing-space.test": cacheEntry("trail1", servedPolicy("sts-trailing-space.test")),
+    },
+    requests: [get("sts-trailing-space.test", 200, 75)],
+  },
 ];
 
 const ENFORCE = cacheEntry("enforce1", servedPolicy("sts-enforce.test"));

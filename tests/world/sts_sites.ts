@@ -97,6 +97,18 @@ export const POLICY_SITES: readonly PolicySite[] = [
   { domain: "sts-txt-v2.test", body: policyText("enforce", ["mx.sts-txt-v2.test"], 86400) },
   { domain: "sts-two-txt.test", body: policyText("enforce", ["mx.sts-two-txt.test"], 86400) },
   { domain: "sts-split-txt.test", body: policyText("enforce", ["mx.sts-split-txt.test"], 86400) },
+  // RFC 8461 §3.2: of a repeated field the first counts (Courier too): mode testing.
+  {
+    domain: "sts-repeat-field.test",
+    body: "version: STSv1\nmode: testing\nmode: enforce\nmx: mx.sts-repeat-field.test\n" +
+      "max_age: 86400\n",
+  },
+  { domain: "sts-repeat-id.test", body: policyText("enforce", ["mx.sts-repeat-id.test"], 86400) },
+  { domain: "sts-stray-txt.test", body: policyText("enforce", ["mx.sts-stray-txt.test"], 86400) },
+  {
+    domain: "sts-trailing-space.test",
+    body: policyText("enforce", ["mx.sts-trailing-space.test"], 86400),
+  },
   // The bench's domain (scripts/bench.ts): reached through the latency proxy, whose TLS
   // address its `mta-sts` A record names.
   { domain: "sts-bench.test", body: policyText("enforce", ["*.sts-bench.test"], 86400) },
