@@ -3,9 +3,10 @@
 // queries run at once. D13: a host left without addresses by a soft failure is soft, not hard.
 import { type Address, formatAddress, parseAddress } from "../address.ts";
 import { DnsError } from "../errors.ts";
+import { displayName, sameName, wireName } from "../names.ts";
 import type { Querier } from "../resolver/resolver.ts";
 import type { Message } from "../wire/message.ts";
-import { completeName, nameProblem, parseTarget, toDisplayName, toWireName } from "./name.ts";
+import { completeName, nameProblem, parseTarget } from "./name.ts";
 import { type MxEntry, sortEntries } from "./sort.ts";
 
 /** How a lookup ended, as Courier reports it. */
@@ -72,10 +73,6 @@ export interface LookupMxOptions {
 }
 
 const FAMILIES = [["A", 4], ["AAAA", 6]] as const;
-
-function sameName(a: string, b: string): boolean {
-  return a.replace(/\.$/, "").toLowerCase() === b.replace(/\.$/, "").toLowerCase();
-}
 
 /** An error that ends the whole lookup at once (resolver.md §11.3: internal, bad DNS). */
 class Abort {
@@ -329,13 +326,13 @@ export async function lookupMx(domain: string, options: LookupMxOptions): Promis
           );
           return Promise.resolve(literalHarvest(formatAddress(literal), literal, preference));
         }
-        const wire = toWireName(completeName(exchange, options.defaultDomain));
+        const wire = wireName(completeName(exchange, options.defaultDomain));
         const problem = wire === undefined ? "not a valid name" : nameProblem(wire);
         if (wire === undefined || problem) {
           warnings.push(`MX target "${exchange}" skipped: ${problem}`);
           return Promise.resolve(undefined);
         }
-        return harvest(toDisplayName(exchange), wire, preference, mx.message, context);
+        return harvest(displayName(exchange), wire, preference, mx.message, context);
       }),
     );
     return finish(

@@ -2,7 +2,7 @@
 // default-domain completion (§9), IDNA per UTS #46 for non-ASCII names (DECISIONS D15), and
 // the wire limits of RFC 1035 §2.3.4 checked before any packet is sent.
 import { type Address, parseAddress } from "../address.ts";
-import { domainToAscii, isAscii, labelToUnicode } from "../idna.ts";
+import { wireName } from "../names.ts";
 import { nameLengthProblem } from "../wire/message.ts";
 
 /** What the domain argument asks for. */
@@ -23,35 +23,6 @@ export type Target =
  */
 export function nameProblem(name: string): string | undefined {
   return name === "" ? "the name is empty" : nameLengthProblem(name);
-}
-
-/**
- * Converts a name to what goes on the wire: pure-ASCII names exactly as typed (case kept, as
- * Courier sends them), others through UTS #46 to A-labels (D15).
- *
- * @param name The name as typed or as completed.
- * @returns The ASCII name, or undefined when IDNA conversion fails.
- */
-export function toWireName(name: string): string | undefined {
-  if (isAscii(name)) return name;
-  const ascii = domainToAscii(name);
-  return ascii === "" ? undefined : ascii;
-}
-
-/**
- * Decodes A-labels to U-labels for display, label by label, keeping the case of the others,
- * as Courier prints MX hosts (`xn--bcher-kva.idn.test` → `bücher.idn.test`).
- *
- * @param name A name from a DNS reply.
- * @returns The display form; labels that do not decode stay as they are.
- */
-export function toDisplayName(name: string): string {
-  if (!/(^|\.)xn--/i.test(name)) return name;
-  return name.split(".").map((label) => {
-    if (!/^xn--/i.test(label)) return label;
-    // An undecodable A-label is kept as it was.
-    return labelToUnicode(label) ?? label;
-  }).join(".");
 }
 
 /**
@@ -98,7 +69,7 @@ export function parseTarget(arg: string, defaultDomain?: string): Target {
       reason: `"${name}" is an IP address, not a mail domain; use [${name}] for a literal`,
     };
   }
-  const wire = toWireName(name);
+  const wire = wireName(name);
   if (wire === undefined) {
     return { kind: "invalid", outcome: "internal", reason: `"${name}" is not a valid IDNA name` };
   }

@@ -5,8 +5,8 @@ import { TimeLimit } from "../_deadlines.ts";
 import { parseAddress } from "../address.ts";
 import { DnsError } from "../errors.ts";
 import type { Network, SocketAddress, TcpConnection, UdpSocket } from "../host.ts";
+import { sameName } from "../names.ts";
 import { decodeMessage, type Message, type Question } from "../wire/message.ts";
-import { sameName } from "./_name.ts";
 
 /** Datagrams read per UDP attempt before giving up on a flood of unacceptable ones. */
 export const MAX_DATAGRAMS = 64;

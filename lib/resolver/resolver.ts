@@ -4,8 +4,8 @@
 import { addressToHost, parseAddress } from "../address.ts";
 import { DnsError, type DnsErrorKind } from "../errors.ts";
 import { denoHost, type Host, type SocketAddress } from "../host.ts";
+import { nameKey, sameName } from "../names.ts";
 import { encodeQuery, type Message, type Question, type ResourceRecord } from "../wire/message.ts";
-import { nameKey, sameName } from "./_name.ts";
 import {
   type ExchangeOptions,
   exchangeTcp,

@@ -1,7 +1,8 @@
 // MTA-STS policy text (RFC 8461 §3.2) to a checked policy, strict where D8 says a sender must
 // not guess (required fields, ranges) and tolerant, with a warning, where senders commonly are.
 // Fetching the text is fetch.ts's job; matching MX hosts is match.ts's.
-import { asciiName, isIpLiteral } from "./_name.ts";
+import { policyName } from "../names.ts";
+import { isIpLiteral } from "./_name.ts";
 import { quote, trimWsp } from "./_text.ts";
 import { StsError } from "./errors.ts";
 
@@ -219,7 +220,7 @@ function patternProblem(value: string): string | undefined {
     return `is not a pattern (RFC 8461 §4.1 wants ${quote("*" + value)}) and never matches`;
   }
   const name = value.startsWith("*.") ? value.slice(2) : value;
-  if (asciiName(name) === undefined) return "is not a host name pattern and never matches";
+  if (policyName(name) === undefined) return "is not a host name pattern and never matches";
   if (value.endsWith(".")) return "ends in a dot, which Courier never matches";
   return undefined;
 }

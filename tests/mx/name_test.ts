@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { nameProblem, parseTarget, toDisplayName, toWireName } from "../../lib/mx/name.ts";
+import { nameProblem, parseTarget } from "../../lib/mx/name.ts";
 
 const targets: [string, string | undefined, ReturnType<typeof parseTarget>][] = [
   ["example.test", undefined, { kind: "name", name: "example.test", display: "example.test" }],
@@ -73,16 +73,4 @@ Deno.test("nameProblem() allows 63-octet labels and 255 octets on the wire", () 
   assert.equal(name.length, 253);
   assert.equal(nameProblem(name), undefined);
   assert.match(nameProblem(`${name}e`)!, /255 octets/);
-});
-
-Deno.test("toWireName() keeps ASCII case and converts U-labels with UTS #46", () => {
-  assert.equal(toWireName("MX.Test"), "MX.Test");
-  assert.equal(toWireName("MÜNCHEN.test"), "xn--mnchen-3ya.test");
-});
-
-Deno.test("toDisplayName() decodes A-labels and keeps the case of other labels", () => {
-  assert.equal(toDisplayName("xn--bcher-kva.IDN.test"), "bücher.IDN.test");
-  assert.equal(toDisplayName("mx.test"), "mx.test");
-  assert.equal(toDisplayName("xn--zz.test"), "xn--zz.test");
-  assert.equal(toDisplayName("XN--BCHER-KVA.test"), "bücher.test");
 });
