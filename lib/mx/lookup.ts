@@ -74,9 +74,17 @@ export interface LookupMxOptions {
 
 const FAMILIES = [["A", 4], ["AAAA", 6]] as const;
 
-/** An error that ends the whole lookup at once (resolver.md §11.3: internal, bad DNS). */
-class Abort {
-  constructor(readonly outcome: "internal" | "cname", readonly error: DnsError) {}
+/**
+ * The outcome of a DNS failure that ends the whole lookup at once, wherever it happens (as
+ * Courier: a looping CNAME is "bad DNS", a name that cannot be asked is "internal").
+ */
+function fatalOutcome(error: unknown): "internal" | "cname" | undefined {
+  if (!(error instanceof DnsError)) return undefined;
+  return error.kind === "CNAME_LOOP"
+    ? "cname"
+    : error.kind === "INVALID_NAME"
+    ? "internal"
+    : undefined;
 }
 
 interface Harvest {
@@ -122,9 +130,7 @@ async function harvest(
       }
       return { records: result.records, ad: result.ad, family };
     } catch (error) {
-      if (!(error instanceof DnsError)) throw error;
-      if (error.kind === "CNAME_LOOP") throw new Abort("cname", error);
-      if (error.kind === "INVALID_NAME") throw new Abort("internal", error);
+      if (!(error instanceof DnsError) || fatalOutcome(error)) throw error;
       if (error.kind !== "NXDOMAIN" && error.kind !== "NODATA") errors.push(error);
       return { records: [], ad: false, family };
     }
@@ -288,9 +294,7 @@ export async function lookupMx(domain: string, options: LookupMxOptions): Promis
     try {
       mx = await options.resolver.query(queryName, "MX", { signal: options.signal });
     } catch (error) {
-      if (!(error instanceof DnsError)) throw error;
-      if (error.kind === "CNAME_LOOP") throw new Abort("cname", error);
-      if (error.kind === "INVALID_NAME") throw new Abort("internal", error);
+      if (!(error instanceof DnsError) || fatalOutcome(error)) throw error;
       if (error.kind !== "NXDOMAIN" && error.kind !== "NODATA") {
         return { ...empty, queryName, outcome: "soft", error, reason: error.message };
       }
@@ -344,15 +348,9 @@ export async function lookupMx(domain: string, options: LookupMxOptions): Promis
       `no MX host of "${target.display}" has an address`,
     );
   } catch (error) {
-    if (error instanceof Abort) {
-      return {
-        ...empty,
-        queryName,
-        outcome: error.outcome,
-        error: error.error,
-        reason: error.error.message,
-      };
-    }
-    throw error;
+    const outcome = fatalOutcome(error);
+    if (outcome === undefined) throw error;
+    const fatal = error as DnsError;
+    return { ...empty, queryName, outcome, error: fatal, reason: fatal.message };
   }
 }

@@ -3,7 +3,7 @@
 // Retries, server choice and CNAMEs are the resolver's.
 import { TimeLimit } from "../_deadlines.ts";
 import { parseAddress } from "../address.ts";
-import { DnsError } from "../errors.ts";
+import { DnsError, isPermissionRefusal } from "../errors.ts";
 import type { Network, SocketAddress, TcpConnection, UdpSocket } from "../host.ts";
 import { sameName } from "../names.ts";
 import { decodeMessage, type Message, type Question } from "../wire/message.ts";
@@ -335,8 +335,9 @@ function startAttempt(expected: ExpectedReply, options: ExchangeOptions): Attemp
         );
       }
       if (error instanceof DnsError) return error;
-      // A permission Deno refused is the caller's to report, not a network failure.
-      if (error instanceof Deno.errors.NotCapable) return error;
+      // A permission Deno refused is the caller's to report, not a network failure; so is
+      // a TypeError (caller misuse, or a runtime without Deno.listenDatagram).
+      if (isPermissionRefusal(error) || error instanceof TypeError) return error;
       return new DnsError("NETWORK", `${action} ${describe(expected)}: ${reason(error)}`, {
         ...fields(expected),
         cause: error,
