@@ -1,6 +1,6 @@
-// Domain names as the MX lookup takes them: Courier's argument forms (resolver.md §11.1),
-// default-domain completion (§9), IDNA per UTS #46 for non-ASCII names (DECISIONS D15), and
-// the wire limits of RFC 1035 §2.3.4 checked before any packet is sent.
+// The domain argument as Courier's testmxlookup reads it (`name,port`, `[address]`, a trailing
+// dot, completion with resolv.conf's `domain`), IDNA per UTS #46 for non-ASCII names (D15), and
+// the wire limits of RFC 1035 §2.3.4 checked before any packet is sent. Name forms: names.ts.
 import { type Address, parseAddress } from "../address.ts";
 import { wireName } from "../names.ts";
 import { nameLengthProblem } from "../wire/message.ts";
@@ -16,17 +16,19 @@ export type Target =
 
 /**
  * Checks a query name against the wire limits: no empty label, labels of at most 63
- * octets, at most 255 octets on the wire (RFC 1035 §2.3.4).
+ * octets, at most 255 octets on the wire (RFC 1035 §2.3.4). The empty name is the root,
+ * which can be asked for (Courier asks it for `testmxlookup ''` or `.`).
  *
  * @param name The name, ASCII, without trailing dot.
  * @returns The reason it cannot be sent, or undefined when it can.
  */
 export function nameProblem(name: string): string | undefined {
-  return name === "" ? "the name is empty" : nameLengthProblem(name);
+  return name === "" ? undefined : nameLengthProblem(name);
 }
 
 /**
- * Appends the default domain to a name without a dot (resolver.md §9).
+ * Appends the default domain to a name without a dot or a colon, as Courier does; the empty
+ * name too, which then starts with an empty label.
  *
  * @param name The name.
  * @param defaultDomain resolv.conf's `domain`, or undefined.
@@ -39,9 +41,11 @@ export function completeName(name: string, defaultDomain: string | undefined): s
 }
 
 /**
- * Reads the domain argument as Courier does (resolver.md §11.1): `name,port` drops the port;
- * a name without a dot gets the default domain; an IP address is a hard error; `[address]`
- * is a literal; leading dots are dropped and one trailing dot ends the name.
+ * Reads the domain argument as Courier 1.0.16 does: `name,port` drops the port; a name without
+ * a dot gets the default domain; an IP address is a hard error; `[address]` is a literal; one
+ * trailing dot ends the name and stops completion. What is left is asked as it is: the empty
+ * name is the root (`''` without a default domain, `.`), and any other empty label, leading
+ * dots included (`.a.test`, `..`), makes the name unaskable (`internal error.`).
  *
  * @param arg The argument exactly as typed.
  * @param defaultDomain resolv.conf's default domain.
@@ -58,10 +62,8 @@ export function parseTarget(arg: string, defaultDomain?: string): Target {
       ? { kind: "literal", host: typed, address: inside }
       : { kind: "invalid", outcome: "hard", reason: `"${typed}" is not a bracketed IP address` };
   }
-  // A trailing dot makes the name absolute: no completion (resolver.md §9).
-  const absolute = typed.endsWith(".");
-  const bare = typed.replace(/^\.+/, "").replace(/\.$/, "");
-  const name = absolute ? bare : completeName(bare, defaultDomain);
+  // A trailing dot makes the name absolute: no completion.
+  const name = typed.endsWith(".") ? typed.slice(0, -1) : completeName(typed, defaultDomain);
   if (parseAddress(name) !== undefined) {
     return {
       kind: "invalid",

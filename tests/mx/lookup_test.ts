@@ -252,3 +252,16 @@ Deno.test("lookupMx() rejects with the signal's reason when aborted, and passes 
   const broken: Querier = { query: () => Promise.reject(new TypeError("not a querier")) };
   await assert.rejects(lookupMx("broken.test", { resolver: broken }), TypeError);
 });
+
+Deno.test("lookupMx() asks the root for '' as Courier does, and finds no mail host there", async () => {
+  for (const domain of ["", "."]) {
+    const result = await lookup({}, domain);
+    assert.equal(result.outcome, "hard", domain);
+    assert.equal(result.queryName, "");
+    // The root on the wire: one zero octet, decoded as the empty name.
+    assert.deepEqual(result.queries.sort(), [" A", " AAAA", " MX"]);
+  }
+  const completed = await lookup({}, "", { defaultDomain: "world.test" });
+  assert.equal(completed.outcome, "internal");
+  assert.deepEqual(completed.queries, []);
+});
