@@ -45,7 +45,7 @@ export function completeName(name: string, defaultDomain: string | undefined): s
  * a dot gets the default domain; an IP address is a hard error; `[address]` is a literal; one
  * trailing dot ends the name and stops completion. What is left is asked as it is: the empty
  * name is the root (`''` without a default domain, `.`), and any other empty label, leading
- * dots included (`.a.test`, `..`), makes the name unaskable (`internal error.`).
+ * dots included (`.a.test`, `..`), makes the name unaskable (`internal error.`) (D21).
  *
  * @param arg The argument exactly as typed.
  * @param defaultDomain resolv.conf's default domain.

@@ -97,7 +97,6 @@ export interface Settings {
  *   with `udpSize` 0.
  */
 export function checkOptions(options: ResolverOptions): Settings {
-  // Without raw UDP every query would fail as a network error, i.e. every lookup "soft".
   if (options.host === undefined) requireDatagrams();
   const servers = options.servers ?? DEFAULT_NAMESERVERS.map((address) => ({ address }));
   if (servers.length === 0) throw new RangeError("Resolver needs at least one server");
@@ -123,7 +122,10 @@ export function checkOptions(options: ResolverOptions): Settings {
 /** The EDNS0 payload of `dnssec: true`, as Courier's `--dnssec`. */
 const DNSSEC_UDP_SIZE = 1280;
 
-/** Throws when this Deno has no raw UDP sockets: `Deno.listenDatagram` is unstable API. */
+/**
+ * Throws when this Deno has no raw UDP sockets: `Deno.listenDatagram` is unstable API, and
+ * without it every query would fail as a network error, every lookup as "soft" (D20).
+ */
 export function requireDatagrams(): void {
   if (typeof Deno.listenDatagram !== "function") {
     throw new TypeError("Deno.listenDatagram is not available: run with --unstable-net");
