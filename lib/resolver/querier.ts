@@ -43,12 +43,15 @@ export interface QueryResult {
   type: string;
   /**
    * Every record of `type` owned by `canonicalName`, from any section of the final reply
-   * (Courier's rule, resolver.md §10 step 2).
+   * (Courier's rule: answer, authority and additional alike).
    */
   records: ResourceRecord[];
   /** The final reply. */
   message: Message;
-  /** The AD bit of the final reply, taken at face value (resolver.md §13). */
+  /**
+   * The AD bit of the final reply, taken at face value as Courier does: it is only as
+   * trustworthy as the resolver and the path to it.
+   */
   ad: boolean;
   /** The CNAME targets followed, in order. */
   cnames: string[];
