@@ -42,7 +42,29 @@ export function nameKey(name: string): string {
  * @returns True when their keys are equal.
  */
 export function sameName(a: string, b: string): boolean {
-  return a === b || nameKey(a) === nameKey(b);
+  if (a === b) return true;
+  // Every record of every reply passes here: compare in place, without folded copies.
+  if (a.length === b.length && equalFoldingAscii(a, b)) return true;
+  // Only a run of dots or a trailing dot can still make two names the same.
+  if (!hasDotRunOrEnd(a) && !hasDotRunOrEnd(b)) return false;
+  return nameKey(a) === nameKey(b);
+}
+
+/** Whether two strings of one length are equal with ASCII letters folded. */
+function equalFoldingAscii(a: string, b: string): boolean {
+  for (let i = 0; i < a.length; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0x41 && x <= 0x5a) x |= 0x20;
+    if (y >= 0x41 && y <= 0x5a) y |= 0x20;
+    if (x !== y) return false;
+  }
+  return true;
+}
+
+function hasDotRunOrEnd(name: string): boolean {
+  return name.endsWith(".") || name.includes("..");
 }
 
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;

@@ -135,3 +135,13 @@ Deno.test("policyName() gives what UTS #46 gives for any name of host-name chara
     assert.equal(policyName(name), policyNameThroughIdna(name), name);
   }
 });
+
+Deno.test("sameName() agrees with comparing nameKey() for any pair of names", () => {
+  const name = fc.array(fc.constantFrom(..."aAzZ.é-"), { maxLength: 8 }).map((a) => a.join(""));
+  fc.assert(
+    fc.property(name, name, (a, b) => {
+      assert.equal(sameName(a, b), nameKey(a) === nameKey(b), `${a} ${b}`);
+    }),
+    { numRuns: 5000, seed: 20 },
+  );
+});
