@@ -43,8 +43,9 @@ function weight(kind: DnsErrorKind): number {
 }
 
 /**
- * A stub resolver over a fixed list of servers. Queries may run concurrently; a query
- * starts at the server that answered last, as Courier's does.
+ * A stub resolver over a fixed list of servers (`new Resolver()`: 127.0.0.1 and ::1), or over
+ * the system's (`Resolver.fromSystem()`). Queries may run concurrently; a query starts at the
+ * server that answered last, as Courier's does. Needs `--unstable-net` for raw UDP (D20).
  *
  * @example Ask one question
  * ```ts ignore
@@ -53,7 +54,7 @@ function weight(kind: DnsErrorKind): number {
  * const resolver = new Resolver({
  *   servers: [{ address: "127.0.0.1" }, { address: "::1", port: 5353 }],
  *   timeoutMs: 2000,
- *   udpSize: 1232, // EDNS0 with DO: the AD bit of a validating resolver is reported
+ *   dnssec: true, // EDNS0 with DO: the AD bit of a validating resolver is reported
  *   onExchange: (trace) => console.error(trace.server, trace.transport, trace.rcode),
  * });
  * try {
@@ -73,6 +74,7 @@ function weight(kind: DnsErrorKind): number {
  * assert.throws(() => new Resolver({ servers: [{ address: "dns.example" }] }), TypeError);
  * assert.throws(() => new Resolver({ servers: [] }), RangeError);
  * assert.throws(() => new Resolver({ timeoutMs: 0 }), RangeError);
+ * assert.throws(() => new Resolver({ dnssec: true, udpSize: 0 }), RangeError);
  * ```
  */
 export class Resolver implements Querier, Disposable {
