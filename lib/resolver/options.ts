@@ -46,7 +46,7 @@ export interface ResolverOptions {
    * Queries sent from one UDP socket, one after another, before it is closed. 1 opens a
    * fresh socket, with a fresh random port, for every query (RFC 5452 §9.2); a batch of many
    * domains uses more, since opening sockets is then most of its CPU time (see
-   * `UdpSocketPool` in exchange.ts). Call `close()` when done to close the idle ones.
+   * `UdpSocketPool` in udp_socket_pool.ts). Call `close()` when done to close the idle ones.
    * @default {1}
    */
   socketReuse?: number;

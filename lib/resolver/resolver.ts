@@ -4,7 +4,8 @@
 import { DnsError, type DnsErrorKind } from "../errors.ts";
 import { denoHost, type Host } from "../host.ts";
 import { encodeQuery, type Message, type Question } from "../wire/message.ts";
-import { type ExchangeOptions, exchangeTcp, exchangeUdp, UdpSocketPool } from "./exchange.ts";
+import { type ExchangeOptions, exchangeTcp, exchangeUdp } from "./exchange.ts";
+import { UdpSocketPool } from "./udp_socket_pool.ts";
 import { type Answered, chaseCnames } from "./_cname.ts";
 import type { ExchangeTrace, Querier, QueryResult, ResolverQueryOptions } from "./querier.ts";
 import {
