@@ -141,6 +141,9 @@ export async function lookupDomain(
         signal,
       }),
     ]);
+    // A name the MX lookup failed on and STS cannot use (over-long label, the root): the MX
+    // reason says why, once.
+    if (mx.outcome !== "ok" && sts.domain === undefined) delete sts.reason;
     return { domain, mx, sts, trace, durationMs: performance.now() - started };
   } catch (error) {
     if (!signal.aborted || options.signal?.aborted) throw error;

@@ -88,6 +88,11 @@ const MAX_SPARE_BUFFERS = 64;
 const spareBuffers: Uint8Array[] = [];
 
 function udpSocket(family: 4 | 6): UdpSocket {
+  // Unstable API: missing without --unstable-net. A TypeError, so that it is not taken for a
+  // network failure (and every lookup for a soft one).
+  if (typeof Deno.listenDatagram !== "function") {
+    throw new TypeError("Deno.listenDatagram is not available: run with --unstable-net");
+  }
   const conn = Deno.listenDatagram({
     transport: "udp",
     hostname: family === 4 ? "0.0.0.0" : "::",

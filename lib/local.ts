@@ -2,7 +2,7 @@
 // name) with `!` exclusions and `.suffix` patterns, then the hosted domains. The GDBM file
 // hosteddomains.dat is not read: its text source `hosteddomains` stands in (see below).
 import type { FileReader } from "./host.ts";
-import { labelToUnicode } from "./idna.ts";
+import { domaincmpName } from "./names.ts";
 
 /** What the `[ LOCAL ]` test reads from the machine. */
 export interface LocalConfig {
@@ -27,31 +27,11 @@ const MAX_ME_BYTES = 255;
 export const MAX_LOCAL_CONFIG_CHARS: number = 16 * 1024 * 1024;
 const MAX_HOSTED_SUFFIXES = 5;
 
-/** Decodes A-labels to U-labels; when any label fails, the text stays as it is (sts.md §9.2). */
-function decodeAce(text: string): string {
-  if (!/(^|\.)xn--/i.test(text)) return text;
-  const labels: string[] = [];
-  for (const label of text.split(".")) {
-    if (!/^xn--/i.test(label)) {
-      labels.push(label);
-      continue;
-    }
-    const unicode = labelToUnicode(label);
-    if (unicode === undefined) return text;
-    labels.push(unicode);
-  }
-  return labels.join(".");
-}
-
-function fold(text: string): string {
-  return decodeAce(text).toLowerCase();
-}
-
 /** Courier's domaincmp (sts.md §9.2): `.suffix` matches any deeper name, else equality. */
 function domainMatches(host: string, pattern: string): boolean {
   if (pattern === "") return false;
-  const h = fold(host);
-  const p = fold(pattern);
+  const h = domaincmpName(host);
+  const p = domaincmpName(pattern);
   return p.startsWith(".") ? h.endsWith(p) : h === p;
 }
 

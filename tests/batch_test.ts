@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { answer } from "./fakes/answer.ts";
-import { type BatchResult, lookupMany, MAX_LINE_LENGTH, readDomainLines } from "../lib/batch.ts";
+import {
+  type BatchResult,
+  lookupDomain,
+  lookupMany,
+  MAX_LINE_LENGTH,
+  readDomainLines,
+} from "../lib/batch.ts";
 import { DnsError } from "../lib/errors.ts";
 import {
   type Querier,
@@ -140,7 +146,8 @@ Deno.test("lookupMany() gives failures and invalid names a result of their own, 
   assert.deepEqual(results.map((r) => [r.domain, r.lookup?.mx?.outcome]), [
     ["d1.test", "ok"],
     ["nx.test", "hard"],
-    ["", "internal"],
+    // The root, as Courier asks it: no mail host there.
+    ["", "hard"],
     ["a..b.test", "internal"],
     ["[192.0.2.9]", "ok"],
     ["d2.test", "ok"],
@@ -386,4 +393,13 @@ Deno.test("readDomainLines() stops a pending read when the signal aborts", async
   }
   assert.deepEqual(got, ["a.test"]);
   assert.ok(cancelled);
+});
+
+Deno.test("lookupDomain() gives one reason for a name neither MX nor STS can use", async () => {
+  const resolver = new FakeQuerier();
+  const long = `${"a".repeat(64)}.test`;
+  const found = await lookupDomain(long, { resolver });
+  assert.equal(found.mx?.outcome, "internal");
+  assert.match(found.mx?.reason ?? "", /label longer than 63 octets/);
+  assert.equal(found.sts.reason, undefined);
 });

@@ -3,9 +3,10 @@
 // queries run at once. D13: a host left without addresses by a soft failure is soft, not hard.
 import { type Address, formatAddress, parseAddress } from "../address.ts";
 import { DnsError } from "../errors.ts";
+import { displayName, sameName, wireName } from "../names.ts";
 import type { Querier } from "../resolver/resolver.ts";
 import type { Message } from "../wire/message.ts";
-import { completeName, nameProblem, parseTarget, toDisplayName, toWireName } from "./name.ts";
+import { completeName, nameProblem, parseTarget } from "./name.ts";
 import { type MxEntry, sortEntries } from "./sort.ts";
 
 /** How a lookup ended, as Courier reports it. */
@@ -73,13 +74,17 @@ export interface LookupMxOptions {
 
 const FAMILIES = [["A", 4], ["AAAA", 6]] as const;
 
-function sameName(a: string, b: string): boolean {
-  return a.replace(/\.$/, "").toLowerCase() === b.replace(/\.$/, "").toLowerCase();
-}
-
-/** An error that ends the whole lookup at once (resolver.md §11.3: internal, bad DNS). */
-class Abort {
-  constructor(readonly outcome: "internal" | "cname", readonly error: DnsError) {}
+/**
+ * The outcome of a DNS failure that ends the whole lookup at once, wherever it happens (as
+ * Courier: a looping CNAME is "bad DNS", a name that cannot be asked is "internal").
+ */
+function fatalOutcome(error: unknown): "internal" | "cname" | undefined {
+  if (!(error instanceof DnsError)) return undefined;
+  return error.kind === "CNAME_LOOP"
+    ? "cname"
+    : error.kind === "INVALID_NAME"
+    ? "internal"
+    : undefined;
 }
 
 interface Harvest {
@@ -125,9 +130,7 @@ async function harvest(
       }
       return { records: result.records, ad: result.ad, family };
     } catch (error) {
-      if (!(error instanceof DnsError)) throw error;
-      if (error.kind === "CNAME_LOOP") throw new Abort("cname", error);
-      if (error.kind === "INVALID_NAME") throw new Abort("internal", error);
+      if (!(error instanceof DnsError) || fatalOutcome(error)) throw error;
       if (error.kind !== "NXDOMAIN" && error.kind !== "NODATA") errors.push(error);
       return { records: [], ad: false, family };
     }
@@ -291,9 +294,7 @@ export async function lookupMx(domain: string, options: LookupMxOptions): Promis
     try {
       mx = await options.resolver.query(queryName, "MX", { signal: options.signal });
     } catch (error) {
-      if (!(error instanceof DnsError)) throw error;
-      if (error.kind === "CNAME_LOOP") throw new Abort("cname", error);
-      if (error.kind === "INVALID_NAME") throw new Abort("internal", error);
+      if (!(error instanceof DnsError) || fatalOutcome(error)) throw error;
       if (error.kind !== "NXDOMAIN" && error.kind !== "NODATA") {
         return { ...empty, queryName, outcome: "soft", error, reason: error.message };
       }
@@ -329,13 +330,13 @@ export async function lookupMx(domain: string, options: LookupMxOptions): Promis
           );
           return Promise.resolve(literalHarvest(formatAddress(literal), literal, preference));
         }
-        const wire = toWireName(completeName(exchange, options.defaultDomain));
+        const wire = wireName(completeName(exchange, options.defaultDomain));
         const problem = wire === undefined ? "not a valid name" : nameProblem(wire);
         if (wire === undefined || problem) {
           warnings.push(`MX target "${exchange}" skipped: ${problem}`);
           return Promise.resolve(undefined);
         }
-        return harvest(toDisplayName(exchange), wire, preference, mx.message, context);
+        return harvest(displayName(exchange), wire, preference, mx.message, context);
       }),
     );
     return finish(
@@ -347,15 +348,9 @@ export async function lookupMx(domain: string, options: LookupMxOptions): Promis
       `no MX host of "${target.display}" has an address`,
     );
   } catch (error) {
-    if (error instanceof Abort) {
-      return {
-        ...empty,
-        queryName,
-        outcome: error.outcome,
-        error: error.error,
-        reason: error.error.message,
-      };
-    }
-    throw error;
+    const outcome = fatalOutcome(error);
+    if (outcome === undefined) throw error;
+    const fatal = error as DnsError;
+    return { ...empty, queryName, outcome, error: fatal, reason: fatal.message };
   }
 }

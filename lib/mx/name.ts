@@ -1,8 +1,8 @@
-// Domain names as the MX lookup takes them: Courier's argument forms (resolver.md §11.1),
-// default-domain completion (§9), IDNA per UTS #46 for non-ASCII names (DECISIONS D15), and
-// the wire limits of RFC 1035 §2.3.4 checked before any packet is sent.
+// The domain argument as Courier's testmxlookup reads it (`name,port`, `[address]`, a trailing
+// dot, completion with resolv.conf's `domain`), IDNA per UTS #46 for non-ASCII names (D15), and
+// the wire limits of RFC 1035 §2.3.4 checked before any packet is sent. Name forms: names.ts.
 import { type Address, parseAddress } from "../address.ts";
-import { domainToAscii, isAscii, labelToUnicode } from "../idna.ts";
+import { wireName } from "../names.ts";
 import { nameLengthProblem } from "../wire/message.ts";
 
 /** What the domain argument asks for. */
@@ -16,46 +16,19 @@ export type Target =
 
 /**
  * Checks a query name against the wire limits: no empty label, labels of at most 63
- * octets, at most 255 octets on the wire (RFC 1035 §2.3.4).
+ * octets, at most 255 octets on the wire (RFC 1035 §2.3.4). The empty name is the root,
+ * which can be asked for (Courier asks it for `testmxlookup ''` or `.`).
  *
  * @param name The name, ASCII, without trailing dot.
  * @returns The reason it cannot be sent, or undefined when it can.
  */
 export function nameProblem(name: string): string | undefined {
-  return name === "" ? "the name is empty" : nameLengthProblem(name);
+  return name === "" ? undefined : nameLengthProblem(name);
 }
 
 /**
- * Converts a name to what goes on the wire: pure-ASCII names exactly as typed (case kept, as
- * Courier sends them), others through UTS #46 to A-labels (D15).
- *
- * @param name The name as typed or as completed.
- * @returns The ASCII name, or undefined when IDNA conversion fails.
- */
-export function toWireName(name: string): string | undefined {
-  if (isAscii(name)) return name;
-  const ascii = domainToAscii(name);
-  return ascii === "" ? undefined : ascii;
-}
-
-/**
- * Decodes A-labels to U-labels for display, label by label, keeping the case of the others,
- * as Courier prints MX hosts (`xn--bcher-kva.idn.test` → `bücher.idn.test`).
- *
- * @param name A name from a DNS reply.
- * @returns The display form; labels that do not decode stay as they are.
- */
-export function toDisplayName(name: string): string {
-  if (!/(^|\.)xn--/i.test(name)) return name;
-  return name.split(".").map((label) => {
-    if (!/^xn--/i.test(label)) return label;
-    // An undecodable A-label is kept as it was.
-    return labelToUnicode(label) ?? label;
-  }).join(".");
-}
-
-/**
- * Appends the default domain to a name without a dot (resolver.md §9).
+ * Appends the default domain to a name without a dot or a colon, as Courier does; the empty
+ * name too, which then starts with an empty label.
  *
  * @param name The name.
  * @param defaultDomain resolv.conf's `domain`, or undefined.
@@ -68,9 +41,11 @@ export function completeName(name: string, defaultDomain: string | undefined): s
 }
 
 /**
- * Reads the domain argument as Courier does (resolver.md §11.1): `name,port` drops the port;
- * a name without a dot gets the default domain; an IP address is a hard error; `[address]`
- * is a literal; leading dots are dropped and one trailing dot ends the name.
+ * Reads the domain argument as Courier 1.0.16 does: `name,port` drops the port; a name without
+ * a dot gets the default domain; an IP address is a hard error; `[address]` is a literal; one
+ * trailing dot ends the name and stops completion. What is left is asked as it is: the empty
+ * name is the root (`''` without a default domain, `.`), and any other empty label, leading
+ * dots included (`.a.test`, `..`), makes the name unaskable (`internal error.`) (D21).
  *
  * @param arg The argument exactly as typed.
  * @param defaultDomain resolv.conf's default domain.
@@ -87,10 +62,8 @@ export function parseTarget(arg: string, defaultDomain?: string): Target {
       ? { kind: "literal", host: typed, address: inside }
       : { kind: "invalid", outcome: "hard", reason: `"${typed}" is not a bracketed IP address` };
   }
-  // A trailing dot makes the name absolute: no completion (resolver.md §9).
-  const absolute = typed.endsWith(".");
-  const bare = typed.replace(/^\.+/, "").replace(/\.$/, "");
-  const name = absolute ? bare : completeName(bare, defaultDomain);
+  // A trailing dot makes the name absolute: no completion.
+  const name = typed.endsWith(".") ? typed.slice(0, -1) : completeName(typed, defaultDomain);
   if (parseAddress(name) !== undefined) {
     return {
       kind: "invalid",
@@ -98,7 +71,7 @@ export function parseTarget(arg: string, defaultDomain?: string): Target {
       reason: `"${name}" is an IP address, not a mail domain; use [${name}] for a literal`,
     };
   }
-  const wire = toWireName(name);
+  const wire = wireName(name);
   if (wire === undefined) {
     return { kind: "invalid", outcome: "internal", reason: `"${name}" is not a valid IDNA name` };
   }

@@ -3,10 +3,11 @@
 // Retries, server choice and CNAMEs are the resolver's.
 import { TimeLimit } from "../_deadlines.ts";
 import { parseAddress } from "../address.ts";
-import { DnsError } from "../errors.ts";
-import type { Network, SocketAddress, TcpConnection, UdpSocket } from "../host.ts";
+import { DnsError, isPermissionRefusal } from "../errors.ts";
+import type { Network, SocketAddress, TcpConnection } from "../host.ts";
+import { sameName } from "../names.ts";
 import { decodeMessage, type Message, type Question } from "../wire/message.ts";
-import { sameName } from "./_name.ts";
+import type { LentSocket, UdpSocketPool } from "./udp_socket_pool.ts";
 
 /** Datagrams read per UDP attempt before giving up on a flood of unacceptable ones. */
 export const MAX_DATAGRAMS = 64;
@@ -106,56 +107,6 @@ export function serverLabel(server: SocketAddress): string {
   return server.hostname.includes(":")
     ? `[${server.hostname}]:${server.port}`
     : `${server.hostname}:${server.port}`;
-}
-
-/** Idle sockets a {@linkcode UdpSocketPool} keeps per address family, at most. */
-const MAX_IDLE_SOCKETS = 256;
-
-interface LentSocket {
-  socket: UdpSocket;
-  /** Queries it may still send. */
-  left: number;
-}
-
-/**
- * UDP sockets that serve several queries one after another (`ResolverOptions.socketReuse`):
- * opening and closing a socket per query is most of a batch's CPU time. Each socket still has
- * a random port from the kernel, serves one query at a time with a fresh random ID, and is
- * closed after `queriesPerSocket` queries, or at once after a timeout or any failure.
- */
-export class UdpSocketPool implements Disposable {
-  readonly #network: Network;
-  readonly #queriesPerSocket: number;
-  readonly #idle: Record<4 | 6, LentSocket[]> = { 4: [], 6: [] };
-
-  /**
-   * @param network Opens the sockets.
-   * @param queriesPerSocket Queries sent from one socket before it is closed (1 or more).
-   */
-  constructor(network: Network, queriesPerSocket: number) {
-    this.#network = network;
-    this.#queriesPerSocket = queriesPerSocket;
-  }
-
-  /** A socket for one exchange: an idle one of the family, else a new one. */
-  take(family: 4 | 6): LentSocket {
-    return this.#idle[family].pop() ??
-      { socket: this.#network.openUdp(family), left: this.#queriesPerSocket };
-  }
-
-  /** Takes back a socket whose exchange got its reply; closes it when it is used up. */
-  give(family: 4 | 6, lent: LentSocket): void {
-    const idle = this.#idle[family];
-    if (--lent.left > 0 && idle.length < MAX_IDLE_SOCKETS) idle.push(lent);
-    else lent.socket.close();
-  }
-
-  /** Closes the idle sockets. */
-  [Symbol.dispose](): void {
-    for (const family of [4, 6] as const) {
-      for (const { socket } of this.#idle[family].splice(0)) socket.close();
-    }
-  }
 }
 
 /** How to run one exchange. */
@@ -335,8 +286,9 @@ function startAttempt(expected: ExpectedReply, options: ExchangeOptions): Attemp
         );
       }
       if (error instanceof DnsError) return error;
-      // A permission Deno refused is the caller's to report, not a network failure.
-      if (error instanceof Deno.errors.NotCapable) return error;
+      // A permission Deno refused is the caller's to report, not a network failure; so is
+      // a TypeError (caller misuse, or a runtime without Deno.listenDatagram).
+      if (isPermissionRefusal(error) || error instanceof TypeError) return error;
       return new DnsError("NETWORK", `${action} ${describe(expected)}: ${reason(error)}`, {
         ...fields(expected),
         cause: error,

@@ -1,113 +1,24 @@
 // A stub resolver: retries over the configured servers as glibc does (D4, D12), TCP after a
-// truncated reply (RFC 7766 §5), EDNS0 fallback (RFC 6891 §7) and Courier's CNAME chasing
-// (resolver.md §10). What the records mean is the caller's business.
-import { addressToHost, parseAddress } from "../address.ts";
+// truncated reply (RFC 7766 §5), EDNS0 fallback (RFC 6891 §7); Courier's CNAME chasing is
+// _cname.ts, the options options.ts. What the records mean is the caller's business.
 import { DnsError, type DnsErrorKind } from "../errors.ts";
-import { denoHost, type Host, type SocketAddress } from "../host.ts";
-import { encodeQuery, type Message, type Question, type ResourceRecord } from "../wire/message.ts";
-import { nameKey, sameName } from "./_name.ts";
+import { denoHost, type Host } from "../host.ts";
+import { encodeQuery, type Message, type Question } from "../wire/message.ts";
+import { type ExchangeOptions, exchangeTcp, exchangeUdp } from "./exchange.ts";
+import { UdpSocketPool } from "./udp_socket_pool.ts";
+import { type Answered, chaseCnames } from "./_cname.ts";
+import type { ExchangeTrace, Querier, QueryResult, ResolverQueryOptions } from "./querier.ts";
 import {
-  type ExchangeOptions,
-  exchangeTcp,
-  exchangeUdp,
-  serverLabel,
-  UdpSocketPool,
-} from "./exchange.ts";
-import { DEFAULT_NAMESERVERS } from "./resolv_conf.ts";
+  checkOptions,
+  requireDatagrams,
+  type ResolverOptions,
+  type Server,
+  type SystemResolverOptions,
+} from "./options.ts";
+import { loadResolvConf } from "./resolv_conf.ts";
 
-/** A server to ask. */
-export interface NameServer {
-  /** IPv4 or IPv6 address text (Courier's grammar: `127.1` and `0177.0.0.1` work too). */
-  address: string;
-  /** The port. @default {53} */
-  port?: number;
-}
-
-/** One round trip, for `--json` and debugging. */
-export interface ExchangeTrace {
-  /** The server, as `address` or `address:port` / `[v6]:port`. */
-  server: string;
-  /** The name asked. */
-  name: string;
-  /** The type asked. */
-  type: string;
-  /** How it went. */
-  transport: "udp" | "tcp";
-  /** Whether the query carried an EDNS0 OPT record. */
-  edns: boolean;
-  /** The reply's RCODE, when an acceptable reply arrived. */
-  rcode?: string;
-  /** Whether the reply had TC set (a TCP exchange follows). */
-  truncated?: boolean;
-  /** Why no acceptable reply arrived. */
-  error?: DnsErrorKind;
-  /** Milliseconds from sending to the outcome. */
-  ms: number;
-}
-
-/** Options of {@linkcode Resolver}. */
-export interface ResolverOptions {
-  /** Servers, tried in order. @default {[{ address: "127.0.0.1" }, { address: "::1" }]} */
-  servers?: NameServer[];
-  /** Milliseconds to wait for each reply (resolv.conf `timeout`). @default {5000} */
-  timeoutMs?: number;
-  /** Rounds over the server list (resolv.conf `attempts`). @default {2} */
-  attempts?: number;
-  /** Start each query at the next server in turn (resolv.conf `rotate`). @default {false} */
-  rotate?: boolean;
-  /**
-   * EDNS0 UDP payload size; 0 sends no OPT record. Above 0 the OPT record also sets DO, as
-   * Courier's `--dnssec` and `--udpsize` do. @default {0}
-   */
-  udpSize?: number;
-  /** CNAME records followed per query before failing. @default {10} */
-  maxCnames?: number;
-  /**
-   * Queries sent from one UDP socket, one after another, before it is closed. 1 opens a
-   * fresh socket, with a fresh random port, for every query (RFC 5452 §9.2); a batch of many
-   * domains uses more, since opening sockets is then most of its CPU time (see
-   * {@linkcode UdpSocketPool}). Call `close()` when done to close the idle ones.
-   * @default {1}
-   */
-  socketReuse?: number;
-  /** Sockets, clock and IDs. @default {denoHost()} */
-  host?: Host;
-  /** Called after every round trip. */
-  onExchange?: (trace: ExchangeTrace) => void;
-}
-
-/** Options of {@linkcode Resolver.query}. */
-export interface ResolverQueryOptions {
-  /** Aborts the query; it then rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /** Called after every round trip of this query, besides the resolver's own `onExchange`. */
-  onExchange?: (trace: ExchangeTrace) => void;
-}
-
-/** A successful query. */
-export interface QueryResult {
-  /** The name asked. */
-  name: string;
-  /** The name the records belong to after following CNAMEs; `name` when there were none. */
-  canonicalName: string;
-  /** The type asked, upper case. */
-  type: string;
-  /**
-   * Every record of `type` owned by `canonicalName`, from any section of the final reply
-   * (Courier's rule, resolver.md §10 step 2).
-   */
-  records: ResourceRecord[];
-  /** The final reply. */
-  message: Message;
-  /** The AD bit of the final reply, taken at face value (resolver.md §13). */
-  ad: boolean;
-  /** The CNAME targets followed, in order. */
-  cnames: string[];
-  /** The server that gave the final reply. */
-  server: string;
-  /** The transport of the final reply. */
-  transport: "udp" | "tcp";
-}
+export type { NameServer, ResolverOptions, SystemResolverOptions } from "./options.ts";
+export type { ExchangeTrace, Querier, QueryResult, ResolverQueryOptions } from "./querier.ts";
 
 const RCODE_KINDS: Record<string, DnsErrorKind> = {
   FORMERR: "FORMERR",
@@ -132,43 +43,10 @@ function weight(kind: DnsErrorKind): number {
   return kind === "NETWORK" ? 0 : kind === "TIMEOUT" ? 1 : kind === "MALFORMED" ? 2 : 3;
 }
 
-interface Server {
-  address: SocketAddress;
-  label: string;
-}
-
-interface Answered {
-  message: Message;
-  server: string;
-  transport: "udp" | "tcp";
-}
-
 /**
- * What the MX and STS lookups need of a resolver; {@linkcode Resolver} is the real one.
- * Implement it to put a cache, a log or canned answers in front of the lookups.
- *
- * @example Log every question, then ask the real resolver
- * ```ts ignore
- * import { lookupMx, type Querier, Resolver } from "@testmxlookup/testmxlookup";
- *
- * const resolver = new Resolver({ servers: [{ address: "127.0.0.1" }] });
- * const logged: Querier = {
- *   query(name, type, options) {
- *     console.error(`? ${name} ${type}`);
- *     return resolver.query(name, type, options);
- *   },
- * };
- * await lookupMx("example.com", { resolver: logged });
- * ```
- */
-export interface Querier {
-  /** Asks one question, following CNAMEs; throws a `DnsError` when there is no answer. */
-  query(name: string, type: string, options?: ResolverQueryOptions): Promise<QueryResult>;
-}
-
-/**
- * A stub resolver over a fixed list of servers. Queries may run concurrently; a query
- * starts at the server that answered last, as Courier's does.
+ * A stub resolver over a fixed list of servers (`new Resolver()`: 127.0.0.1 and ::1), or over
+ * the system's (`Resolver.fromSystem()`). Queries may run concurrently; a query starts at the
+ * server that answered last, as Courier's does. Needs `--unstable-net` for raw UDP (D20).
  *
  * @example Ask one question
  * ```ts ignore
@@ -177,7 +55,7 @@ export interface Querier {
  * const resolver = new Resolver({
  *   servers: [{ address: "127.0.0.1" }, { address: "::1", port: 5353 }],
  *   timeoutMs: 2000,
- *   udpSize: 1232, // EDNS0 with DO: the AD bit of a validating resolver is reported
+ *   dnssec: true, // EDNS0 with DO: the AD bit of a validating resolver is reported
  *   onExchange: (trace) => console.error(trace.server, trace.transport, trace.rcode),
  * });
  * try {
@@ -197,6 +75,7 @@ export interface Querier {
  * assert.throws(() => new Resolver({ servers: [{ address: "dns.example" }] }), TypeError);
  * assert.throws(() => new Resolver({ servers: [] }), RangeError);
  * assert.throws(() => new Resolver({ timeoutMs: 0 }), RangeError);
+ * assert.throws(() => new Resolver({ dnssec: true, udpSize: 0 }), RangeError);
  * ```
  */
 export class Resolver implements Querier, Disposable {
@@ -209,6 +88,8 @@ export class Resolver implements Querier, Disposable {
   readonly #host: Host;
   readonly #onExchange?: (trace: ExchangeTrace) => void;
   readonly #pool?: UdpSocketPool;
+  /** resolv.conf's default domain (see {@linkcode ResolverOptions.defaultDomain}). */
+  readonly defaultDomain?: string;
   #next = 0;
   /** The server that answered last: the next query starts there (Courier, resolver.md §1). */
   #preferred = 0;
@@ -217,22 +98,74 @@ export class Resolver implements Querier, Disposable {
    * Creates a resolver.
    *
    * @param options Servers, timeouts, EDNS, host.
-   * @throws {TypeError} When a server address is not an IP address.
-   * @throws {RangeError} When a number is out of range or `servers` is empty.
+   * @throws {TypeError} When a server address is not an IP address, or when `host` is not
+   *   given and `Deno.listenDatagram` is missing (Deno runs without `--unstable-net`).
+   * @throws {RangeError} When a number is out of range, `servers` is empty, or `dnssec` is
+   *   set with `udpSize` 0.
    */
   constructor(options: ResolverOptions = {}) {
-    const servers = options.servers ?? DEFAULT_NAMESERVERS.map((address) => ({ address }));
-    if (servers.length === 0) throw new RangeError("Resolver needs at least one server");
-    this.#servers = servers.map(toServer);
-    this.#timeoutMs = checkRange("timeoutMs", options.timeoutMs ?? 5000, 1, 2 ** 31 - 1);
-    this.#attempts = checkRange("attempts", options.attempts ?? 2, 1, 100);
-    this.#rotate = options.rotate ?? false;
-    this.#udpSize = checkRange("udpSize", options.udpSize ?? 0, 0, 65535);
-    this.#maxCnames = checkRange("maxCnames", options.maxCnames ?? 10, 0, 100);
+    const settings = checkOptions(options);
+    this.#servers = settings.servers;
+    this.#timeoutMs = settings.timeoutMs;
+    this.#attempts = settings.attempts;
+    this.#rotate = settings.rotate;
+    this.#udpSize = settings.udpSize;
+    this.#maxCnames = settings.maxCnames;
+    this.defaultDomain = options.defaultDomain;
     this.#host = options.host ?? denoHost();
     this.#onExchange = options.onExchange;
-    const reuse = checkRange("socketReuse", options.socketReuse ?? 1, 1, 65535);
-    if (reuse > 1) this.#pool = new UdpSocketPool(this.#host, reuse);
+    if (settings.socketReuse > 1) this.#pool = new UdpSocketPool(this.#host, settings.socketReuse);
+  }
+  /**
+   * Creates a resolver from the system's configuration, as the `testmxlookup` command does:
+   * resolv.conf's `nameserver`s (127.0.0.1 and ::1 when none), `options timeout:N
+   * attempts:N rotate` and default domain, read through `host`. Options given here win over
+   * the file's.
+   *
+   * @param options The file to read, and resolver options that override it.
+   * @returns The resolver.
+   * @throws {TypeError} As the constructor, e.g. without `--unstable-net`.
+   * @throws {Error} When the file exists but cannot be read, or is not a text file.
+   *
+   * @example Ask the system's name servers, with DNSSEC
+   * ```ts ignore
+   * import { lookupMx, Resolver } from "@testmxlookup/testmxlookup";
+   *
+   * // deno run --unstable-net --allow-net --allow-read=/etc/resolv.conf
+   * const resolver = await Resolver.fromSystem({ dnssec: true });
+   * const result = await lookupMx("example.com", {
+   *   resolver,
+   *   defaultDomain: resolver.defaultDomain,
+   * });
+   * for (const e of result.entries) console.log(e.host, e.dnssec ? "validated" : "");
+   * ```
+   *
+   * @example Read another file through any host
+   * ```ts
+   * import { denoHost, Resolver } from "@testmxlookup/testmxlookup";
+   * import assert from "node:assert/strict";
+   *
+   * const host = {
+   *   ...denoHost(),
+   *   readTextFile: (path: string) =>
+   *     Promise.resolve(path === "/etc/my-resolv.conf" ? "nameserver 192.0.2.53\nsearch Example.ORG\n" : undefined),
+   * };
+   * const resolver = await Resolver.fromSystem({ resolvConf: "/etc/my-resolv.conf", host });
+   * assert.equal(resolver.defaultDomain, "example.org");
+   * ```
+   */
+  static async fromSystem(options: SystemResolverOptions = {}): Promise<Resolver> {
+    if (options.host === undefined) requireDatagrams();
+    const { resolvConf = "/etc/resolv.conf", ...rest } = options;
+    const conf = await loadResolvConf(resolvConf, options.host ?? denoHost());
+    return new Resolver({
+      ...rest,
+      servers: rest.servers ?? conf.nameservers.map((address) => ({ address })),
+      timeoutMs: rest.timeoutMs ?? conf.timeoutMs,
+      attempts: rest.attempts ?? conf.attempts,
+      rotate: rest.rotate ?? conf.rotate,
+      defaultDomain: rest.defaultDomain ?? conf.domain,
+    });
   }
 
   /** Closes the idle sockets kept for reuse (`socketReuse`); queries may still follow. */
@@ -261,79 +194,12 @@ export class Resolver implements Querier, Disposable {
     type: string,
     options: ResolverQueryOptions = {},
   ): Promise<QueryResult> {
-    type = type.toUpperCase();
-    const cnames: string[] = [];
-    const seen = new Set([nameKey(name)]);
-    let current = name;
-    let answered = await this.#ask({ name, type }, options);
-    // A fresh reply is searched in its answer section, a reply we continue in everywhere.
-    let pool = answered.message.answers;
-    // Every pass returns, throws, or follows one more CNAME, of which there are at most
-    // maxCnames: the bound is never reached.
-    for (let pass = 0; pass <= this.#maxCnames + 1; pass++) {
-      const { message, server } = answered;
-      const where = { server, name, type };
-      const alias = cnames.length === 0 ? "" : ` (alias of "${name}")`;
-      if (message.rcode === "NXDOMAIN") {
-        throw new DnsError(
-          "NXDOMAIN",
-          `No such domain "${current}"${alias} (NXDOMAIN from ${server})`,
-          where,
-        );
-      }
-      const all = [...message.answers, ...message.authorities, ...message.additionals];
-      const owned = pool.filter((r) => sameName(r.name, current));
-      if (owned.some((r) => r.type === type)) {
-        return {
-          name,
-          canonicalName: current,
-          type,
-          records: all.filter((r) => r.type === type && sameName(r.name, current)),
-          message,
-          ad: message.ad,
-          cnames,
-          server,
-          transport: answered.transport,
-        };
-      }
-      const cname = owned.find((r) => r.data.type === "CNAME");
-      if (cname?.data.type !== "CNAME") {
-        throw new DnsError(
-          "NODATA",
-          `No ${type} record for "${current}"${alias} at ${server}`,
-          where,
-        );
-      }
-      const target = cname.data.target;
-      if (cnames.length === this.#maxCnames) {
-        throw new DnsError(
-          "CNAME_LOOP",
-          `CNAME chain of "${name}" ${type} is longer than ${this.#maxCnames}`,
-          where,
-        );
-      }
-      if (seen.has(nameKey(target))) {
-        throw new DnsError(
-          "CNAME_LOOP",
-          `CNAME chain of "${name}" ${type} loops at "${target}"`,
-          where,
-        );
-      }
-      seen.add(nameKey(target));
-      cnames.push(target);
-      current = target;
-      // Courier looks for the target in every section of the same reply before asking again.
-      if (all.some((r) => sameName(r.name, current) && (r.type === type || r.type === "CNAME"))) {
-        pool = all;
-      } else {
-        answered = await this.#ask({ name: current, type }, options);
-        pool = answered.message.answers;
-      }
-    }
-    throw new DnsError("CNAME_LOOP", `CNAME chain of "${name}" ${type} does not end`, {
+    return await chaseCnames(
       name,
-      type,
-    });
+      type.toUpperCase(),
+      (question) => this.#ask(question, options),
+      this.#maxCnames,
+    );
   }
 
   /** One question, retried over the servers until a NOERROR or NXDOMAIN reply. */
@@ -465,19 +331,4 @@ function rcodeKind(rcode: string): DnsErrorKind | undefined {
   if (rcode === "NOERROR" || rcode === "NXDOMAIN") return undefined;
   // An RCODE a stub does not expect (YXDOMAIN, NOTAUTH, ...) is a server failure for us.
   return RCODE_KINDS[rcode] ?? "SERVFAIL";
-}
-
-function toServer(server: NameServer): Server {
-  const bytes = parseAddress(server.address);
-  if (bytes === undefined) throw new TypeError(`Not an IP address: "${server.address}"`);
-  const port = checkRange("port", server.port ?? 53, 1, 65535);
-  const address = { hostname: addressToHost(bytes), port };
-  return { address, label: serverLabel(address) };
-}
-
-function checkRange(what: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${what} must be an integer from ${min} to ${max}, not ${value}`);
-  }
-  return value;
 }

@@ -1,7 +1,7 @@
 // The policy download (RFC 8461 §3.3, D3): HTTPS to mta-sts.<domain>, no redirects, status 200,
 // text/plain, at most 64 KiB, one total timeout. Checking the text is policy.ts's job.
 import { TimeLimit } from "../_deadlines.ts";
-import { asciiName } from "./_name.ts";
+import { policyName } from "../names.ts";
 import { quote } from "./_text.ts";
 import { type ConnectRelay, startConnectRelay } from "./_connect_relay.ts";
 import { StsError, type StsErrorKind } from "./errors.ts";
@@ -58,7 +58,7 @@ export interface FetchedPolicy {
  * @throws {StsError} `INVALID_NAME` when the domain is not a host name.
  */
 export function policyUrl(domain: string): string {
-  const name = asciiName(domain);
+  const name = policyName(domain);
   if (name === undefined) {
     throw new StsError("INVALID_NAME", `Not a domain name: ${quote(domain)}`, { domain });
   }

@@ -1,6 +1,7 @@
 // Does an MX host satisfy a policy's `mx` patterns (RFC 8461 §4.1, D7)? Pure name comparison;
 // which hosts to check and what to print is the report's job.
-import { asciiName, isIpLiteral } from "./_name.ts";
+import { policyName } from "../names.ts";
+import { isIpLiteral } from "./_name.ts";
 
 /**
  * Whether `host` matches one of `patterns`.
@@ -28,13 +29,13 @@ import { asciiName, isIpLiteral } from "./_name.ts";
  * ```
  */
 export function matchesMx(host: string, patterns: readonly string[]): boolean {
-  const name = isIpLiteral(host) ? undefined : asciiName(host);
+  const name = isIpLiteral(host) ? undefined : policyName(host);
   if (name === undefined) return false;
   const parent = name.slice(name.indexOf(".") + 1);
   const hasParent = name.includes(".");
   return patterns.some((pattern) => {
     if (isIpLiteral(pattern)) return false;
-    if (pattern.startsWith("*.")) return hasParent && asciiName(pattern.slice(2)) === parent;
-    return asciiName(pattern) === name;
+    if (pattern.startsWith("*.")) return hasParent && policyName(pattern.slice(2)) === parent;
+    return policyName(pattern) === name;
   });
 }

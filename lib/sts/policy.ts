@@ -2,7 +2,8 @@
 // not guess (required fields, ranges) and tolerant, with a warning, where senders commonly are.
 // Fetching the text is fetch.ts's job; matching MX hosts is match.ts's.
 import { isAscii } from "../idna.ts";
-import { asciiName, isIpLiteral } from "./_name.ts";
+import { policyName } from "../names.ts";
+import { isIpLiteral } from "./_name.ts";
 import { quote, trimWsp } from "./_text.ts";
 import { StsError } from "./errors.ts";
 
@@ -225,7 +226,7 @@ function patternProblem(value: string): string | undefined {
   if (wildcard && isIpLiteral(value.slice(2))) {
     return "is a wildcard over an IP address, which no MX host name is under";
   }
-  const ascii = asciiName(value.slice(wildcard.length));
+  const ascii = policyName(value.slice(wildcard.length));
   if (ascii === undefined) return "is not a host name pattern and never matches";
   if (value.endsWith(".")) return "ends in a dot, which Courier never matches";
   if (!isAscii(value)) {

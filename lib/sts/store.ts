@@ -4,7 +4,7 @@
 // Courier's fcntl lock is not taken: see the note on write().
 import type { Stats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import { asciiName } from "./_name.ts";
+import { policyName } from "../names.ts";
 import { osReason, quote } from "./_text.ts";
 import {
   type CacheEntry,
@@ -115,7 +115,7 @@ export interface ExpireResult {
  * ```
  */
 export function entryName(domain: string): string {
-  const name = asciiName(domain);
+  const name = policyName(domain);
   if (name === undefined) {
     throw new StsError("INVALID_NAME", `Not a domain name: ${quote(domain)}`, { domain });
   }
@@ -288,7 +288,7 @@ export class StsStore {
         const path = join(this.dir, item.name);
         const leftover = TEMP_NAME.test(item.name);
         // Other dot-files (.cache_size) and names Courier made (`a,25`) are not ours to judge.
-        if (!leftover && asciiName(item.name) !== item.name) continue;
+        if (!leftover && policyName(item.name) !== item.name) continue;
         let info: Deno.FileInfo;
         try {
           info = await Deno.lstat(path);

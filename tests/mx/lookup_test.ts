@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { formatAddress } from "../../lib/address.ts";
 import { lookupMx, type MxResult } from "../../lib/mx/lookup.ts";
-import { Resolver } from "../../lib/resolver/resolver.ts";
+import { DnsError, type DnsErrorKind } from "../../lib/errors.ts";
+import { type Querier, Resolver } from "../../lib/resolver/resolver.ts";
 import { FakeDnsServer } from "../fakes/dns_server.ts";
 import {
   a,
@@ -210,4 +211,57 @@ Deno.test("lookupMx() answers [address] without DNS and refuses a bare address",
   const bare = await lookup({}, "192.0.2.1");
   assert.equal(bare.outcome, "hard");
   assert.deepEqual(bare.queries, []);
+});
+
+Deno.test("lookupMx() ends the lookup by the DnsError's kind: CNAME_LOOP bad DNS, INVALID_NAME internal", async () => {
+  const cases: [DnsErrorKind, string, MxResult["outcome"]][] = [
+    ["CNAME_LOOP", "MX", "cname"],
+    ["CNAME_LOOP", "AAAA", "cname"],
+    ["INVALID_NAME", "MX", "internal"],
+    ["INVALID_NAME", "A", "internal"],
+  ];
+  for (const [kind, failing, outcome] of cases) {
+    const failure = new DnsError(kind, `${kind} for ${failing}`, { type: failing });
+    const querier: Querier = {
+      query(name, type) {
+        if (type === failing) return Promise.reject(failure);
+        return Promise.reject(new DnsError("NODATA", `No ${type} for ${name}`));
+      },
+    };
+    const result = await lookupMx("fatal.test", { resolver: querier });
+    assert.equal(result.outcome, outcome, `${kind} ${failing}`);
+    assert.equal(result.error, failure);
+    assert.equal(result.reason, failure.message);
+  }
+});
+
+Deno.test("lookupMx() rejects with the signal's reason when aborted, and passes other errors on", async () => {
+  const reason = new Error("stop now");
+  const controller = new AbortController();
+  const waiting: Querier = {
+    query: (_name, _type, options) =>
+      new Promise((_, reject) => {
+        options?.signal?.addEventListener("abort", () => reject(options.signal?.reason));
+        controller.abort(reason);
+      }),
+  };
+  await assert.rejects(
+    lookupMx("slow.test", { resolver: waiting, signal: controller.signal }),
+    (error) => error === reason,
+  );
+  const broken: Querier = { query: () => Promise.reject(new TypeError("not a querier")) };
+  await assert.rejects(lookupMx("broken.test", { resolver: broken }), TypeError);
+});
+
+Deno.test("lookupMx() asks the root for '' as Courier does, and finds no mail host there", async () => {
+  for (const domain of ["", "."]) {
+    const result = await lookup({}, domain);
+    assert.equal(result.outcome, "hard", domain);
+    assert.equal(result.queryName, "");
+    // The root on the wire: one zero octet, decoded as the empty name.
+    assert.deepEqual(result.queries.sort(), [" A", " AAAA", " MX"]);
+  }
+  const completed = await lookup({}, "", { defaultDomain: "world.test" });
+  assert.equal(completed.outcome, "internal");
+  assert.deepEqual(completed.queries, []);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { nameProblem, parseTarget, toDisplayName, toWireName } from "../../lib/mx/name.ts";
+import { nameProblem, parseTarget } from "../../lib/mx/name.ts";
 
 const targets: [string, string | undefined, ReturnType<typeof parseTarget>][] = [
   ["example.test", undefined, { kind: "name", name: "example.test", display: "example.test" }],
@@ -16,7 +16,12 @@ const targets: [string, string | undefined, ReturnType<typeof parseTarget>][] = 
   ["dotless", undefined, { kind: "name", name: "dotless", display: "dotless" }],
   ["dotless.", "world.test", { kind: "name", name: "dotless", display: "dotless" }],
   ["trail.test.", undefined, { kind: "name", name: "trail.test", display: "trail.test" }],
-  ["..lead.test", undefined, { kind: "name", name: "lead.test", display: "lead.test" }],
+  // The empty name is the root, asked as Courier asks it ("" without a default domain, ".").
+  ["", undefined, { kind: "name", name: "", display: "" }],
+  [".", "world.test", { kind: "name", name: "", display: "" }],
+  [",25", undefined, { kind: "name", name: "", display: "" }],
+  [".,25", "world.test", { kind: "name", name: "", display: "" }],
+  ["a.", "world.test", { kind: "name", name: "a", display: "a" }],
   ["add.test,587", undefined, { kind: "name", name: "add.test", display: "add.test" }],
   ["bücher.test", undefined, {
     kind: "name",
@@ -54,6 +59,12 @@ const invalid: [string, "hard" | "internal"][] = [
   ["[bogus]", "hard"],
   ["[1.2.3.4]x]", "hard"],
   ["a..b.test", "internal"],
+  // Leading dots stay: an empty first label, as in Courier 1.0.16.
+  ["..lead.test", "internal"],
+  [".two-mx.test", "internal"],
+  [".a.", "internal"],
+  ["..", "internal"],
+  ["a..", "internal"],
   [`${"a".repeat(64)}.test`, "internal"],
   [`${"abcdefghi.".repeat(26)}test`, "internal"],
 ];
@@ -75,14 +86,17 @@ Deno.test("nameProblem() allows 63-octet labels and 255 octets on the wire", () 
   assert.match(nameProblem(`${name}e`)!, /255 octets/);
 });
 
-Deno.test("toWireName() keeps ASCII case and converts U-labels with UTS #46", () => {
-  assert.equal(toWireName("MX.Test"), "MX.Test");
-  assert.equal(toWireName("MÜNCHEN.test"), "xn--mnchen-3ya.test");
+Deno.test("parseTarget() completes the empty name with the default domain, which leaves an empty label", () => {
+  for (const arg of ["", ",25"]) {
+    const target = parseTarget(arg, "world.test");
+    assert.equal(target.kind, "invalid", arg);
+    assert.equal(target.kind === "invalid" && target.outcome, "internal", arg);
+    assert.equal(target.kind === "invalid" && target.reason, `".world.test" has an empty label`);
+  }
 });
 
-Deno.test("toDisplayName() decodes A-labels and keeps the case of other labels", () => {
-  assert.equal(toDisplayName("xn--bcher-kva.IDN.test"), "bücher.IDN.test");
-  assert.equal(toDisplayName("mx.test"), "mx.test");
-  assert.equal(toDisplayName("xn--zz.test"), "xn--zz.test");
-  assert.equal(toDisplayName("XN--BCHER-KVA.test"), "bücher.test");
+Deno.test("nameProblem() lets the root (the empty name) through and refuses other empty labels", () => {
+  assert.equal(nameProblem(""), undefined);
+  assert.match(nameProblem(".")!, /empty label/);
+  assert.match(nameProblem(".a.test")!, /empty label/);
 });

@@ -603,3 +603,79 @@ Deno.test("Resolver rejects a socketReuse out of range", () => {
   assert.throws(() => new Resolver({ socketReuse: 0 }), RangeError);
   assert.throws(() => new Resolver({ socketReuse: 1.5 }), RangeError);
 });
+
+Deno.test("new Resolver({ dnssec: true }) asks with EDNS0 and DO, payload 1280 unless udpSize says", async () => {
+  await using server = FakeDnsServer.start(answerA);
+  await resolver([server], { dnssec: true }).query("x.test", "A");
+  await resolver([server], { dnssec: true, udpSize: 4096 }).query("x.test", "A");
+  assert.deepEqual(server.queries.map((q) => q.message.edns), [
+    { udpSize: 1280, dnssecOk: true },
+    { udpSize: 4096, dnssecOk: true },
+  ]);
+  assert.throws(() => new Resolver({ dnssec: true, udpSize: 0 }), RangeError);
+});
+
+/** A host whose UDP sockets record where they send and never receive anything. */
+function silentHost(files: Record<string, string>): { host: Host; sent: string[] } {
+  const sent: string[] = [];
+  const host: Host = {
+    ...denoHost(),
+    readTextFile: (path) => Promise.resolve(files[path]),
+    openUdp: () => {
+      let close = () => {};
+      const closed = new Promise<never>((_, reject) => close = () => reject(new Error("closed")));
+      closed.catch(() => {});
+      return {
+        send: (_data, to) => {
+          sent.push(`${to.hostname}:${to.port}`);
+          return Promise.resolve();
+        },
+        receive: () => closed,
+        close: () => close(),
+      };
+    },
+  };
+  return { host, sent };
+}
+
+Deno.test("Resolver.fromSystem() takes servers, attempts and domain from resolv.conf; options win", async () => {
+  const { host, sent } = silentHost({
+    "/etc/resolv.conf":
+      "nameserver 192.0.2.53\nnameserver 2001:db8::53\ndomain Example.ORG\noptions timeout:1 attempts:1\n",
+  });
+  const r = await Resolver.fromSystem({ host, timeoutMs: 20 });
+  assert.equal(r.defaultDomain, "example.org");
+  await assert.rejects(r.query("x.test", "A"), {
+    kind: "TIMEOUT",
+    message: 'No reply from 192.0.2.53, 2001:db8::53 for "x.test" A after 1 attempts of 20 ms',
+  });
+  assert.deepEqual(sent, ["192.0.2.53:53", "2001:db8::53:53"]);
+});
+
+Deno.test("Resolver.fromSystem() reads another file, and defaults without one", async () => {
+  const { host, sent } = silentHost({ "/srv/resolv.conf": "nameserver 198.51.100.1\n" });
+  const other = await Resolver.fromSystem({ host, resolvConf: "/srv/resolv.conf", timeoutMs: 10 });
+  await assert.rejects(other.query("x.test", "A"), { kind: "TIMEOUT" });
+  assert.deepEqual(sent.splice(0), ["198.51.100.1:53", "198.51.100.1:53"]);
+  // No file: glibc's defaults, 127.0.0.1 then ::1 (the sockets are fake: nothing is sent).
+  const none = await Resolver.fromSystem({ host, timeoutMs: 10, attempts: 1 });
+  assert.equal(none.defaultDomain, undefined);
+  await assert.rejects(none.query("x.test", "A"), { kind: "TIMEOUT" });
+  assert.deepEqual(sent, ["127.0.0.1:53", "::1:53"]);
+});
+
+Deno.test("Resolver says so when Deno.listenDatagram is missing (no --unstable-net)", async () => {
+  const saved = Deno.listenDatagram;
+  const message = "Deno.listenDatagram is not available: run with --unstable-net";
+  // deno-lint-ignore no-explicit-any
+  delete (Deno as any).listenDatagram;
+  try {
+    assert.throws(() => new Resolver(), { name: "TypeError", message });
+    await assert.rejects(Resolver.fromSystem(), { name: "TypeError", message });
+    // With the real host passed in, the first query fails the same way, not as a NETWORK error.
+    const r = new Resolver({ servers: [{ address: "127.0.0.1", port: 9 }], host: denoHost() });
+    await assert.rejects(r.query("x.test", "A"), { name: "TypeError", message });
+  } finally {
+    Deno.listenDatagram = saved;
+  }
+});

@@ -21,10 +21,19 @@ interface Difference {
   exit: number;
 }
 
-/** Cases beyond cases.ts that need the tool's options or several servers. */
-const TWO_MX = WORLD_CASES.find((c) => c.argv.join(" ") === "two-mx.test")!;
+/** Cases beyond cases.ts that need the tool's options, several servers or another /etc. */
+interface ExtraCase extends WorldCase {
+  /** The world's /etc/resolv.conf for this case (it has `domain world.test` otherwise). */
+  resolvConf?: string;
+  /** The lines this tool writes on stderr, when the case pins them (one reason, not two). */
+  stderrLines?: number;
+}
 
-const EXTRA_CASES: WorldCase[] = [
+const TWO_MX = WORLD_CASES.find((c) => c.argv.join(" ") === "two-mx.test")!;
+const LONG_LABEL = `${"a".repeat(64)}.test`;
+const NO_DEFAULT_DOMAIN = "nameserver 127.0.0.1\n";
+
+const EXTRA_CASES: ExtraCase[] = [
   ...[["@127.0.0.1"], ["@::1"], ["@127.0.0.9,127.0.0.1"], ["@127.0.0.1 ::1"]].map((at) => ({
     ...TWO_MX,
     argv: [...at, "two-mx.test"],
@@ -67,6 +76,45 @@ const EXTRA_CASES: WorldCase[] = [
     exit: 1,
     ordered: true,
     stdout: ["a..b.test: internal error."],
+  },
+  {
+    argv: [LONG_LABEL],
+    about: "a label over 63 octets cannot be sent; one reason on stderr",
+    exit: 1,
+    ordered: true,
+    stdout: [`${LONG_LABEL}: internal error.`],
+    stderrLines: 1,
+  },
+  {
+    argv: [""],
+    about: "the empty argument without a default domain: the root is asked, no mail host",
+    exit: 1,
+    ordered: true,
+    stdout: [": hard error."],
+    resolvConf: NO_DEFAULT_DOMAIN,
+    stderrLines: 1,
+  },
+  {
+    argv: [""],
+    about: "the empty argument completed with the default domain: an empty first label",
+    exit: 1,
+    ordered: true,
+    stdout: [": internal error."],
+    stderrLines: 1,
+  },
+  {
+    argv: ["."],
+    about: "the root, typed",
+    exit: 1,
+    ordered: true,
+    stdout: [".: hard error."],
+  },
+  {
+    argv: [".two-mx.test"],
+    about: "a leading dot is an empty label, not dropped",
+    exit: 1,
+    ordered: true,
+    stdout: [".two-mx.test: internal error."],
   },
 ];
 
@@ -123,56 +171,18 @@ Deno.test({
       }
       const flags = await lookupFlags();
       for (const kase of [...WORLD_CASES, ...EXTRA_CASES]) {
-        await t.step(kase.argv.join(" "), async () => {
-          const [courier, ours, json] = await Promise.all([
-            world.run([world.courierBin!, ...kase.argv]),
-            world.run([Deno.execPath(), "run", ...flags, MAIN, ...kase.argv]),
-            world.run([Deno.execPath(), "run", ...flags, MAIN, "--json", ...kase.argv]),
-          ]);
-          const expected = `${kase.stdout.join("\n")}\n`;
-          // Courier is checked against its recorded output, so the world has not drifted.
-          assert.equal(courier.code, kase.exit, describe(kase.argv, courier));
-          const difference = DIFFERENCES[kase.argv.join(" ")];
-          const oursExpected = difference ? `${difference.stdout.join("\n")}\n` : expected;
-          const oursExit = difference ? difference.exit : kase.exit;
-          const same = (a: string, b: string) =>
-            kase.ordered
-              ? a === b
-              : JSON.stringify(byPriority(a)) === JSON.stringify(byPriority(b));
-          assert.ok(same(text(courier.stdout), expected), describe(kase.argv, courier));
-          assert.ok(same(text(ours.stdout), oursExpected), describe(kase.argv, ours));
-          assert.equal(ours.code, oursExit, describe(kase.argv, ours));
-          if (!difference) {
-            assert.ok(same(text(ours.stdout), text(courier.stdout)));
-            assert.equal(ours.code, courier.code);
-          }
-          // Contract 3: a failure says why on stderr, one reason per line, no stack trace.
-          const stderr = text(ours.stderr);
-          assert.doesNotMatch(stderr, /^\s+at /m, describe(kase.argv, ours));
-          if (ours.code !== 0) assert.match(stderr, /^testmxlookup: .+$/m);
-          // --json: valid against the schema, and the same facts as the text report.
-          const report: JsonReport = JSON.parse(text(json.stdout));
-          assertValidReport(report);
-          assert.equal(json.code, ours.code);
-          assert.equal(report.exitCode, ours.code);
-          const lines = text(ours.stdout).trimEnd().split("\n");
-          if (report.outcome === "ok") {
-            const relays = report.mx.flatMap((h) =>
-              h.addresses.map((a) =>
-                relay(h.host, h.priority, a.address) +
-                (h.local ? " [ LOCAL ]" : "") + (h.host === a.address ? " [ ERROR ]" : "") +
-                (a.dnssec ? " (DNSSEC)" : "")
-              )
-            );
-            // Two runs: Unbound rotates RRsets between them, so unordered cases compare as sets.
-            const sorted = (l: string[]) => kase.ordered ? l : [...l].sort();
-            assert.deepEqual(
-              sorted(relays),
-              sorted(lines.filter((l) => l.startsWith("Relay: "))),
-            );
-          } else {
-            assert.deepEqual([report.courierLine], lines);
-            assert.ok(report.reason);
+        const extra: ExtraCase = kase;
+        const name = `${JSON.stringify(kase.argv.join(" "))}${
+          extra.resolvConf ? " (no domain)" : ""
+        }`;
+        await t.step(name, async () => {
+          // Steps run one at a time, so no other run sees this case's resolv.conf.
+          const resolvConf = await Deno.readTextFile(world.resolvConf);
+          if (extra.resolvConf !== undefined) await world.writeEtc("resolv.conf", extra.resolvConf);
+          try {
+            await runCase(world, flags, kase);
+          } finally {
+            if (extra.resolvConf !== undefined) await world.writeEtc("resolv.conf", resolvConf);
           }
         });
       }
@@ -181,3 +191,61 @@ Deno.test({
     }
   },
 });
+
+async function runCase(
+  world: World,
+  flags: string[],
+  kase: ExtraCase,
+): Promise<void> {
+  const [courier, ours, json] = await Promise.all([
+    world.run([world.courierBin!, ...kase.argv]),
+    world.run([Deno.execPath(), "run", ...flags, MAIN, ...kase.argv]),
+    world.run([Deno.execPath(), "run", ...flags, MAIN, "--json", ...kase.argv]),
+  ]);
+  const expected = `${kase.stdout.join("\n")}\n`;
+  // Courier is checked against its recorded output, so the world has not drifted.
+  assert.equal(courier.code, kase.exit, describe(kase.argv, courier));
+  const difference = DIFFERENCES[kase.argv.join(" ")];
+  const oursExpected = difference ? `${difference.stdout.join("\n")}\n` : expected;
+  const oursExit = difference ? difference.exit : kase.exit;
+  const same = (a: string, b: string) =>
+    kase.ordered ? a === b : JSON.stringify(byPriority(a)) === JSON.stringify(byPriority(b));
+  assert.ok(same(text(courier.stdout), expected), describe(kase.argv, courier));
+  assert.ok(same(text(ours.stdout), oursExpected), describe(kase.argv, ours));
+  assert.equal(ours.code, oursExit, describe(kase.argv, ours));
+  if (!difference) {
+    assert.ok(same(text(ours.stdout), text(courier.stdout)));
+    assert.equal(ours.code, courier.code);
+  }
+  // Contract 3: a failure says why on stderr, one reason per line, no stack trace.
+  const stderr = text(ours.stderr);
+  assert.doesNotMatch(stderr, /^\s+at /m, describe(kase.argv, ours));
+  if (ours.code !== 0) assert.match(stderr, /^testmxlookup: .+$/m);
+  if (kase.stderrLines !== undefined) {
+    assert.equal(stderr.split("\n").length - 1, kase.stderrLines, describe(kase.argv, ours));
+  }
+  // --json: valid against the schema, and the same facts as the text report.
+  const report: JsonReport = JSON.parse(text(json.stdout));
+  assertValidReport(report);
+  assert.equal(json.code, ours.code);
+  assert.equal(report.exitCode, ours.code);
+  const lines = text(ours.stdout).trimEnd().split("\n");
+  if (report.outcome === "ok") {
+    const relays = report.mx.flatMap((h) =>
+      h.addresses.map((a) =>
+        relay(h.host, h.priority, a.address) +
+        (h.local ? " [ LOCAL ]" : "") + (h.host === a.address ? " [ ERROR ]" : "") +
+        (a.dnssec ? " (DNSSEC)" : "")
+      )
+    );
+    // Two runs: Unbound rotates RRsets between them, so unordered cases compare as sets.
+    const sorted = (l: string[]) => kase.ordered ? l : [...l].sort();
+    assert.deepEqual(
+      sorted(relays),
+      sorted(lines.filter((l) => l.startsWith("Relay: "))),
+    );
+  } else {
+    assert.deepEqual([report.courierLine], lines);
+    assert.ok(report.reason);
+  }
+}
