@@ -1,9 +1,11 @@
 // DNS messages (RFC 1035 §4, EDNS0 RFC 6891) in and out of wire format, through dns-packet.
-// This is the only module that imports dns-packet: the rest of the code sees our types only.
-// It imports the vendored copy, which carries its own pure-JS Buffer: npm dns-packet would
-// load Deno's Node compatibility layer at start-up (issue #6; scripts/vendor_dns_packet.ts).
-import * as packet from "./_dns_packet.js";
-import { Buffer } from "./_dns_packet.js";
+// This is the only module that imports the codec: the rest of the code sees our types only.
+// @dnsquery/dns-packet is the ES-module line of dns-packet: Uint8Array in and out, no Node
+// layer to load at start-up.
+// The full specifier, so that code importing mod.ts without this repository's deno.json
+// resolves it too; deno.json pins the same version for `deno install`.
+// deno-lint-ignore no-import-prefix
+import * as packet from "npm:@dnsquery/dns-packet@6.1.1";
 import { DnsError } from "../errors.ts";
 import { isAscii } from "../idna.ts";
 import { wireProblem } from "./_walk.ts";
@@ -18,13 +20,17 @@ export interface Question {
   class?: string;
 }
 
-/** The data of a record, by type. Types this tool does not read keep their raw bytes. */
+/**
+ * The data of a record, by type. TLSA (RFC 6698) keeps its RDATA as received: `parseTlsa`
+ * (lib/wire/tlsa.ts) reads its fields. Types this tool does not read keep their raw bytes.
+ */
 export type RecordData =
   | { type: "A"; address: string }
   | { type: "AAAA"; address: string }
   | { type: "MX"; preference: number; exchange: string }
   | { type: "CNAME"; target: string }
   | { type: "TXT"; strings: Uint8Array[] }
+  | { type: "TLSA"; raw: Uint8Array }
   | { type: "OTHER"; raw: Uint8Array };
 
 /** One resource record. */
@@ -115,23 +121,38 @@ function toRecord(answer: packet.Answer): ResourceRecord | undefined {
       return { ...base, data: { type: "CNAME", target: toName(raw as string) } };
     case "TXT": {
       const list = Array.isArray(raw) ? raw : [raw];
-      const strings = list.map((s) =>
-        typeof s === "string" ? new TextEncoder().encode(s) : new Uint8Array(s as Uint8Array)
-      );
+      // The codec hands out copies (slice), never views into the message.
+      const strings = list.map((s) => typeof s === "string" ? encoder.encode(s) : s);
       return { ...base, data: { type: "TXT", strings } };
     }
+    case "TLSA":
+      return { ...base, data: { type: "TLSA", raw: toBytes(raw) } };
     default:
       return {
         ...base,
-        data: {
-          type: "OTHER",
-          raw: raw instanceof Uint8Array ? new Uint8Array(raw) : new Uint8Array(0),
-        },
+        data: { type: "OTHER", raw: toBytes(raw) },
       };
   }
 }
 
-const QUERY_TYPES = new Set(["A", "AAAA", "MX", "CNAME", "TXT", "NS", "SOA", "PTR", "SRV"]);
+function toBytes(raw: unknown): Uint8Array {
+  return raw instanceof Uint8Array ? raw : new Uint8Array(0);
+}
+
+const encoder = new TextEncoder();
+
+const QUERY_TYPES = new Set([
+  "A",
+  "AAAA",
+  "MX",
+  "CNAME",
+  "TXT",
+  "NS",
+  "SOA",
+  "PTR",
+  "SRV",
+  "TLSA",
+]);
 
 /** Why a question cannot be encoded: RFC 1035 §2.3.4 limits, or a type we do not ask for. */
 function questionProblem(question: Question): string | undefined {
@@ -139,8 +160,6 @@ function questionProblem(question: Question): string | undefined {
   const name = toName(question.name);
   return name === "" ? undefined : nameLengthProblem(name);
 }
-
-const encoder = new TextEncoder();
 
 /**
  * Checks a name against the wire limits of RFC 1035 §2.3.4: no empty label, labels of at most
@@ -178,16 +197,7 @@ export function encodeQuery(question: Question, options: QueryOptions): Uint8Arr
   }
   const additionals: packet.Answer[] = [];
   if (options.udpSize) {
-    additionals.push({
-      type: "OPT",
-      name: ".",
-      udpPayloadSize: options.udpSize & 0xffff,
-      extendedRcode: 0,
-      ednsVersion: 0,
-      flags: options.dnssecOk === false ? 0 : packet.DNSSEC_OK,
-      flag_do: options.dnssecOk !== false,
-      options: [],
-    });
+    additionals.push(optRecord(options.udpSize, options.dnssecOk === false ? 0 : packet.DNSSEC_OK));
   }
   try {
     return new Uint8Array(packet.encode({
@@ -204,6 +214,15 @@ export function encodeQuery(question: Question, options: QueryOptions): Uint8Arr
       cause: error,
     });
   }
+}
+
+/**
+ * The EDNS0 OPT pseudo-record (RFC 6891 §6.1.2). The codec's encoder reads the payload size
+ * and flags from these fields, which its type declarations leave out.
+ */
+function optRecord(udpSize: number, flags: number): packet.Answer {
+  const opt = { type: "OPT", name: ".", udpPayloadSize: udpSize & 0xffff, flags, options: [] };
+  return { ...opt, extendedRcode: 0, ednsVersion: 0 } as unknown as packet.Answer;
 }
 
 /**
@@ -224,7 +243,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
   }
   let decoded: packet.Packet;
   try {
-    decoded = packet.decode(toBuffer(bytes));
+    decoded = packet.decode(bytes);
   } catch (error) {
     throw new DnsError("MALFORMED", `Malformed DNS message: ${(error as Error).message}`, {
       cause: error,
@@ -318,9 +337,11 @@ function fromRecord(record: RecordSpec): packet.Answer {
     case "CNAME":
       return { ...base, type: "CNAME", data: d.target || "." } as packet.Answer;
     case "TXT":
-      return { ...base, type: "TXT", data: d.strings.map(toBuffer) } as packet.Answer;
+      return { ...base, type: "TXT", data: d.strings } as packet.Answer;
+    case "TLSA":
+      return { ...base, type: "TLSA", data: d.raw } as packet.Answer;
     default:
-      return { ...base, type: "NULL", data: toBuffer(d.raw) } as unknown as packet.Answer;
+      return { ...base, type: "NULL", data: d.raw } as packet.Answer;
   }
 }
 
@@ -341,7 +362,7 @@ export function encodeResponse(spec: ResponseSpec): Uint8Array {
     (RCODES[spec.rcode ?? "NOERROR"] ?? 2);
   const additionals = (spec.additionals ?? []).map(fromRecord);
   if (spec.udpSize) {
-    additionals.push({ type: "OPT", name: ".", udpPayloadSize: spec.udpSize } as packet.Answer);
+    additionals.push(optRecord(spec.udpSize, 0));
   }
   const bytes = packet.encode({
     type: spec.qr === false ? "query" : "response",
@@ -359,9 +380,4 @@ export function encodeResponse(spec: ResponseSpec): Uint8Array {
   // dns-packet derives QR from `type`; keep it explicit for forged replies with QR clear.
   if (spec.qr === false) out[2] &= 0x7f;
   return out;
-}
-
-function toBuffer(bytes: Uint8Array): InstanceType<typeof Buffer> {
-  // dns-packet reads through Node's Buffer API; a view over the same memory avoids a copy.
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
