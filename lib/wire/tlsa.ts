@@ -5,13 +5,13 @@ import { DnsError } from "../errors.ts";
 
 /** A TLSA record's fields (RFC 6698 §2.1). */
 export interface Tlsa {
-  /** Certificate usage (§2.1.1): 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE. */
+  /** Certificate usage (RFC 6698 §2.1.1): 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE. */
   usage: number;
-  /** Selector (§2.1.2): 0 the full certificate, 1 its SubjectPublicKeyInfo. */
+  /** Selector (RFC 6698 §2.1.2): 0 the full certificate, 1 its SubjectPublicKeyInfo. */
   selector: number;
-  /** Matching type (§2.1.3): 0 the selected content itself, 1 its SHA-256, 2 its SHA-512. */
+  /** Matching type (RFC 6698 §2.1.3): 0 the selected content, 1 its SHA-256, 2 its SHA-512. */
   matchingType: number;
-  /** The certificate association data (§2.1.4), a copy of the record's bytes. */
+  /** The certificate association data (RFC 6698 §2.1.4), a copy of the record's bytes. */
   data: Uint8Array;
 }
 
