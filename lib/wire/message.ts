@@ -1,14 +1,11 @@
-// DNS messages (RFC 1035 §4, EDNS0 RFC 6891) in and out of wire format, through dns-packet.
-// This is the only module that imports the codec: the rest of the code sees our types only.
-// @dnsquery/dns-packet is the ES-module line of dns-packet: Uint8Array in and out, no Node
-// layer to load at start-up.
-// The full specifier, so that code importing mod.ts without this repository's deno.json
-// resolves it too; deno.json pins the same version for `deno install`.
-// deno-lint-ignore no-import-prefix
-import * as packet from "npm:@dnsquery/dns-packet@6.1.1";
+// DNS messages (RFC 1035 §4, EDNS0 RFC 6891) in and out of wire format, through the codec
+// (./_codec.ts): the rest of the code sees our types only. Responses are encoded in
+// ./response.ts, for the test fakes and tools.
+import * as packet from "./_codec.ts";
+import { optRecord } from "./_codec.ts";
 import { DnsError } from "../errors.ts";
 import { isAscii } from "../idna.ts";
-import { wireProblem } from "./_walk.ts";
+import { messageNames, wireProblem } from "./_walk.ts";
 
 /** A question: name, type, class IN. */
 export interface Question {
@@ -217,15 +214,6 @@ export function encodeQuery(question: Question, options: QueryOptions): Uint8Arr
 }
 
 /**
- * The EDNS0 OPT pseudo-record (RFC 6891 §6.1.2). The codec's encoder reads the payload size
- * and flags from these fields, which its type declarations leave out.
- */
-function optRecord(udpSize: number, flags: number): packet.Answer {
-  const opt = { type: "OPT", name: ".", udpPayloadSize: udpSize & 0xffff, flags, options: [] };
-  return { ...opt, extendedRcode: 0, ednsVersion: 0 } as unknown as packet.Answer;
-}
-
-/**
  * Decodes a DNS message.
  *
  * @param bytes The message as received (without a TCP length prefix).
@@ -249,6 +237,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
       cause: error,
     });
   }
+  if (hasNonAsciiName(decoded)) useOwnNames(decoded, messageNames(bytes));
   const records = (list: packet.Answer[] | undefined) =>
     (list ?? []).map(toRecord).filter((r): r is ResourceRecord => r !== undefined);
   const opt = (decoded.additionals ?? []).find((r) => r.type === "OPT") as
@@ -280,104 +269,38 @@ export function decodeMessage(bytes: Uint8Array): Message {
   };
 }
 
-/** A response to encode, for servers (the test fakes) and tools. */
-export interface ResponseSpec {
-  /** The ID. */
-  id: number;
-  /** Header flags. */
-  flags?: Partial<Pick<Message, "aa" | "tc" | "rd" | "ra" | "ad" | "cd">>;
-  /** The RCODE mnemonic. @default {"NOERROR"} */
-  rcode?: string;
-  /** Whether QR is set. @default {true} */
-  qr?: boolean;
-  /** Questions. */
-  questions?: Question[];
-  /** Answer records; `ttl` and `class` may be left out. */
-  answers?: RecordSpec[];
-  /** Authority records. */
-  authorities?: RecordSpec[];
-  /** Additional records. */
-  additionals?: RecordSpec[];
-  /** EDNS0 payload size; absent means no OPT record. */
-  udpSize?: number;
-}
-
-/** A record to encode. */
-export interface RecordSpec {
-  /** Owner name. */
-  name: string;
-  /** Time to live. @default {300} */
-  ttl?: number;
-  /** Data by type. */
-  data: RecordData;
-}
-
-const RCODES: Record<string, number> = {
-  NOERROR: 0,
-  FORMERR: 1,
-  SERVFAIL: 2,
-  NXDOMAIN: 3,
-  NOTIMP: 4,
-  REFUSED: 5,
-};
-
-function fromRecord(record: RecordSpec): packet.Answer {
-  const base = { name: record.name || ".", ttl: record.ttl ?? 300, class: "IN" };
-  const d = record.data;
-  switch (d.type) {
-    case "A":
-    case "AAAA":
-      return { ...base, type: d.type, data: d.address } as packet.Answer;
-    case "MX":
-      return {
-        ...base,
-        type: "MX",
-        data: { preference: d.preference, exchange: d.exchange || "." },
-      } as packet.Answer;
-    case "CNAME":
-      return { ...base, type: "CNAME", data: d.target || "." } as packet.Answer;
-    case "TXT":
-      return { ...base, type: "TXT", data: d.strings } as packet.Answer;
-    case "TLSA":
-      return { ...base, type: "TLSA", data: d.raw } as packet.Answer;
-    default:
-      return { ...base, type: "NULL", data: d.raw } as packet.Answer;
-  }
+/** Whether a name of the decoded message has a character outside ASCII. */
+function hasNonAsciiName(decoded: packet.Packet): boolean {
+  const records = [
+    ...(decoded.answers ?? []),
+    ...(decoded.authorities ?? []),
+    ...(decoded.additionals ?? []),
+  ];
+  return (decoded.questions ?? []).some((q) => !isAscii(q.name)) ||
+    records.some((r) =>
+      !isAscii(r.name) ||
+      (r.type === "MX" && !isAscii(r.data.exchange)) ||
+      (r.type === "CNAME" && !isAscii(r.data))
+    );
 }
 
 /**
- * Encodes a response message.
- *
- * @param spec The header, sections and optional OPT record.
- * @returns The message bytes.
+ * Puts names decoded as UTF-8 with U+FFFD into the decoded message, in place: the codec's
+ * decoder turns bytes that are not UTF-8 into other characters, reading past their label.
  */
-export function encodeResponse(spec: ResponseSpec): Uint8Array {
-  const f = spec.flags ?? {};
-  const flags = (f.aa ? packet.AUTHORITATIVE_ANSWER : 0) |
-    (f.tc ? packet.TRUNCATED_RESPONSE : 0) |
-    (f.rd === false ? 0 : packet.RECURSION_DESIRED) |
-    (f.ra === false ? 0 : packet.RECURSION_AVAILABLE) |
-    (f.ad ? packet.AUTHENTIC_DATA : 0) |
-    (f.cd ? packet.CHECKING_DISABLED : 0) |
-    (RCODES[spec.rcode ?? "NOERROR"] ?? 2);
-  const additionals = (spec.additionals ?? []).map(fromRecord);
-  if (spec.udpSize) {
-    additionals.push(optRecord(spec.udpSize, 0));
-  }
-  const bytes = packet.encode({
-    type: spec.qr === false ? "query" : "response",
-    id: spec.id,
-    flags,
-    questions: (spec.questions ?? []).map((q) => ({
-      name: q.name || ".",
-      type: q.type as packet.RecordType,
-    })),
-    answers: (spec.answers ?? []).map(fromRecord),
-    authorities: (spec.authorities ?? []).map(fromRecord),
-    additionals,
+function useOwnNames(decoded: packet.Packet, names: ReturnType<typeof messageNames>): void {
+  (decoded.questions ?? []).forEach((q, i) => q.name = names.questions[i]);
+  const records = [
+    ...(decoded.answers ?? []),
+    ...(decoded.authorities ?? []),
+    ...(decoded.additionals ?? []),
+  ];
+  records.forEach((r, i) => {
+    const own = names.records[i];
+    r.name = own.owner;
+    if (r.type === "MX") r.data.exchange = own.target!;
+    else if (r.type === "CNAME") r.data = own.target!;
   });
-  const out = new Uint8Array(bytes);
-  // dns-packet derives QR from `type`; keep it explicit for forged replies with QR clear.
-  if (spec.qr === false) out[2] &= 0x7f;
-  return out;
 }
+
+export { encodeResponse, type RecordSpec, type ResponseSpec } from "./response.ts";

@@ -237,3 +237,31 @@ Deno.test("decodeMessage() reads back any records of the types it decodes (prope
     { numRuns: 300 },
   );
 });
+
+Deno.test("decodeMessage() reads label bytes that are not UTF-8 as U+FFFD, within the label", () => {
+  const header = [0, 5, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+  // Question "x\xc3.t\xffst": a lead byte at a label's end, then a byte UTF-8 never uses.
+  const question = [2, 0x78, 0xc3, 4, 0x74, 0xff, 0x73, 0x74, 0, 0, 15, 0, 1];
+  // MX 10 "m\x80.<question name>": a lone continuation byte, then a pointer.
+  const answer = [0xc0, 12, 0, 15, 0, 1, 0, 0, 0, 60, 0, 7, 0, 10, 2, 0x6d, 0x80, 0xc0, 12];
+  const message = decodeMessage(bytes(...header, ...question, ...answer));
+  assert.equal(message.questions[0].name, "x\uFFFD.t\uFFFDst");
+  assert.deepEqual(message.answers, [{
+    name: "x\uFFFD.t\uFFFDst",
+    type: "MX",
+    class: "IN",
+    ttl: 60,
+    data: { type: "MX", preference: 10, exchange: "m\uFFFD.x\uFFFD.t\uFFFDst" },
+  }]);
+});
+
+Deno.test("decodeMessage() keeps UTF-8 labels as the characters they encode", () => {
+  const name = "bücher.例え.test";
+  const wire = encodeResponse({
+    id: 1,
+    answers: [{ name, data: { type: "CNAME", target: `münchen.${name}` } }],
+  });
+  const [record] = decodeMessage(wire).answers;
+  assert.equal(record.name, name);
+  assert.deepEqual(record.data, { type: "CNAME", target: `münchen.${name}` });
+});
