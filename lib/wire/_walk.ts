@@ -129,3 +129,64 @@ function walkName(bytes: Uint8Array, offset: number): number | string {
   }
   return "name does not end";
 }
+
+/** The names of a message, in message order, decoded as {@linkcode messageNames} does. */
+export interface MessageNames {
+  /** Each question's name. */
+  questions: string[];
+  /** Each record's owner and, for MX and CNAME, the name in its data; OPT records included. */
+  records: { owner: string; target?: string }[];
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * Reads every name of a message that {@linkcode wireProblem} accepted, each label decoded as
+ * UTF-8 with U+FFFD for bytes that are not (as `TextDecoder` does), labels joined with "." and
+ * the root as ".". The codec's own decoder garbles such bytes and reads past the label.
+ *
+ * @param bytes A message without a structure problem.
+ * @returns The questions' names and each record's names.
+ */
+export function messageNames(bytes: Uint8Array): MessageNames {
+  const count = (i: number) => (bytes[4 + 2 * i] << 8) | bytes[5 + 2 * i];
+  const questions: string[] = [];
+  const records: MessageNames["records"] = [];
+  let offset = HEADER_LENGTH;
+  for (let i = 0; i < count(0); i++) {
+    const [name, end] = readName(bytes, offset);
+    questions.push(name);
+    offset = end + 4;
+  }
+  for (let s = 1; s <= SECTIONS.length; s++) {
+    for (let i = 0; i < count(s); i++) {
+      const [owner, end] = readName(bytes, offset);
+      const type = (bytes[end] << 8) | bytes[end + 1];
+      const start = end + 10;
+      const at = type === TYPE_MX ? start + 2 : type === TYPE_CNAME ? start : undefined;
+      records.push(at === undefined ? { owner } : { owner, target: readName(bytes, at)[0] });
+      offset = start + ((bytes[end + 8] << 8) | bytes[end + 9]);
+    }
+  }
+  return { questions, records };
+}
+
+/** The name at `offset` of a checked message and the offset just after it as written. */
+function readName(bytes: Uint8Array, offset: number): [string, number] {
+  const labels: string[] = [];
+  let at = offset;
+  let after: number | undefined;
+  // wireProblem bounded the labels and pointers of every name of the message.
+  for (let pass = 0; pass <= MAX_NAME_OCTETS + MAX_POINTERS; pass++) {
+    const length = bytes[at];
+    if (length === 0) break;
+    if ((length & 0xc0) === 0xc0) {
+      after ??= at + 2;
+      at = ((length & 0x3f) << 8) | bytes[at + 1];
+      continue;
+    }
+    labels.push(utf8.decode(bytes.subarray(at + 1, at + 1 + length)));
+    at += 1 + length;
+  }
+  return [labels.length === 0 ? "." : labels.join("."), after ?? at + 1];
+}

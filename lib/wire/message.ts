@@ -1,12 +1,11 @@
-// DNS messages (RFC 1035 §4, EDNS0 RFC 6891) in and out of wire format, through dns-packet.
-// This is the only module that imports dns-packet: the rest of the code sees our types only.
-// It imports the vendored copy, which carries its own pure-JS Buffer: npm dns-packet would
-// load Deno's Node compatibility layer at start-up (issue #6; scripts/vendor_dns_packet.ts).
-import * as packet from "./_dns_packet.js";
-import { Buffer } from "./_dns_packet.js";
+// DNS messages (RFC 1035 §4, EDNS0 RFC 6891) in and out of wire format, through the codec
+// (./_codec.ts): the rest of the code sees our types only. Responses are encoded in
+// ./response.ts, for the test fakes and tools.
+import * as packet from "./_codec.ts";
+import { optRecord } from "./_codec.ts";
 import { DnsError } from "../errors.ts";
 import { isAscii } from "../idna.ts";
-import { wireProblem } from "./_walk.ts";
+import { messageNames, wireProblem } from "./_walk.ts";
 
 /** A question: name, type, class IN. */
 export interface Question {
@@ -18,13 +17,17 @@ export interface Question {
   class?: string;
 }
 
-/** The data of a record, by type. Types this tool does not read keep their raw bytes. */
+/**
+ * The data of a record, by type. TLSA (RFC 6698) keeps its RDATA as received: `parseTlsa`
+ * (lib/wire/tlsa.ts) reads its fields. Types this tool does not read keep their raw bytes.
+ */
 export type RecordData =
   | { type: "A"; address: string }
   | { type: "AAAA"; address: string }
   | { type: "MX"; preference: number; exchange: string }
   | { type: "CNAME"; target: string }
   | { type: "TXT"; strings: Uint8Array[] }
+  | { type: "TLSA"; raw: Uint8Array }
   | { type: "OTHER"; raw: Uint8Array };
 
 /** One resource record. */
@@ -115,23 +118,38 @@ function toRecord(answer: packet.Answer): ResourceRecord | undefined {
       return { ...base, data: { type: "CNAME", target: toName(raw as string) } };
     case "TXT": {
       const list = Array.isArray(raw) ? raw : [raw];
-      const strings = list.map((s) =>
-        typeof s === "string" ? new TextEncoder().encode(s) : new Uint8Array(s as Uint8Array)
-      );
+      // The codec hands out copies (slice), never views into the message.
+      const strings = list.map((s) => typeof s === "string" ? encoder.encode(s) : s);
       return { ...base, data: { type: "TXT", strings } };
     }
+    case "TLSA":
+      return { ...base, data: { type: "TLSA", raw: toBytes(raw) } };
     default:
       return {
         ...base,
-        data: {
-          type: "OTHER",
-          raw: raw instanceof Uint8Array ? new Uint8Array(raw) : new Uint8Array(0),
-        },
+        data: { type: "OTHER", raw: toBytes(raw) },
       };
   }
 }
 
-const QUERY_TYPES = new Set(["A", "AAAA", "MX", "CNAME", "TXT", "NS", "SOA", "PTR", "SRV"]);
+function toBytes(raw: unknown): Uint8Array {
+  return raw instanceof Uint8Array ? raw : new Uint8Array(0);
+}
+
+const encoder = new TextEncoder();
+
+const QUERY_TYPES = new Set([
+  "A",
+  "AAAA",
+  "MX",
+  "CNAME",
+  "TXT",
+  "NS",
+  "SOA",
+  "PTR",
+  "SRV",
+  "TLSA",
+]);
 
 /** Why a question cannot be encoded: RFC 1035 §2.3.4 limits, or a type we do not ask for. */
 function questionProblem(question: Question): string | undefined {
@@ -139,8 +157,6 @@ function questionProblem(question: Question): string | undefined {
   const name = toName(question.name);
   return name === "" ? undefined : nameLengthProblem(name);
 }
-
-const encoder = new TextEncoder();
 
 /**
  * Checks a name against the wire limits of RFC 1035 §2.3.4: no empty label, labels of at most
@@ -178,16 +194,7 @@ export function encodeQuery(question: Question, options: QueryOptions): Uint8Arr
   }
   const additionals: packet.Answer[] = [];
   if (options.udpSize) {
-    additionals.push({
-      type: "OPT",
-      name: ".",
-      udpPayloadSize: options.udpSize & 0xffff,
-      extendedRcode: 0,
-      ednsVersion: 0,
-      flags: options.dnssecOk === false ? 0 : packet.DNSSEC_OK,
-      flag_do: options.dnssecOk !== false,
-      options: [],
-    });
+    additionals.push(optRecord(options.udpSize, options.dnssecOk === false ? 0 : packet.DNSSEC_OK));
   }
   try {
     return new Uint8Array(packet.encode({
@@ -224,12 +231,13 @@ export function decodeMessage(bytes: Uint8Array): Message {
   }
   let decoded: packet.Packet;
   try {
-    decoded = packet.decode(toBuffer(bytes));
+    decoded = packet.decode(bytes);
   } catch (error) {
     throw new DnsError("MALFORMED", `Malformed DNS message: ${(error as Error).message}`, {
       cause: error,
     });
   }
+  if (hasNonAsciiName(decoded)) useOwnNames(decoded, messageNames(bytes));
   const records = (list: packet.Answer[] | undefined) =>
     (list ?? []).map(toRecord).filter((r): r is ResourceRecord => r !== undefined);
   const opt = (decoded.additionals ?? []).find((r) => r.type === "OPT") as
@@ -261,107 +269,38 @@ export function decodeMessage(bytes: Uint8Array): Message {
   };
 }
 
-/** A response to encode, for servers (the test fakes) and tools. */
-export interface ResponseSpec {
-  /** The ID. */
-  id: number;
-  /** Header flags. */
-  flags?: Partial<Pick<Message, "aa" | "tc" | "rd" | "ra" | "ad" | "cd">>;
-  /** The RCODE mnemonic. @default {"NOERROR"} */
-  rcode?: string;
-  /** Whether QR is set. @default {true} */
-  qr?: boolean;
-  /** Questions. */
-  questions?: Question[];
-  /** Answer records; `ttl` and `class` may be left out. */
-  answers?: RecordSpec[];
-  /** Authority records. */
-  authorities?: RecordSpec[];
-  /** Additional records. */
-  additionals?: RecordSpec[];
-  /** EDNS0 payload size; absent means no OPT record. */
-  udpSize?: number;
-}
-
-/** A record to encode. */
-export interface RecordSpec {
-  /** Owner name. */
-  name: string;
-  /** Time to live. @default {300} */
-  ttl?: number;
-  /** Data by type. */
-  data: RecordData;
-}
-
-const RCODES: Record<string, number> = {
-  NOERROR: 0,
-  FORMERR: 1,
-  SERVFAIL: 2,
-  NXDOMAIN: 3,
-  NOTIMP: 4,
-  REFUSED: 5,
-};
-
-function fromRecord(record: RecordSpec): packet.Answer {
-  const base = { name: record.name || ".", ttl: record.ttl ?? 300, class: "IN" };
-  const d = record.data;
-  switch (d.type) {
-    case "A":
-    case "AAAA":
-      return { ...base, type: d.type, data: d.address } as packet.Answer;
-    case "MX":
-      return {
-        ...base,
-        type: "MX",
-        data: { preference: d.preference, exchange: d.exchange || "." },
-      } as packet.Answer;
-    case "CNAME":
-      return { ...base, type: "CNAME", data: d.target || "." } as packet.Answer;
-    case "TXT":
-      return { ...base, type: "TXT", data: d.strings.map(toBuffer) } as packet.Answer;
-    default:
-      return { ...base, type: "NULL", data: toBuffer(d.raw) } as unknown as packet.Answer;
-  }
+/** Whether a name of the decoded message has a character outside ASCII. */
+function hasNonAsciiName(decoded: packet.Packet): boolean {
+  const records = [
+    ...(decoded.answers ?? []),
+    ...(decoded.authorities ?? []),
+    ...(decoded.additionals ?? []),
+  ];
+  return (decoded.questions ?? []).some((q) => !isAscii(q.name)) ||
+    records.some((r) =>
+      !isAscii(r.name) ||
+      (r.type === "MX" && !isAscii(r.data.exchange)) ||
+      (r.type === "CNAME" && !isAscii(r.data))
+    );
 }
 
 /**
- * Encodes a response message.
- *
- * @param spec The header, sections and optional OPT record.
- * @returns The message bytes.
+ * Puts names decoded as UTF-8 with U+FFFD into the decoded message, in place: the codec's
+ * decoder turns bytes that are not UTF-8 into other characters, reading past their label.
  */
-export function encodeResponse(spec: ResponseSpec): Uint8Array {
-  const f = spec.flags ?? {};
-  const flags = (f.aa ? packet.AUTHORITATIVE_ANSWER : 0) |
-    (f.tc ? packet.TRUNCATED_RESPONSE : 0) |
-    (f.rd === false ? 0 : packet.RECURSION_DESIRED) |
-    (f.ra === false ? 0 : packet.RECURSION_AVAILABLE) |
-    (f.ad ? packet.AUTHENTIC_DATA : 0) |
-    (f.cd ? packet.CHECKING_DISABLED : 0) |
-    (RCODES[spec.rcode ?? "NOERROR"] ?? 2);
-  const additionals = (spec.additionals ?? []).map(fromRecord);
-  if (spec.udpSize) {
-    additionals.push({ type: "OPT", name: ".", udpPayloadSize: spec.udpSize } as packet.Answer);
-  }
-  const bytes = packet.encode({
-    type: spec.qr === false ? "query" : "response",
-    id: spec.id,
-    flags,
-    questions: (spec.questions ?? []).map((q) => ({
-      name: q.name || ".",
-      type: q.type as packet.RecordType,
-    })),
-    answers: (spec.answers ?? []).map(fromRecord),
-    authorities: (spec.authorities ?? []).map(fromRecord),
-    additionals,
+function useOwnNames(decoded: packet.Packet, names: ReturnType<typeof messageNames>): void {
+  (decoded.questions ?? []).forEach((q, i) => q.name = names.questions[i]);
+  const records = [
+    ...(decoded.answers ?? []),
+    ...(decoded.authorities ?? []),
+    ...(decoded.additionals ?? []),
+  ];
+  records.forEach((r, i) => {
+    const own = names.records[i];
+    r.name = own.owner;
+    if (r.type === "MX") r.data.exchange = own.target!;
+    else if (r.type === "CNAME") r.data = own.target!;
   });
-  const out = new Uint8Array(bytes);
-  // dns-packet derives QR from `type`; keep it explicit for forged replies with QR clear.
-  if (spec.qr === false) out[2] &= 0x7f;
-  return out;
 }
 
-function toBuffer(bytes: Uint8Array): InstanceType<typeof Buffer> {
-  // dns-packet reads through Node's Buffer API; a view over the same memory avoids a copy.
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
+export { encodeResponse, type RecordSpec, type ResponseSpec } from "./response.ts";
