@@ -10,7 +10,7 @@ import {
   NO_STS,
   readDomainLines,
 } from "../batch.ts";
-import { UsageError } from "../errors.ts";
+import { ConfigError, UsageError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { isLocal, loadLocalConfig, type LocalConfig } from "../local.ts";
 import type { MxResult } from "../mx/lookup.ts";
@@ -32,6 +32,7 @@ import {
   usageErrorText,
   versionLine,
 } from "../report/text.ts";
+import { secureCacheAccess } from "../privilege/switch.ts";
 import { Resolver } from "../resolver/resolver.ts";
 import { loadResolvConf } from "../resolver/resolv_conf.ts";
 import { type CacheSize, DEFAULT_CACHE_SIZE, overridePolicy } from "../sts/cache_file.ts";
@@ -100,9 +101,6 @@ export interface CliHost extends Host {
   onInterrupt?(listener: () => void): () => void;
 }
 
-/** A configuration file that exists but cannot be used (exit 78). */
-class ConfigError extends Error {}
-
 function isPermissionRefusal(error: unknown): boolean {
   return error instanceof Deno.errors.NotCapable ||
     (error instanceof Deno.errors.PermissionDenied && /--allow-/.test(error.message));
@@ -113,7 +111,10 @@ async function readConfig<T>(what: string, path: string, read: () => Promise<T>)
     return await read();
   } catch (error) {
     if (isPermissionRefusal(error)) throw error;
-    throw new ConfigError(`Cannot read ${what} ${path}: ${osErrorText(error)}`);
+    const kind = error instanceof ConfigError ? error.kind : "UNREADABLE";
+    throw new ConfigError(kind, path, `Cannot read ${what} ${path}: ${osErrorText(error)}`, {
+      cause: error,
+    });
   }
 }
 
@@ -192,6 +193,13 @@ async function openSession(args: CliArgs, host: CliHost): Promise<Session> {
     caCerts: () => Promise.resolve(undefined),
   };
   session.caCerts = once(caLoader(session));
+  // D25: as root, work in the cache as its owner when another account could change its path,
+  // once what only root may read is read (a failure stays for when it is needed).
+  await secureCacheAccess(stsDir, {
+    beforeSwitch: async () => {
+      await Promise.allSettled([session.caCerts(), loadLocal(session)]);
+    },
+  });
   return session;
 }
 
@@ -250,13 +258,19 @@ function domainOptions(session: Session): LookupDomainOptions {
   };
 }
 
+const localConfigs = new WeakMap<Session, Promise<LocalConfig>>();
+
 function loadLocal(session: Session): Promise<LocalConfig> {
   const { host, configDir } = session;
-  return readConfig(
+  const loaded = localConfigs.get(session);
+  if (loaded !== undefined) return loaded;
+  const loading = readConfig(
     "Courier configuration in",
     configDir,
     () => loadLocalConfig(configDir, host),
   );
+  localConfigs.set(session, loading);
+  return loading;
 }
 
 async function reportSts(session: Session, sts: StsResult): Promise<void> {

@@ -1,0 +1,109 @@
+// The driver of lib/privilege/privilege.ts: looks at the cache directory's path as root, and
+// becomes its owner when another account could change it (D25), after the caller has read what
+// only root may read. Nothing happens for a run that is not root's.
+import { ConfigError } from "../errors.ts";
+import { cannotRegainRoot, credentials, lstatPath, readLinkPath, switchTo } from "./_libc.ts";
+import {
+  decidePrivilege,
+  type PathInspector,
+  type PathNode,
+  type PrivilegeDecision,
+  walkPath,
+} from "./privilege.ts";
+
+/** Options of {@linkcode secureCacheAccess}. */
+export interface CacheAccessOptions {
+  /** Runs before the switch, while still root: read what only root may read. */
+  beforeSwitch?: () => Promise<void>;
+}
+
+/**
+ * lstat and readlink through Deno where its permissions allow (tests, `-A`), else through the
+ * C library: `--allow-read` of the cache does not cover its parents, whose owners matter.
+ */
+const inspector: PathInspector = {
+  lstat(path) {
+    try {
+      const info = Deno.lstatSync(path);
+      return denoNode(path, info);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      if (!(error instanceof Deno.errors.NotCapable)) throw error;
+      return lstatPath(path);
+    }
+  },
+  readLink(path) {
+    try {
+      return Deno.readLinkSync(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotCapable)) throw error;
+      return readLinkPath(path);
+    }
+  },
+};
+
+function denoNode(path: string, info: Deno.FileInfo): PathNode {
+  return {
+    path,
+    uid: info.uid ?? 0,
+    gid: info.gid ?? 0,
+    mode: (info.mode ?? 0) & 0o7777,
+    type: info.isSymlink ? "symlink" : info.isDirectory ? "directory" : "other",
+  };
+}
+
+/** Whether this process runs as root, asked of the C library when FFI is allowed. */
+function effectiveUid(): number {
+  if (Deno.permissions.querySync({ name: "ffi" }).state === "granted") {
+    return credentials().euid;
+  }
+  // Throws NotCapable without --allow-sys=uid: the CLI names the permission (exit 77).
+  return Deno.uid() ?? -1;
+}
+
+/**
+ * Makes cache work safe for root: when an account other than root owns a directory on the
+ * path to `dir`, the process becomes that account (user, group, no supplementary group) for
+ * the rest of the run, as Courier's testmxlookup becomes `courier`.
+ *
+ * @param dir The cache directory.
+ * @param options What to read first.
+ * @returns What was decided: `keep` or `switch` (done).
+ * @throws {ConfigError} `UNSAFE` when no account keeps root safe (two owners, a directory
+ *   every account may write); the CLI exits 78.
+ * @throws {Deno.errors.NotCapable} Without `--allow-ffi` as root.
+ */
+export async function secureCacheAccess(
+  dir: string,
+  options: CacheAccessOptions = {},
+): Promise<PrivilegeDecision> {
+  const absolute = dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`;
+  let decision: PrivilegeDecision;
+  try {
+    // Decided as if root first: a path only root can change needs no more (nor a permission
+    // to ask who we are).
+    decision = decidePrivilege(walkPath(absolute, inspector).nodes, 0);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError("UNSAFE", dir, `Cannot check the STS cache directory ${dir}: ${reason}`);
+  }
+  if (decision.action === "keep" || effectiveUid() !== 0) return { action: "keep" };
+  if (decision.action === "refuse") {
+    throw new ConfigError(
+      "UNSAFE",
+      decision.path,
+      `Refusing to work as root in the STS cache directory ${dir}: ${decision.path} is ${decision.reason}`,
+    );
+  }
+  await options.beforeSwitch?.();
+  switchTo(decision.uid, decision.gid);
+  const now = credentials();
+  const ids = [now.uid, now.euid, now.gid, now.egid];
+  const expected = [decision.uid, decision.uid, decision.gid, decision.gid];
+  const extra = now.groups.filter((group) => group !== decision.gid);
+  if (ids.some((id, i) => id !== expected[i]) || extra.length > 0 || !cannotRegainRoot()) {
+    throw new Error(`Switching to uid ${decision.uid} left ids ${ids} groups ${now.groups}`);
+  }
+  return decision;
+}
