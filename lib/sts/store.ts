@@ -9,40 +9,29 @@ import { quote } from "./_text.ts";
 import {
   adoptOwner,
   capitalised,
-  codeOf,
-  decodeUtf8,
   foreignReason,
   join,
   keptMode,
   openFile,
   readOnce,
-  readPrefix,
-  reasonOf,
   syncDirectory,
   temporaryName,
   writeError,
 } from "./_cache_io.ts";
-import {
-  type CacheEntry,
-  type CacheSize,
-  DEFAULT_CACHE_SIZE,
-  encodeEntry,
-  formatCacheSize,
-  parseCacheSize,
-} from "./cache_file.ts";
+import { type CacheEntry, type CacheSize, encodeEntry, formatCacheSize } from "./cache_file.ts";
 import { StsError } from "./errors.ts";
 import { expireEntries, type ExpireResult } from "./expire.ts";
+import { readCacheSizeFile } from "./_cache_size_file.ts";
 import { parsePolicy } from "./policy.ts";
 
 export { MAX_ENTRY_BYTES, preloadFileLayer } from "./_cache_io.ts";
+export { MAX_CACHE_SIZE_BYTES } from "./_cache_size_file.ts";
 export { type ExpireResult, STALE_TEMP_MS } from "./expire.ts";
 
 /** Courier's cache directory (compiled into Debian's binary). */
 export const DEFAULT_STS_DIR = "/var/lib/courier/sts";
 /** The file in the cache directory that holds the cache size (sts.md §13). */
 export const CACHE_SIZE_FILE = ".cache_size";
-/** The largest `.cache_size` read; Courier reads one line of up to 1023 bytes (sts.md §13). */
-export const MAX_CACHE_SIZE_BYTES = 1024;
 const READ_ATTEMPTS = 5;
 
 // Courier's mode (sts.md §15); a replaced file's mode is never widened.
@@ -266,48 +255,8 @@ export class StsStore {
    * @returns The size, with a warning naming the file when it is not a plain number.
    * @throws {StsError} `CACHE_READ` when it exists but cannot be read.
    */
-  async readCacheSize(): Promise<CacheSize> {
-    const path = join(this.dir, CACHE_SIZE_FILE);
-    const cannot = (error: unknown) =>
-      new StsError("CACHE_READ", `Cannot read ${quote(path)}: ${reasonOf(error)}`, {
-        path,
-        cause: error,
-      });
-    const skipped = (reason: string): CacheSize => ({
-      size: DEFAULT_CACHE_SIZE,
-      warning: `${quote(path)} ${reason}: using the default size ${DEFAULT_CACHE_SIZE}`,
-    });
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.lstatSync(path); // no blocking thread for this (see readOnce)
-    } catch (error) {
-      rethrowPermissionRefusal(error);
-      if (error instanceof Deno.errors.NotFound) return parseCacheSize(undefined, path);
-      throw cannot(error);
-    }
-    const foreign = foreignReason(info.isSymlink, info.isFile, info.nlink);
-    if (foreign !== undefined) return skipped(foreign);
-    let handle: FileHandle;
-    try {
-      handle = await openFile(path, "read");
-    } catch (error) {
-      rethrowPermissionRefusal(error);
-      if (codeOf(error) === "ENOENT") return parseCacheSize(undefined, path);
-      if (codeOf(error) === "ELOOP") return skipped(foreignReason(true, false, 1)!);
-      throw cannot(error);
-    }
-    try {
-      const opened = await handle.stat();
-      const changed = foreignReason(false, opened.isFile(), opened.nlink);
-      if (changed !== undefined) return skipped(changed);
-      const bytes = await readPrefix(handle, MAX_CACHE_SIZE_BYTES);
-      return parseCacheSize(decodeUtf8(bytes), path);
-    } catch (error) {
-      rethrowPermissionRefusal(error);
-      throw cannot(error);
-    } finally {
-      await handle.close();
-    }
+  readCacheSize(): Promise<CacheSize> {
+    return readCacheSizeFile(join(this.dir, CACHE_SIZE_FILE));
   }
 
   /**
