@@ -1,5 +1,6 @@
 // The outside world as small interfaces: sockets, files, clock, randomness, environment.
 // The library takes them as options so that tests can pass fakes; `denoHost()` is the real one.
+import { TimeLimit } from "./_deadlines.ts";
 
 /** A network address with a port. */
 export interface SocketAddress {
@@ -43,10 +44,19 @@ export interface Clock {
   now(): number;
 }
 
+/** Options of {@linkcode FileReader.readTextFile}. */
+export interface ReadTextFileOptions {
+  /** Stops waiting for the file to open (a FIFO without a writer never opens). */
+  signal?: AbortSignal;
+}
+
 /** Files, read-only. */
 export interface FileReader {
-  /** The file's text, or undefined when it does not exist. Other errors throw. */
-  readTextFile(path: string): Promise<string | undefined>;
+  /**
+   * The file's text, or undefined when it does not exist. Other errors throw; so does an open
+   * that does not complete within {@linkcode OPEN_TIMEOUT_MS} or before `signal` aborts.
+   */
+  readTextFile(path: string, options?: ReadTextFileOptions): Promise<string | undefined>;
 }
 
 /** Everything the library needs from the machine. */
@@ -152,34 +162,74 @@ async function tcpConnect(to: SocketAddress, signal: AbortSignal): Promise<TcpCo
 /** The largest configuration file read: a CA bundle is about 220 KiB. */
 export const MAX_TEXT_FILE_BYTES: number = 4 * 1024 * 1024;
 
-function readTextFile(path: string): Promise<string | undefined> {
-  try {
-    return Promise.resolve(readTextFileSync(path));
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
+/** The longest wait for a configuration file to open. */
+export const OPEN_TIMEOUT_MS = 5_000;
 
-function readTextFileSync(path: string): string | undefined {
-  let info: Deno.FileInfo;
+/**
+ * A regular file's text, read through one open file: opened once (following links, as
+ * /etc/resolv.conf often is one) and checked by fstat, so that nothing swapped in after a
+ * check is read. A stat before refuses a FIFO or device at once; one swapped in between
+ * would keep the open waiting (a FIFO without a writer): the wait is bounded by
+ * `signal` and {@linkcode OPEN_TIMEOUT_MS} (the open is asynchronous for that, which starts
+ * Deno's blocking thread: ~0.1 ms, <1 MiB). A FIFO or device that does open is not read, so
+ * /dev/zero cannot fill memory.
+ *
+ * @param path The file.
+ * @param options The signal that ends the wait for the open.
+ * @returns The text, or undefined when there is no file.
+ */
+export async function readTextFile(
+  path: string,
+  options: ReadTextFileOptions = {},
+): Promise<string | undefined> {
+  let seen: Deno.FileInfo;
+  let file: Deno.FsFile;
   try {
-    // Synchronous calls: these are small local files, and each asynchronous file call is a
-    // hop through a blocking thread that Deno starts on first use (1–2 MiB of RSS each,
-    // measured at start-up). stat follows links, as /etc/resolv.conf often is one; the type
-    // is checked before opening, so that a FIFO cannot block the run and /dev/zero cannot
-    // fill memory.
-    info = Deno.statSync(path);
+    // A quick refusal of what is not a regular file now; the fstat below decides.
+    seen = Deno.statSync(path);
+    if (!seen.isFile && !seen.isDirectory) throw new Error("Not a regular file");
+    file = await openBounded(path, options.signal);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
+  try {
+    return readOpenFile(file, seen);
+  } finally {
+    file.close();
+  }
+}
+
+async function openBounded(path: string, signal: AbortSignal | undefined): Promise<Deno.FsFile> {
+  using limit = new TimeLimit(OPEN_TIMEOUT_MS, signal);
+  const opening = Deno.open(path, { read: true });
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Error(`Not opened within ${OPEN_TIMEOUT_MS / 1000} s (a FIFO?)`));
+    limit.signal.addEventListener("abort", onAbort, { once: true });
+    if (limit.signal.aborted) onAbort();
+  });
+  try {
+    return await Promise.race([opening, aborted]);
+  } catch (error) {
+    // An open that completes after all must not leak.
+    opening.then((late) => late.close(), () => {});
+    throw error;
+  } finally {
+    limit.signal.removeEventListener("abort", onAbort!);
+  }
+}
+
+function readOpenFile(file: Deno.FsFile, seen: Deno.FileInfo): string {
+  // Synchronous from here: a regular file's reads do not block, and they are small.
+  const info = file.statSync();
   if (info.isDirectory) throw new Deno.errors.IsADirectory("Is a directory");
   if (!info.isFile) throw new Error("Not a regular file");
+  if (info.ino !== seen.ino || info.dev !== seen.dev) throw new Error("Replaced while opened");
   if (info.size > MAX_TEXT_FILE_BYTES) {
     throw new Error(`Larger than ${MAX_TEXT_FILE_BYTES} bytes`);
   }
-  using file = Deno.openSync(path, { read: true });
-  // Sized by the stat, bounded even if the file grows while it is read.
+  // Sized by the fstat, bounded even if the file grows while it is read.
   let bytes = new Uint8Array(info.size + 1);
   let length = 0;
   for (;;) {
