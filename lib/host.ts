@@ -188,7 +188,7 @@ export async function readTextFile(
     // A quick refusal of what is not a regular file now; the fstat below decides.
     seen = Deno.statSync(path);
     if (!seen.isFile && !seen.isDirectory) throw new Error("Not a regular file");
-    file = await openBounded(path, options.signal);
+    file = await openReadOnly(path, options.signal);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
@@ -200,7 +200,16 @@ export async function readTextFile(
   }
 }
 
-async function openBounded(path: string, signal: AbortSignal | undefined): Promise<Deno.FsFile> {
+/**
+ * Opens `path` for reading, as `Deno.open` does, but waits at most {@linkcode OPEN_TIMEOUT_MS}
+ * or until `signal` aborts: a FIFO without a writer never opens (`--batch FILE`).
+ *
+ * @param path The file.
+ * @param signal Ends the wait.
+ * @returns The open file.
+ * @throws {Error} When the open does not complete in time; else as `Deno.open`.
+ */
+export async function openReadOnly(path: string, signal?: AbortSignal): Promise<Deno.FsFile> {
   using limit = new TimeLimit(OPEN_TIMEOUT_MS, signal);
   const opening = Deno.open(path, { read: true });
   let onAbort: (() => void) | undefined;

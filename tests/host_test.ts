@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { denoHost, MAX_TEXT_FILE_BYTES } from "../lib/host.ts";
+import { denoHost, MAX_TEXT_FILE_BYTES, openReadOnly } from "../lib/host.ts";
 
 const host = denoHost();
 
@@ -68,5 +68,22 @@ Deno.test("denoHost().openUdp() receives whole datagrams that later receives do 
   } finally {
     for (const socket of sockets) socket.close();
     peer.close();
+  }
+});
+
+Deno.test("openReadOnly() stops waiting for a FIFO without a writer when its signal aborts", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const mkfifo = await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+    assert.equal(mkfifo.code, 0);
+    const stop = new AbortController();
+    const opening = openReadOnly(`${dir}/fifo`, stop.signal);
+    stop.abort();
+    await assert.rejects(opening, /Not opened within/);
+    // The open still pending in Deno's blocking thread ends when a writer comes.
+    using writer = await Deno.open(`${dir}/fifo`, { write: true });
+    writer.writeSync(new Uint8Array([1]));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

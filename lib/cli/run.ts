@@ -11,7 +11,7 @@ import {
   readDomainLines,
 } from "../batch.ts";
 import { ConfigError, UsageError } from "../errors.ts";
-import type { Host } from "../host.ts";
+import { type Host, openReadOnly } from "../host.ts";
 import { isLocal, loadLocalConfig, type LocalConfig } from "../local.ts";
 import type { MxResult } from "../mx/lookup.ts";
 import { buildJsonReport, type JsonReport } from "../report/json.ts";
@@ -716,7 +716,7 @@ export function denoCliHost(host: Host): CliHost {
     stderr: (text) => writeAllSync(Deno.stderr, text),
     isStderrTerminal: () => Deno.stderr.isTerminal(),
     openInput: async (path) =>
-      path === "-" ? Deno.stdin.readable : (await Deno.open(path)).readable,
+      path === "-" ? Deno.stdin.readable : (await openReadOnly(path)).readable,
     onInterrupt(listener) {
       let listening = true;
       const stop = () => {
