@@ -52,13 +52,16 @@ function denoNode(path: string, info: Deno.FileInfo): PathNode {
   };
 }
 
-/** Whether this process runs as root, asked of the C library when FFI is allowed. */
-function effectiveUid(): number {
-  if (Deno.permissions.querySync({ name: "ffi" }).state === "granted") {
-    return credentials().euid;
+/**
+ * The effective user id, from whatever the run may ask without a prompt: the C library with
+ * `--allow-ffi`, else `Deno.uid()` with `--allow-sys=uid`; undefined when neither is granted.
+ */
+function effectiveUid(): number | undefined {
+  if (Deno.permissions.querySync({ name: "ffi" }).state === "granted") return credentials().euid;
+  if (Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted") {
+    return Deno.uid() ?? undefined;
   }
-  // Throws NotCapable without --allow-sys=uid: the CLI names the permission (exit 77).
-  return Deno.uid() ?? -1;
+  return undefined;
 }
 
 /**
@@ -71,24 +74,29 @@ function effectiveUid(): number {
  * @returns What was decided: `keep` or `switch` (done).
  * @throws {ConfigError} `UNSAFE` when no account keeps root safe (two owners, a directory
  *   every account may write); the CLI exits 78.
- * @throws {Deno.errors.NotCapable} Without `--allow-ffi` as root.
+ * @throws {Deno.errors.NotCapable} Without `--allow-ffi`, when the path is not root's alone
+ *   or its parents cannot be looked at through Deno.
  */
 export async function secureCacheAccess(
   dir: string,
   options: CacheAccessOptions = {},
 ): Promise<PrivilegeDecision> {
+  const euid = effectiveUid();
+  if (euid !== undefined && euid !== 0) return { action: "keep" };
   const absolute = dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`;
   let decision: PrivilegeDecision;
   try {
-    // Decided as if root first: a path only root can change needs no more (nor a permission
-    // to ask who we are).
+    // Decided as for root when who we are is unknown: a path only root can change needs no
+    // more.
     decision = decidePrivilege(walkPath(absolute, inspector).nodes, 0);
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     throw new ConfigError("UNSAFE", dir, `Cannot check the STS cache directory ${dir}: ${reason}`);
   }
-  if (decision.action === "keep" || effectiveUid() !== 0) return { action: "keep" };
+  if (decision.action === "keep") return decision;
+  // Who we are matters now; asking the C library without --allow-ffi names it (exit 77).
+  if ((euid ?? credentials().euid) !== 0) return { action: "keep" };
   if (decision.action === "refuse") {
     throw new ConfigError(
       "UNSAFE",

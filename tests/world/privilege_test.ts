@@ -25,8 +25,8 @@ const AS_NOBODY = "setpriv --reuid=65534 --regid=65534 --clear-groups";
 /** Takes the world's cache mount away, leaving the run's own (overlay) /var/lib/courier. */
 const UNMOUNT = `umount ${C}/sts && rm -rf ${C}/sts`;
 /** Iterations of each race, at most, and the time they may take. */
-const RACE_RUNS = 200;
-const RACE_SECONDS = 20;
+const RACE_RUNS = 150;
+const RACE_SECONDS = 25;
 
 interface Snapshot {
   [name: string]: string;
@@ -196,8 +196,9 @@ echo "runs=$runs"
         async fn() {
           // Old entries named like the victim's files, and stale temporaries to widen the window.
           const setup = `mkdir ${C}/sts && cd ${C}/sts && printf "1\\\\n" > .cache_size && ` +
-            `for n in sts-enforce a b c d e f g; do printf "x" > $n.test; touch -d @1000000 $n.test; done && ` +
-            `for i in $(seq 200); do : > .tmp-$(printf "%032x" $i); touch -d @1000000 .tmp-$(printf "%032x" $i); done`;
+            `for n in sts-enforce a b c d e f g; do printf x > $n.test; done && ` +
+            `for i in $(seq 10 99); do : > .tmp-${"0".repeat(30)}$i; done && ` +
+            `touch -d @1000000 *.test .tmp-*`;
           const runs = await race(setup, "open", `${C}/sts`, ["--sts-expire"]);
           console.log(`expire race: ${runs} runs`);
         },
