@@ -1,6 +1,7 @@
 // The outside world as small interfaces: sockets, files, clock, randomness, environment.
 // The library takes them as options so that tests can pass fakes; `denoHost()` is the real one.
 import { TimeLimit } from "./_deadlines.ts";
+import { ConfigError, isPermissionRefusal, osErrorText } from "./errors.ts";
 
 /** A network address with a port. */
 export interface SocketAddress {
@@ -187,17 +188,31 @@ export async function readTextFile(
   try {
     // A quick refusal of what is not a regular file now; the fstat below decides.
     seen = Deno.statSync(path);
-    if (!seen.isFile && !seen.isDirectory) throw new Error("Not a regular file");
+    if (!seen.isFile && !seen.isDirectory) {
+      throw new ConfigError("NOT_A_FILE", path, "Not a regular file");
+    }
     file = await openReadOnly(path, options.signal);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
+    throw configError(path, error);
   }
   try {
-    return readOpenFile(file, seen);
+    return readOpenFile(file, seen, path);
+  } catch (error) {
+    throw configError(path, error);
   } finally {
     file.close();
   }
+}
+
+/**
+ * A read failure as a {@linkcode ConfigError} with the path, its message kept; a permission
+ * Deno refused and a directory (which some readers accept) pass unchanged.
+ */
+function configError(path: string, error: unknown): unknown {
+  if (error instanceof ConfigError || error instanceof Deno.errors.IsADirectory) return error;
+  if (isPermissionRefusal(error)) return error;
+  return new ConfigError("UNREADABLE", path, osErrorText(error), { cause: error });
 }
 
 /**
@@ -229,21 +244,23 @@ export async function openReadOnly(path: string, signal?: AbortSignal): Promise<
   }
 }
 
-function readOpenFile(file: Deno.FsFile, seen: Deno.FileInfo): string {
+function readOpenFile(file: Deno.FsFile, seen: Deno.FileInfo, path: string): string {
   // Synchronous from here: a regular file's reads do not block, and they are small.
   const info = file.statSync();
   if (info.isDirectory) throw new Deno.errors.IsADirectory("Is a directory");
-  if (!info.isFile) throw new Error("Not a regular file");
-  if (info.ino !== seen.ino || info.dev !== seen.dev) throw new Error("Replaced while opened");
-  if (info.size > MAX_TEXT_FILE_BYTES) {
-    throw new Error(`Larger than ${MAX_TEXT_FILE_BYTES} bytes`);
+  if (!info.isFile) throw new ConfigError("NOT_A_FILE", path, "Not a regular file");
+  if (info.ino !== seen.ino || info.dev !== seen.dev) {
+    throw new ConfigError("NOT_A_FILE", path, "Replaced while opened");
   }
+  const tooLarge = () =>
+    new ConfigError("TOO_LARGE", path, `Larger than ${MAX_TEXT_FILE_BYTES} bytes`);
+  if (info.size > MAX_TEXT_FILE_BYTES) throw tooLarge();
   // Sized by the fstat, bounded even if the file grows while it is read.
   let bytes = new Uint8Array(info.size + 1);
   let length = 0;
   for (;;) {
     if (length === bytes.length) {
-      if (length > MAX_TEXT_FILE_BYTES) throw new Error(`Larger than ${MAX_TEXT_FILE_BYTES} bytes`);
+      if (length > MAX_TEXT_FILE_BYTES) throw tooLarge();
       const grown = new Uint8Array(Math.min(bytes.length * 2, MAX_TEXT_FILE_BYTES + 1));
       grown.set(bytes);
       bytes = grown;
