@@ -201,11 +201,12 @@ echo "runs=$runs flips=$(cat ${C}/flips 2>/dev/null | wc -l) hits=$hits"
         name: "race: --sts-expire with the directory swapped mid-walk leaves the victim alone",
         ignore: noInotify !== undefined,
         async fn() {
-          // Old entries named like the victim's files, and stale temporaries to widen the window.
+          // Old entries named like the victim's files, made first so that the directory lists
+          // them last (tmpfs lists newest first), and many more to widen the window.
           const setup = `mkdir ${C}/sts && cd ${C}/sts && printf "1\\\\n" > .cache_size && ` +
-            `for n in sts-enforce a b c d e f g; do printf x > $n.test; done && ` +
-            `for i in $(seq 10 99); do : > .tmp-${"0".repeat(30)}$i; done && ` +
-            `touch -d @1000000 *.test .tmp-*`;
+            `for n in sts-enforce a b; do printf x > $n.test; done && ` +
+            `for i in $(seq 1000); do : > e$i.test; done && ` +
+            `touch -d @1000000 *.test`;
           const runs = await race(setup, "open", `${C}/sts`, ["--sts-expire"]);
           console.log(`expire race: ${runs}`);
         },
