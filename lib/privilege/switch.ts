@@ -2,7 +2,14 @@
 // becomes its owner when another account could change it (D25), after the caller has read what
 // only root may read. Nothing happens for a run that is not root's.
 import { ConfigError } from "../errors.ts";
-import { cannotRegainRoot, credentials, lstatPath, readLinkPath, switchTo } from "./_libc.ts";
+import {
+  cannotRegainRoot,
+  credentials,
+  effectiveUserId,
+  lstatPath,
+  readLinkPath,
+  switchTo,
+} from "./_libc.ts";
 import {
   decidePrivilege,
   type PathInspector,
@@ -18,29 +25,23 @@ export interface CacheAccessOptions {
 }
 
 /**
- * lstat and readlink through Deno where its permissions allow (tests, `-A`), else through the
- * C library: `--allow-read` of the cache does not cover its parents, whose owners matter.
+ * lstat and readlink through the C library when FFI is allowed (`--allow-read` of the cache
+ * does not cover its parents, whose owners matter), else through Deno (tests, `-A`).
  */
-const inspector: PathInspector = {
-  lstat(path) {
-    try {
-      const info = Deno.lstatSync(path);
-      return denoNode(path, info);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      if (!(error instanceof Deno.errors.NotCapable)) throw error;
-      return lstatPath(path);
-    }
-  },
-  readLink(path) {
-    try {
-      return Deno.readLinkSync(path);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotCapable)) throw error;
-      return readLinkPath(path);
-    }
-  },
-};
+function inspector(ffi: boolean): PathInspector {
+  if (ffi) return { lstat: lstatPath, readLink: readLinkPath };
+  return {
+    lstat(path) {
+      try {
+        return denoNode(path, Deno.lstatSync(path));
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return undefined;
+        throw error;
+      }
+    },
+    readLink: (path) => Deno.readLinkSync(path),
+  };
+}
 
 function denoNode(path: string, info: Deno.FileInfo): PathNode {
   return {
@@ -54,10 +55,10 @@ function denoNode(path: string, info: Deno.FileInfo): PathNode {
 
 /**
  * The effective user id, from whatever the run may ask without a prompt: the C library with
- * `--allow-ffi`, else `Deno.uid()` with `--allow-sys=uid`; undefined when neither is granted.
+ * FFI allowed, else `Deno.uid()` with `--allow-sys=uid`; undefined when neither is granted.
  */
-function effectiveUid(): number | undefined {
-  if (Deno.permissions.querySync({ name: "ffi" }).state === "granted") return credentials().euid;
+function effectiveUid(ffi: boolean): number | undefined {
+  if (ffi) return effectiveUserId();
   if (Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted") {
     return Deno.uid() ?? undefined;
   }
@@ -81,14 +82,15 @@ export async function secureCacheAccess(
   dir: string,
   options: CacheAccessOptions = {},
 ): Promise<PrivilegeDecision> {
-  const euid = effectiveUid();
+  const ffi = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+  const euid = effectiveUid(ffi);
   if (euid !== undefined && euid !== 0) return { action: "keep" };
   const absolute = dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`;
   let decision: PrivilegeDecision;
   try {
     // Decided as for root when who we are is unknown: a path only root can change needs no
     // more.
-    decision = decidePrivilege(walkPath(absolute, inspector).nodes, 0);
+    decision = decidePrivilege(walkPath(absolute, inspector(ffi)).nodes, 0);
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) throw error;
     const reason = error instanceof Error ? error.message : String(error);
@@ -96,7 +98,7 @@ export async function secureCacheAccess(
   }
   if (decision.action === "keep") return decision;
   // Who we are matters now; asking the C library without --allow-ffi names it (exit 77).
-  if ((euid ?? credentials().euid) !== 0) return { action: "keep" };
+  if ((euid ?? effectiveUserId()) !== 0) return { action: "keep" };
   if (decision.action === "refuse") {
     throw new ConfigError(
       "UNSAFE",
