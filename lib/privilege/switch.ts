@@ -31,15 +31,24 @@ export interface CacheAccessOptions {
 function inspector(ffi: boolean): PathInspector {
   if (ffi) return { lstat: lstatPath, readLink: readLinkPath };
   return {
+    // Where Deno refuses, the C library is asked, whose refusal names --allow-ffi (exit 77).
     lstat(path) {
       try {
         return denoNode(path, Deno.lstatSync(path));
       } catch (error) {
         if (error instanceof Deno.errors.NotFound) return undefined;
+        if (error instanceof Deno.errors.NotCapable) return lstatPath(path);
         throw error;
       }
     },
-    readLink: (path) => Deno.readLinkSync(path),
+    readLink(path) {
+      try {
+        return Deno.readLinkSync(path);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotCapable) return readLinkPath(path);
+        throw error;
+      }
+    },
   };
 }
 
