@@ -582,7 +582,12 @@ async function override(session: Session, domain: string, mode: string): Promise
   } catch (error) {
     if (!(error instanceof StsError)) throw error;
     await host.stderr(reasonLine(error.message));
-    await host.stdout(noWritePermissionLine(read.path));
+    // D26: a policy the parser rejects is not written; the cached one was never usable.
+    await host.stdout(
+      error.kind === "POLICY_INVALID"
+        ? cachedPolicyNotFoundLine(domain)
+        : noWritePermissionLine(read.path),
+    );
   }
   return await showPolicy(session, domain);
 }
