@@ -1,4 +1,4 @@
-// `--sts-expire` (sts.md §12 in Courier's terms: keep the newest `limit` entries), over a
+// `--sts-expire` (as Courier: keep the newest `limit` entries, oldest mtime first), over a
 // directory that may hold anything another account put there: one pass, memory bounded by the
 // number of entries kept, and the things left alone counted, with only the first few named.
 import { rethrowPermissionRefusal } from "../errors.ts";

@@ -1,4 +1,4 @@
-// The shared policy cache directory (Courier's format, sts.md §2-§4 in Courier's terms), safe
+// The shared policy cache directory in Courier's format and naming, safe
 // for Courier to share (D5, D9) and for another account that can write it (D25): validated
 // names, capped reads that never follow a link or block on a FIFO, exclusive temporary files
 // renamed into place. Courier's fcntl lock is not taken: see the note on write().
@@ -30,11 +30,11 @@ export { type ExpireResult, STALE_TEMP_MS } from "./expire.ts";
 
 /** Courier's cache directory (compiled into Debian's binary). */
 export const DEFAULT_STS_DIR = "/var/lib/courier/sts";
-/** The file in the cache directory that holds the cache size (sts.md §13). */
+/** The file in the cache directory that holds the cache size (Courier's). */
 export const CACHE_SIZE_FILE = ".cache_size";
 const READ_ATTEMPTS = 5;
 
-// Courier's mode (sts.md §15); a replaced file's mode is never widened.
+// Courier's mode; a replaced file's mode is never widened.
 const ENTRY_MODE = 0o644;
 
 /** The outcome of {@linkcode StsStore.read}. */
@@ -137,7 +137,7 @@ export class StsStore {
   async read(domain: string): Promise<EntryRead> {
     const path = this.pathOf(domain);
     // A writer renaming a new file over the entry between lstat and open is normal (D5);
-    // look again, a bounded number of times, as Courier re-checks its inode (sts.md §4).
+    // look again, a bounded number of times, as Courier re-checks its inode.
     let read: EntryRead | "replaced" = "replaced";
     for (let attempt = 0; attempt < READ_ATTEMPTS && read === "replaced"; attempt++) {
       read = await readOnce(path);
@@ -152,8 +152,8 @@ export class StsStore {
    * to the directory's owner, so that Courier, running as `courier`, can replace it.
    *
    * No fcntl lock is taken (Deno locks with flock, which does not meet Courier's fcntl
-   * locks; sts.md §4). A Courier process that holds its lock while we rename keeps writing
-   * to the old inode and loses that one write; its next run re-checks the inode (§15).
+   * locks). A Courier process that holds its lock while we rename keeps writing
+   * to the old inode and loses that one write; its next run re-checks the inode.
    *
    * @param domain The domain as typed.
    * @param id The TXT id.
@@ -249,7 +249,7 @@ export class StsStore {
   }
 
   /**
-   * Reads `.cache_size` (sts.md §13, D10): its first 1024 bytes, as Courier reads one line.
+   * Reads `.cache_size` (D10): its first 1024 bytes, as Courier reads one line.
    * A link, a non-regular or a hard-linked file gives the default size with a warning.
    *
    * @returns The size, with a warning naming the file when it is not a plain number.
@@ -291,7 +291,7 @@ export class StsStore {
   }
 
   async #replace(path: string, bytes: Uint8Array): Promise<void> {
-    // A dot name, so that Courier's expiry and ours never count a leftover (sts.md §12).
+    // A dot name, so that Courier's expiry and ours never count a leftover.
     const temp = join(this.dir, temporaryName());
     let created = false;
     try {
