@@ -127,7 +127,7 @@ export class StsStore {
    * Reads a domain's entry. Symbolic links, non-regular files (never opened, so a FIFO does
    * not block), files with more than one hard link (maybe a file from outside, whose text
    * must not be quoted), files over {@linkcode MAX_ENTRY_BYTES} and files Courier would
-   * reject (first line not `1`, §3.1) are ignored with a reason; so are unreadable ones, as
+   * reject (first line not `1`) are ignored with a reason; so are unreadable ones, as
    * in Courier.
    *
    * @param domain The domain as typed.
