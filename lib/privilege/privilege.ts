@@ -93,7 +93,8 @@ const STICKY = 0o1000;
  * Decides whether root must become another account to work in a directory, given the nodes
  * on its path ({@linkcode walkPath}). An account other than root that owns a directory on
  * the path (or the directory itself) can swap what follows it: root becomes that account,
- * with the group of the directory it owns nearest the cache. A directory writable by a group
+ * with the group of the directory it owns nearest the cache; a symbolic link it owns counts
+ * too (in a sticky directory its owner may replace it). A directory writable by a group
  * other than root's, or by everyone, lets more than one account do it, unless its sticky bit
  * keeps them from renaming what they do not own (the next node's owner is then checked).
  *
@@ -106,7 +107,7 @@ export function decidePrivilege(nodes: readonly PathNode[], euid: number): Privi
   let owner: PathNode | undefined;
   const groupWritable: PathNode[] = [];
   for (const node of nodes) {
-    if (node.type !== "directory") continue;
+    if (node.type === "other") continue;
     if (node.uid !== 0) {
       if (owner !== undefined && owner.uid !== node.uid) {
         return {
@@ -115,8 +116,12 @@ export function decidePrivilege(nodes: readonly PathNode[], euid: number): Privi
           reason: `owned by uid ${node.uid}, while ${owner.path} is owned by uid ${owner.uid}`,
         };
       }
-      owner = node;
+      // A link's owner can replace it in a sticky directory such as /tmp: it counts, but the
+      // group comes from a directory of that account's when there is one.
+      if (node.type === "directory" || owner === undefined) owner = node;
     }
+    // A link's own mode means nothing; its directory's was checked.
+    if (node.type !== "directory") continue;
     const sticky = (node.mode & STICKY) !== 0;
     if ((node.mode & 0o002) !== 0 && !sticky) {
       return { action: "refuse", path: node.path, reason: "writable by every account" };

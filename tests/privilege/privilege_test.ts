@@ -116,3 +116,19 @@ Deno.test("walkPath() gives up on a loop of links", () => {
   assert.throws(() => walkPath("/a/sts", fs), /Too many levels/);
   assert.throws(() => walkPath("relative", fs), RangeError);
 });
+
+Deno.test("decidePrivilege() counts an account's link in a sticky directory such as /tmp", () => {
+  const link: PathNode = { path: "/tmp/sts", uid: 101, gid: 101, mode: 0o777, type: "symlink" };
+  const nodes = [dir("/"), dir("/tmp", 0, 0, 0o1777), link, dir("/root"), dir("/root/x")];
+  assert.deepEqual(decidePrivilege(nodes, 0), {
+    action: "switch",
+    uid: 101,
+    gid: 101,
+    path: "/tmp/sts",
+  });
+  // A root-owned link (the administrator's) changes nothing.
+  const own = { ...link, uid: 0, gid: 0 };
+  assert.deepEqual(decidePrivilege([dir("/"), dir("/tmp", 0, 0, 0o1777), own, dir("/srv")], 0), {
+    action: "keep",
+  });
+});
