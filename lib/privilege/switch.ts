@@ -63,15 +63,15 @@ function denoNode(path: string, info: Deno.FileInfo): PathNode {
 }
 
 /**
- * The effective user id, from whatever the run may ask without a prompt: the C library with
- * FFI allowed, else `Deno.uid()` with `--allow-sys=uid`; undefined when neither is granted.
+ * The effective user id, from whatever the run may ask without a prompt: `Deno.uid()` with
+ * `--allow-sys=uid` (free), else the C library when FFI is allowed (its first use costs
+ * ~3.7 MiB of RSS, so a run that is not root's avoids it); undefined when neither is granted.
  */
 function effectiveUid(ffi: boolean): number | undefined {
-  if (ffi) return effectiveUserId();
   if (Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted") {
     return Deno.uid() ?? undefined;
   }
-  return undefined;
+  return ffi ? effectiveUserId() : undefined;
 }
 
 /**
