@@ -27,6 +27,7 @@ export type {
   FileReader,
   Host,
   Network,
+  ReadTextFileOptions,
   SocketAddress,
   TcpConnection,
   UdpSocket,

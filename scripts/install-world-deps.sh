@@ -10,7 +10,7 @@ set -euo pipefail
 CACHE="${TESTMXLOOKUP_WORLD_CACHE:-/var/cache/testmxlookup-world}"
 COURIER_DIR="$CACHE/courier"
 # time: /usr/bin/time -f %M, the peak RSS figures of scripts/bench.ts.
-PACKAGES=(unbound nsd ldnsutils iproute2 bind9-dnsutils util-linux openssl wget libgdbm6 time)
+PACKAGES=(unbound nsd ldnsutils iproute2 bind9-dnsutils util-linux openssl wget libgdbm6 time inotify-tools)
 COURIER_PACKAGES=(courier-base libcourier-unicode4 libidn12)
 
 if [[ "$(id -u)" != 0 ]]; then

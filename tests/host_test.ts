@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { denoHost, MAX_TEXT_FILE_BYTES } from "../lib/host.ts";
+import { denoHost, MAX_TEXT_FILE_BYTES, openReadOnly } from "../lib/host.ts";
 
 const host = denoHost();
 
@@ -19,7 +19,12 @@ Deno.test("denoHost().readTextFile() refuses a FIFO, a device and a directory wi
   try {
     const mkfifo = await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
     assert.equal(mkfifo.code, 0);
-    await assert.rejects(host.readTextFile(`${dir}/fifo`), { message: "Not a regular file" });
+    await assert.rejects(host.readTextFile(`${dir}/fifo`), {
+      name: "ConfigError",
+      kind: "NOT_A_FILE",
+      path: `${dir}/fifo`,
+      message: "Not a regular file",
+    });
     await Deno.symlink("/dev/zero", `${dir}/zero`);
     await assert.rejects(host.readTextFile(`${dir}/zero`), { message: "Not a regular file" });
     await assert.rejects(host.readTextFile(dir), Deno.errors.IsADirectory);
@@ -32,7 +37,11 @@ Deno.test("denoHost().readTextFile() refuses a file over MAX_TEXT_FILE_BYTES", a
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeFile(`${dir}/huge`, new Uint8Array(MAX_TEXT_FILE_BYTES + 1));
-    await assert.rejects(host.readTextFile(`${dir}/huge`), /Larger than/);
+    await assert.rejects(host.readTextFile(`${dir}/huge`), {
+      kind: "TOO_LARGE",
+      path: `${dir}/huge`,
+      message: `Larger than ${MAX_TEXT_FILE_BYTES} bytes`,
+    });
     await Deno.writeFile(`${dir}/limit`, new Uint8Array(MAX_TEXT_FILE_BYTES).fill(0x61));
     assert.equal((await host.readTextFile(`${dir}/limit`))?.length, MAX_TEXT_FILE_BYTES);
   } finally {
@@ -68,5 +77,22 @@ Deno.test("denoHost().openUdp() receives whole datagrams that later receives do 
   } finally {
     for (const socket of sockets) socket.close();
     peer.close();
+  }
+});
+
+Deno.test("openReadOnly() stops waiting for a FIFO without a writer when its signal aborts", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const mkfifo = await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+    assert.equal(mkfifo.code, 0);
+    const stop = new AbortController();
+    const opening = openReadOnly(`${dir}/fifo`, stop.signal);
+    stop.abort();
+    await assert.rejects(opening, /Not opened within/);
+    // The open still pending in Deno's blocking thread ends when a writer comes.
+    using writer = await Deno.open(`${dir}/fifo`, { write: true });
+    writer.writeSync(new Uint8Array([1]));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

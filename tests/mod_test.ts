@@ -264,7 +264,11 @@ Deno.test("entryName() and StsStore keep one safe cache file per domain", async 
     assert.deepEqual(await store.readCacheSize(), { size: 1 });
     await store.write("a.example", "id2", POLICY);
     await store.touch("a.example", Math.floor(Date.now() / 1000) + 60);
-    assert.deepEqual(await store.expire(1), { removed: ["example.com"], warnings: [] });
+    assert.deepEqual(await store.expire(1), {
+      removed: ["example.com"],
+      removedCount: 1,
+      warnings: [],
+    });
     assert.equal(await store.remove("a.example"), true);
     assert.equal(await store.remove("a.example"), false);
     await store.removeCacheSize();

@@ -10,8 +10,8 @@ import {
   NO_STS,
   readDomainLines,
 } from "../batch.ts";
-import { UsageError } from "../errors.ts";
-import type { Host } from "../host.ts";
+import { ConfigError, UsageError } from "../errors.ts";
+import { type Host, openReadOnly } from "../host.ts";
 import { isLocal, loadLocalConfig, type LocalConfig } from "../local.ts";
 import type { MxResult } from "../mx/lookup.ts";
 import { buildJsonReport, type JsonReport } from "../report/json.ts";
@@ -32,6 +32,7 @@ import {
   usageErrorText,
   versionLine,
 } from "../report/text.ts";
+import { secureCacheAccess } from "../privilege/switch.ts";
 import { Resolver } from "../resolver/resolver.ts";
 import { loadResolvConf } from "../resolver/resolv_conf.ts";
 import { type CacheSize, DEFAULT_CACHE_SIZE, overridePolicy } from "../sts/cache_file.ts";
@@ -100,9 +101,6 @@ export interface CliHost extends Host {
   onInterrupt?(listener: () => void): () => void;
 }
 
-/** A configuration file that exists but cannot be used (exit 78). */
-class ConfigError extends Error {}
-
 function isPermissionRefusal(error: unknown): boolean {
   return error instanceof Deno.errors.NotCapable ||
     (error instanceof Deno.errors.PermissionDenied && /--allow-/.test(error.message));
@@ -113,7 +111,10 @@ async function readConfig<T>(what: string, path: string, read: () => Promise<T>)
     return await read();
   } catch (error) {
     if (isPermissionRefusal(error)) throw error;
-    throw new ConfigError(`Cannot read ${what} ${path}: ${osErrorText(error)}`);
+    const kind = error instanceof ConfigError ? error.kind : "UNREADABLE";
+    throw new ConfigError(kind, path, `Cannot read ${what} ${path}: ${osErrorText(error)}`, {
+      cause: error,
+    });
   }
 }
 
@@ -192,6 +193,13 @@ async function openSession(args: CliArgs, host: CliHost): Promise<Session> {
     caCerts: () => Promise.resolve(undefined),
   };
   session.caCerts = once(caLoader(session));
+  // D25: as root, work in the cache as its owner when another account could change its path,
+  // once what only root may read is read (a failure stays for when it is needed).
+  await secureCacheAccess(stsDir, {
+    beforeSwitch: async () => {
+      await Promise.allSettled([session.caCerts(), loadLocal(session)]);
+    },
+  });
   return session;
 }
 
@@ -250,13 +258,19 @@ function domainOptions(session: Session): LookupDomainOptions {
   };
 }
 
+const localConfigs = new WeakMap<Session, Promise<LocalConfig>>();
+
 function loadLocal(session: Session): Promise<LocalConfig> {
   const { host, configDir } = session;
-  return readConfig(
+  const loaded = localConfigs.get(session);
+  if (loaded !== undefined) return loaded;
+  const loading = readConfig(
     "Courier configuration in",
     configDir,
     () => loadLocalConfig(configDir, host),
   );
+  localConfigs.set(session, loading);
+  return loading;
 }
 
 async function reportSts(session: Session, sts: StsResult): Promise<void> {
@@ -568,7 +582,12 @@ async function override(session: Session, domain: string, mode: string): Promise
   } catch (error) {
     if (!(error instanceof StsError)) throw error;
     await host.stderr(reasonLine(error.message));
-    await host.stdout(noWritePermissionLine(read.path));
+    // D26: a policy the parser rejects is not written; the cached one was never usable.
+    await host.stdout(
+      error.kind === "POLICY_INVALID"
+        ? cachedPolicyNotFoundLine(domain)
+        : noWritePermissionLine(read.path),
+    );
   }
   return await showPolicy(session, domain);
 }
@@ -702,7 +721,7 @@ export function denoCliHost(host: Host): CliHost {
     stderr: (text) => writeAllSync(Deno.stderr, text),
     isStderrTerminal: () => Deno.stderr.isTerminal(),
     openInput: async (path) =>
-      path === "-" ? Deno.stdin.readable : (await Deno.open(path)).readable,
+      path === "-" ? Deno.stdin.readable : (await openReadOnly(path)).readable,
     onInterrupt(listener) {
       let listening = true;
       const stop = () => {

@@ -2,16 +2,6 @@
 
 export { quote } from "../_text.ts";
 
-/**
- * The operating system's reason from a `Deno.errors.*` error, as strerror(3) words:
- * "Permission denied (os error 13): open '/x'" becomes "Permission denied".
- */
-export function osReason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const at = message.indexOf(" (os error ");
-  return at > 0 ? message.slice(0, at) : message;
-}
-
 /** `text` without spaces and tabs (RFC 5234 WSP) at either end. */
 export function trimWsp(text: string): string {
   return text.replace(/^[ \t]+|[ \t]+$/g, "");

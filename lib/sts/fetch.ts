@@ -1,6 +1,7 @@
 // The policy download (RFC 8461 §3.3, D3): HTTPS to mta-sts.<domain>, no redirects, status 200,
 // text/plain, at most 64 KiB, one total timeout. Checking the text is policy.ts's job.
 import { TimeLimit } from "../_deadlines.ts";
+import { readTextFile } from "../host.ts";
 import { policyName } from "../names.ts";
 import { quote } from "./_text.ts";
 import { type ConnectRelay, startConnectRelay } from "./_connect_relay.ts";
@@ -299,31 +300,24 @@ export const MAX_CA_FILES = 2000;
  * @throws {Deno.errors.NotFound} And the other file errors, for the caller to report.
  */
 export async function readCaCerts(path: string): Promise<string[]> {
-  const info = await Deno.stat(path);
-  if (!info.isDirectory) return [await readCertificateFile(path, info)];
+  // Opened once and checked by fstat (lib/host.ts): nothing swapped in is read, no open blocks.
+  try {
+    const text = await readTextFile(path);
+    if (text === undefined) throw new Deno.errors.NotFound(`No such file or directory: ${path}`);
+    return [text];
+  } catch (error) {
+    if (!(error instanceof Deno.errors.IsADirectory)) throw error;
+  }
   const texts: string[] = [];
   let seen = 0;
   for await (const item of Deno.readDir(path)) {
     if (++seen > MAX_CA_FILES) break;
     try {
-      const file = `${path}/${item.name}`;
-      const text = await readCertificateFile(file, await Deno.stat(file));
-      if (text.includes("-----BEGIN CERTIFICATE-----")) texts.push(text);
+      const text = await readTextFile(`${path}/${item.name}`);
+      if (text?.includes("-----BEGIN CERTIFICATE-----")) texts.push(text);
     } catch {
-      // Subdirectories, dangling links, FIFOs and unreadable files hold no usable certificate.
+      // Subdirectories, FIFOs, oversized and unreadable files hold no usable certificate.
     }
   }
   return texts;
-}
-
-/** The largest certificate file read: Debian's whole bundle is about 220 KiB. */
-const MAX_CA_FILE_BYTES = 4 * 1024 * 1024;
-
-async function readCertificateFile(path: string, info: Deno.FileInfo): Promise<string> {
-  // Checked before opening: a FIFO would block the run, /dev/zero would never end.
-  if (!info.isFile) throw new Error(`${path}: not a regular file`);
-  if (info.size > MAX_CA_FILE_BYTES) {
-    throw new Error(`${path}: larger than ${MAX_CA_FILE_BYTES} bytes`);
-  }
-  return await Deno.readTextFile(path);
 }

@@ -35,6 +35,7 @@ Deno.test({
     const granting = flags.filter((f) => f.startsWith("--allow-"));
     assert.deepEqual(granting.map((f) => f.split("=")[0]).sort(), [
       "--allow-env",
+      "--allow-ffi",
       "--allow-net",
       "--allow-read",
       "--allow-sys",

@@ -272,9 +272,9 @@ Deno.test("readCaCerts() refuses a FIFO or a device instead of blocking on it", 
   try {
     const mkfifo = await new Deno.Command("mkfifo", { args: [`${dir}/ca.pem`] }).output();
     assert.equal(mkfifo.code, 0);
-    await assert.rejects(readCaCerts(`${dir}/ca.pem`), /not a regular file/);
+    await assert.rejects(readCaCerts(`${dir}/ca.pem`), /Not a regular file/);
     await Deno.symlink("/dev/zero", `${dir}/zero.pem`);
-    await assert.rejects(readCaCerts(`${dir}/zero.pem`), /not a regular file/);
+    await assert.rejects(readCaCerts(`${dir}/zero.pem`), /Not a regular file/);
     // In a directory they are skipped like any file without a certificate.
     assert.deepEqual(await readCaCerts(dir), []);
   } finally {

@@ -245,6 +245,7 @@ Deno.test("StsStore.expire() removes the oldest valid entries only, ties in name
     const expired = await store.expire(2);
     assert.deepEqual({ ...expired, warnings: expired.warnings.sort() }, {
       removed: ["a.test", "b.test", "c.test"],
+      removedCount: 3,
       warnings: leftAlone,
     });
     const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
@@ -257,10 +258,11 @@ Deno.test("StsStore.expire() removes the oldest valid entries only, ties in name
       "link.test",
       "old.dir",
     ]);
-    assert.deepEqual(await store.expire(0), { removed: [], warnings: [] });
+    assert.deepEqual(await store.expire(0), { removed: [], removedCount: 0, warnings: [] });
     const again = await store.expire(5);
     assert.deepEqual({ ...again, warnings: again.warnings.sort() }, {
       removed: [],
+      removedCount: 0,
       warnings: leftAlone,
     });
   });
@@ -308,7 +310,9 @@ Deno.test("StsStore in a read-only directory reads entries and fails writes with
       const store = new StsStore(${JSON.stringify(dir)});
       const read = await store.read("sts.test");
       const failures = [];
-      for (const step of [() => store.write("sts.test", "b", "x"), () => store.remove("sts.test")]) {
+      for (const step of [() => store.write("sts.test", "b", ${
+      JSON.stringify(POLICY)
+    }), () => store.remove("sts.test")]) {
         try { await step(); failures.push(null); } catch (e) { failures.push({ kind: e.kind, message: e.message }); }
       }
       console.log(JSON.stringify({ read: read.kind === "entry" ? read.entry.id : read.kind, failures }));
@@ -320,5 +324,19 @@ Deno.test("StsStore in a read-only directory reads entries and fails writes with
         { kind: "CACHE_WRITE", message: `Cannot remove "${dir}/sts.test": Permission denied` },
       ],
     });
+  });
+});
+
+Deno.test("StsStore.write() stores nothing the policy parser would reject", async () => {
+  await withStore(async (store, dir) => {
+    await Deno.writeTextFile(`${dir}/sts.test`, COURIER_FILE);
+    const planted = "version: STSv1\nmode: enforce\nmax_age: 86400\nx: $(id > /tmp/x)\n";
+    await assert.rejects(store.write("sts.test", "b", planted), {
+      kind: "POLICY_INVALID",
+      message:
+        `Cannot store "${dir}/sts.test": Invalid policy: mode enforce needs at least one "mx" field`,
+    });
+    assert.equal(await Deno.readTextFile(`${dir}/sts.test`), COURIER_FILE);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["sts.test"]);
   });
 });

@@ -634,6 +634,25 @@ Deno.test({
           }
         },
       );
+
+      await t.step("--sts-expire without the cache directory: nothing said, exit 0", async () => {
+        // A stock install without /var/lib/courier/sts, in this run's own mounts only.
+        const without = [
+          "sh",
+          "-c",
+          'umount /var/lib/courier/sts && rmdir /var/lib/courier/sts && exec "$@"',
+          "sh",
+        ];
+        const c = await world.run([...without, world.courierBin!, "--sts-expire"], { env: ENV });
+        const o = await world.run(
+          [...without, Deno.execPath(), "run", ...flags, MAIN, "--sts-expire"],
+          { env: ENV },
+        );
+        for (const [who, r] of [["Courier", c], ["ours", o]] as const) {
+          const label = describe(who, ["--sts-expire"], r);
+          assert.deepEqual([r.code, text(r.stdout), text(r.stderr)], [0, "", ""], label);
+        }
+      });
     } finally {
       await world.stop();
     }
