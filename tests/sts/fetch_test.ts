@@ -249,6 +249,10 @@ Deno.test("parseCourierdTrustCerts() reads the last TLS_TRUSTCERTS assignment", 
     ["TLS_TRUSTCERTS=/a\nTLS_TRUSTCERTS=/b # later wins\n", "/b"],
     ["TLS_TRUSTCERTS=\n", undefined],
     ["XTLS_TRUSTCERTS=/x\nTLS_TRUSTCERTSX=/y\n", undefined],
+    // Found by the growth target of scripts/fuzz.ts: a long run of blanks took seconds.
+    [`TLS_TRUSTCERTS=/x${" \t".repeat(50_000)}y\n`, `/x${" \t".repeat(50_000)}y`],
+    [`TLS_TRUSTCERTS=/x${" \t".repeat(50_000)}# note\n`, "/x"],
+    ["TLS_TRUSTCERTS=/x#y # z #\n", "/x#y"],
   ];
   for (const [text, expected] of cases) assert.equal(parseCourierdTrustCerts(text), expected, text);
 });
