@@ -82,11 +82,17 @@ async function measure(reader: Reader, shape: Shape, reps: number): Promise<numb
   return times;
 }
 
-/** What is wrong with these timings, or undefined. */
-function problem(reader: Reader, times: number[]): string | undefined {
+/**
+ * What is wrong with the timings of one shape, or undefined.
+ *
+ * @param bounded Whether the last size is the largest input the reader accepts.
+ * @param times Milliseconds per size, each size four times the one before.
+ * @returns The finding, one phrase.
+ */
+export function growthProblem(bounded: boolean, times: readonly number[]): string | undefined {
   const last = times[times.length - 1];
   const ratio = last / Math.max(times[times.length - 2], 1e-3);
-  if (reader.bounded && last > GROWTH_LIMIT_MS) {
+  if (bounded && last > GROWTH_LIMIT_MS) {
     return `the largest input takes ${last.toFixed(1)} ms, over ${GROWTH_LIMIT_MS} ms`;
   }
   if (last >= MEASURABLE_MS && ratio > SUPERLINEAR_RATIO) {
@@ -127,10 +133,10 @@ export const growthTarget: Target = {
     note(`${reader.name}: ${shape.name}`);
     let times = await measure(reader, shape, 3);
     // A slow step on a busy machine is measured again, twice, before it counts.
-    for (let again = 0; again < 2 && problem(reader, times) !== undefined; again++) {
+    for (let again = 0; again < 2 && growthProblem(reader.bounded, times) !== undefined; again++) {
       times = await measure(reader, shape, 7);
     }
-    const found = problem(reader, times);
+    const found = growthProblem(reader.bounded, times);
     if (found !== undefined) throw new Error(`${found}: ${row(reader, shape, times)}`);
     return index < CATALOGUE.length ? row(reader, shape, times) : undefined;
   },

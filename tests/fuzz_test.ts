@@ -13,6 +13,8 @@ import {
   type Target,
   TARGETS,
 } from "../scripts/fuzz.ts";
+import { GROWTH_LIMIT_MS, growthProblem } from "../scripts/fuzz_growth.ts";
+import { READERS } from "../scripts/_growth_readers.ts";
 
 /** Inputs of the short run: a thousandth of the full one, at least 200. */
 function shortCount(full: number): number {
@@ -71,6 +73,32 @@ for (const [name, seed, index] of FOUND) {
     assert.deepEqual(result.crashes, []);
   });
 }
+
+Deno.test("growthProblem() finds time growing 8 times or more per fourfold input, and slow maxima", () => {
+  assert.equal(growthProblem(true, [0.1, 0.4, 1.6, 6.4]), undefined);
+  assert.equal(growthProblem(true, [0.1, 0.2, 1.6, 12]), undefined);
+  assert.equal(
+    growthProblem(true, [0.1, 0.4, 1.6, 25.6]),
+    "super-linear: 4 times the input takes 16.0 times as long",
+  );
+  // Times too short to mean anything are not compared.
+  assert.equal(growthProblem(true, [0, 0.01, 0.1, 1.6]), undefined);
+  assert.equal(
+    growthProblem(true, [1, 4, 16, GROWTH_LIMIT_MS + 1]),
+    "the largest input takes 51.0 ms, over 50 ms",
+  );
+  // A stream has no largest input: only the growth counts.
+  assert.equal(growthProblem(false, [10, 40, 160, 640]), undefined);
+});
+
+Deno.test("every growth reader reads each of its shapes at a small size without throwing", async () => {
+  assert.ok(READERS.length >= 12);
+  for (const reader of READERS) {
+    assert.ok(reader.shapes.length > 0, reader.name);
+    for (const shape of reader.shapes) await reader.read(shape.build(1000));
+    await reader.read(reader.fromText(reader.tokens.join("")));
+  }
+});
 
 Deno.test("replayLine() prints the command and the input, escaped onto one line", () => {
   assert.equal(
