@@ -871,7 +871,10 @@ export async function runTarget(target: Target, options: RunTargetOptions): Prom
   return result;
 }
 
-/** Inputs longer than this are not printed in a finding: the replay command shows them. */
+/**
+ * Inputs longer than this are not printed in a finding; the replay command, which runs one
+ * input, prints it whole.
+ */
 export const MAX_SHOWN_INPUT = 600;
 
 /**
@@ -882,7 +885,8 @@ export const MAX_SHOWN_INPUT = 600;
  * @param seed The seed.
  * @param index The input's index.
  * @param input The input as the target noted it ("" when unknown).
- * @param count Inputs to run from `index` (more than one when the input is not known exactly).
+ * @param count Inputs to run from `index`.
+ * @param maxShown The longest input printed (escaped), in characters.
  * @returns The line.
  */
 export function replayLine(
@@ -891,16 +895,18 @@ export function replayLine(
   index: number,
   input: string,
   count = 1,
+  maxShown = MAX_SHOWN_INPUT,
 ): string {
   const command = `deno task fuzz --seed=${seed} --only=${target} --from=${index} --count=${count}`;
-  // JSON, then anything outside printable ASCII as \uXXXX: one line, whatever the input.
-  const escaped = JSON.stringify(input).replace(
+  // The input as the target noted it (JSON or hex), anything outside printable ASCII as
+  // \uXXXX: one line, whatever the input.
+  const escaped = input.replace(
     /[^\x20-\x7e]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
   const shown = input === ""
     ? ""
-    : escaped.length <= MAX_SHOWN_INPUT
+    : escaped.length <= maxShown
     ? `  input: ${escaped}`
     : `  input: ${input.length} characters, shown by the command`;
   return `replay: ${command}${shown}`;
@@ -1021,7 +1027,9 @@ async function main(args: string[]): Promise<number> {
       if (target.header !== undefined) console.log(`  ${target.header}`);
       for (const row of result.rows) console.log(`  ${row}`);
     }
-    for (const line of findingLines(target.name, seed, result)) console.log(line);
+    // Replaying one input (the replay command) prints it whole, however long.
+    const shown = count === 1 ? Infinity : MAX_SHOWN_INPUT;
+    for (const line of findingLines(target.name, seed, result, shown)) console.log(line);
     bad += result.crashes.length + result.hangs.length;
   }
   return bad === 0 ? 0 : 1;
@@ -1034,20 +1042,26 @@ async function main(args: string[]): Promise<number> {
  * @param target The target's name.
  * @param seed The seed it ran with.
  * @param result What it found.
+ * @param maxShown The longest input printed, in characters.
  * @returns The lines, none when nothing was found.
  */
-export function findingLines(target: string, seed: number, result: TargetResult): string[] {
+export function findingLines(
+  target: string,
+  seed: number,
+  result: TargetResult,
+  maxShown = MAX_SHOWN_INPUT,
+): string[] {
   const lines: string[] = [];
   for (const crash of result.crashes) {
     lines.push(`  CRASH in ${target}, seed ${seed}, input ${crash.index}: ${crash.error}`);
-    lines.push(`    ${replayLine(target, seed, crash.index, crash.input)}`);
+    lines.push(`    ${replayLine(target, seed, crash.index, crash.input, 1, maxShown)}`);
   }
   for (const hang of result.hangs) {
     lines.push(
       `  HANG in ${target}, seed ${seed}, input ${hang.index}: ${hang.ms.toFixed(0)} ms` +
         (hang.input === "" ? " (stopped by the watchdog)" : ""),
     );
-    lines.push(`    ${replayLine(target, seed, hang.index, hang.input)}`);
+    lines.push(`    ${replayLine(target, seed, hang.index, hang.input, 1, maxShown)}`);
   }
   return lines;
 }

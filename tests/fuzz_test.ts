@@ -102,9 +102,9 @@ Deno.test("every growth reader reads each of its shapes at a small size without 
 
 Deno.test("replayLine() prints the command and the input, escaped onto one line", () => {
   assert.equal(
-    replayLine("policy", 7, 35045, '"mx: a\u00e9\n\u2028"'),
+    replayLine("policy", 7, 35045, JSON.stringify("mx: a\u00e9\n\u2028")),
     "replay: deno task fuzz --seed=7 --only=policy --from=35045 --count=1  " +
-      'input: "\\"mx: a\\u00e9\\n\\u2028\\""',
+      'input: "mx: a\\u00e9\\n\\u2028"',
   );
   assert.equal(
     replayLine("growth", 1, 2, "", 10),
@@ -113,6 +113,10 @@ Deno.test("replayLine() prints the command and the input, escaped onto one line"
   assert.match(
     replayLine("txt", 1, 2, "x".repeat(5000)),
     /--count=1 {2}input: 5000 characters, shown by the command$/,
+  );
+  assert.equal(
+    replayLine("txt", 1, 2, "x".repeat(5000), 1, Infinity),
+    `replay: deno task fuzz --seed=1 --only=txt --from=2 --count=1  input: ${"x".repeat(5000)}`,
   );
 });
 
@@ -132,7 +136,7 @@ Deno.test("runTarget() records a crash with its input, and the replay line runs 
   ]);
   assert.deepEqual(findingLines("odd", 5, result).slice(0, 2), [
     "  CRASH in odd, seed 5, input 3: RangeError: bad 3",
-    '    replay: deno task fuzz --seed=5 --only=odd --from=3 --count=1  input: "input 5/3"',
+    "    replay: deno task fuzz --seed=5 --only=odd --from=3 --count=1  input: input 5/3",
   ]);
   const again = await runTarget(target, { seed: 5, count: 1, from: 3 });
   assert.deepEqual(again.crashes, [result.crashes[0]]);
