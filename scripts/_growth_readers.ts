@@ -3,7 +3,7 @@
 import { parseAddress } from "../lib/address.ts";
 import { readDomainLines } from "../lib/batch.ts";
 import { parseArgs } from "../lib/cli/args.ts";
-import { DnsError, UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/errors.ts";
 import { isLocal, parseHostedDomains } from "../lib/local.ts";
 import { parseTarget, toDisplayName } from "../lib/mx/name.ts";
 import { acceptReply } from "../lib/resolver/exchange.ts";
@@ -17,7 +17,6 @@ import { MAX_POLICY_BYTES, parsePolicy } from "../lib/sts/policy.ts";
 import { MAX_CACHE_SIZE_BYTES, MAX_ENTRY_BYTES } from "../lib/sts/store.ts";
 import { parseStsRecords } from "../lib/sts/txt.ts";
 import { MAX_TEXT_FILE_BYTES } from "../lib/host.ts";
-import { decodeMessage } from "../lib/wire/message.ts";
 
 /** Linux's MAX_ARG_STRLEN: the longest single argument, so the longest name typed. */
 const MAX_ARG_CHARS = 131_072;
@@ -135,14 +134,14 @@ const dnsMessage: Reader = {
   ],
   tokens: ["\x00", "\x01", "\xc0\x0c", "\x3f", "\x00\x0f\x00\x01", "\x00\x10", "\xff", "a"],
   fromText: (t) => message([1, 0xffff, 0xffff, 0xffff], Uint8Array.from(t, (c) => c.charCodeAt(0))),
+  // What a reply costs the resolver: the acceptance check, which decodes it once (the header
+  // above carries the ID and QR it needs to get that far).
   read(input) {
-    const bytes = input as Uint8Array;
-    acceptReply(bytes, SERVER, {
+    acceptReply(input as Uint8Array, SERVER, {
       server: SERVER,
       id: 0x1234,
       question: { name: "example.com", type: "MX" },
     });
-    typed(() => decodeMessage(bytes), DnsError);
   },
 };
 const SERVER = { hostname: "127.0.0.1", port: 53 };
