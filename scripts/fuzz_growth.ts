@@ -3,7 +3,7 @@
 // growing faster than the input (a regular expression retried at every position, a splice per
 // character) is a finding, as is the largest input taking over GROWTH_LIMIT_MS. Timing lives
 // here, in `deno task fuzz`, never in the test suite.
-import { type Reader, READERS, type Shape } from "./_growth_readers.ts";
+import { fill, type Reader, READERS, type Shape } from "./_growth_readers.ts";
 import type { Target } from "./fuzz.ts";
 
 /** The largest input a reader accepts is read within this many milliseconds. */
@@ -32,7 +32,9 @@ function maxOf(reader: Reader, shape: Shape): number {
 
 /** A seeded shape: tokens of the reader as head, repeated unit and tail (xorshift, per index). */
 function seededShape(reader: Reader, seed: number, index: number): Shape {
-  let state = (Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) ^ Math.imul(index + 1, 0x165667b1)) >>> 0;
+  // Xorshift stays at 0 forever: that one state is moved.
+  let state = (Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) ^ Math.imul(index + 1, 0x165667b1)) >>> 0 ||
+    1;
   const int = (n: number) => {
     state ^= state << 13;
     state ^= state >>> 17;
@@ -46,12 +48,7 @@ function seededShape(reader: Reader, seed: number, index: number): Shape {
   const tail = pick(int(3));
   return {
     name: `${JSON.stringify(head)} + ${JSON.stringify(unit)}… + ${JSON.stringify(tail)}`,
-    build(size) {
-      const room = Math.max(0, size - head.length - tail.length);
-      return reader.fromText(
-        head + unit.repeat(Math.ceil(room / unit.length)).slice(0, room) + tail,
-      );
-    },
+    build: (size) => reader.fromText(fill(head, unit, tail, size)),
   };
 }
 
