@@ -48,6 +48,7 @@ export function domainToAscii(name: string): string {
   return host.endsWith(".x") ? host.slice(0, -2) : "";
 }
 
+const MAX_LABEL_OCTETS = 63;
 const BASE = 36;
 const T_MIN = 1;
 const T_MAX = 26;
@@ -118,6 +119,9 @@ function decodePunycode(input: string): string | undefined {
  */
 export function labelToUnicode(label: string): string | undefined {
   const lower = label.toLowerCase();
+  // An A-label is a DNS label, at most 63 octets (RFC 5890 §2.3.2.1, RFC 1035 §2.3.4); the
+  // bound also keeps decoding, one insertion per character, from going quadratic.
+  if (lower.length > MAX_LABEL_OCTETS) return undefined;
   if (!lower.startsWith("xn--") || !ASCII.test(lower) || lower.includes(".")) return undefined;
   const unicode = decodePunycode(lower.slice(4));
   if (unicode === undefined || ASCII.test(unicode)) return undefined;

@@ -1,10 +1,11 @@
 // Mutation and property-based fuzzing of every parser that reads what others wrote (#7): DNS
 // replies, the resolv.conf, TXT, policy and cache-file readers, the wildcard matcher and the
-// argument parser. Seeded and bounded in count and time; `deno task fuzz [--seed=N]
-// [--scale=F]` prints the figures, tests/fuzz_test.ts runs the same targets briefly in CI.
-// Input i of a target is a pure function of (seed, i): a crash is replayed with --only and
-// --from. Invariants: only the typed errors are thrown, nothing hangs, and what a parser
-// accepts round-trips where an encoder exists.
+// argument parser; and the growth target (scripts/fuzz_growth.ts): every reader timed on inputs
+// grown fourfold. Seeded and bounded in count and time; `deno task fuzz [--seed=N] [--scale=F]`
+// prints the figures, tests/fuzz_test.ts runs the untimed targets briefly in CI. Input i of a
+// target is a pure function of (seed, i): each finding prints the command that replays it.
+// Invariants: only the typed errors are thrown, nothing hangs, what a parser accepts
+// round-trips where an encoder exists, and reading time grows linearly with the input.
 import fc from "fast-check";
 import { formatAddress, parseAddress } from "../lib/address.ts";
 import { parseArgs } from "../lib/cli/args.ts";
@@ -31,6 +32,7 @@ import {
   type RecordSpec,
   type ResponseSpec,
 } from "../lib/wire/message.ts";
+import { growthTarget } from "./fuzz_growth.ts";
 
 /** The seed when none is given: the figures in the README were made with it. */
 export const DEFAULT_SEED = 20240707;
@@ -50,6 +52,8 @@ export interface TargetResult {
   hangs: { index: number; input: string; ms: number }[];
   /** Whether the time limit stopped it before `count`. */
   cut: boolean;
+  /** Report lines the inputs returned (the growth target's table), at most 200. */
+  rows: string[];
 }
 
 /** A fuzz target: the full-run count and the work for input `index`. */
@@ -58,8 +62,21 @@ export interface Target {
   name: string;
   /** Inputs in the full run (`deno task fuzz`). */
   count: number;
-  /** Runs input `index` of `seed`; throws on a crash. `note` gets the input first, for the report. */
-  run(seed: number, index: number, note: (input: string) => void): void;
+  /** One input taking longer counts as a hang. @default {HANG_MS} */
+  hangMs?: number;
+  /** Whether the target asserts time (the growth target): then it stays out of the test suite. */
+  timed?: boolean;
+  /** The heading of the lines its inputs return, when they return some. */
+  header?: string;
+  /**
+   * Runs input `index` of `seed`; throws on a crash. `note` gets the input first, for the
+   * report; a string returned is a line of the report.
+   */
+  run(
+    seed: number,
+    index: number,
+    note: (input: string) => void,
+  ): void | string | Promise<void | string | undefined>;
 }
 
 // --- Seeded randomness: mulberry32, one generator per input. ---
@@ -779,6 +796,7 @@ export const TARGETS: readonly Target[] = [
   wildcard,
   resolvConf,
   argsTarget,
+  growthTarget,
 ];
 
 /** Options of {@linkcode runTarget}. */
@@ -791,8 +809,12 @@ export interface RunTargetOptions {
   from?: number;
   /** Stop after this many milliseconds, with `cut` set. @default {Infinity} */
   timeLimitMs?: number;
-  /** Called every 10,000 inputs (the task's watchdog). */
+  /** Called every 10,000 inputs or every second (the task's watchdog). */
   onProgress?: (done: number) => void;
+  /** Called with each input's index before it runs, so that a stuck input is known. */
+  onInput?: (index: number) => void;
+  /** Called with each report line as it comes, besides `rows`. */
+  onRow?: (row: string) => void;
 }
 
 /**
@@ -802,9 +824,17 @@ export interface RunTargetOptions {
  * @param options Seed, count, start and time limit.
  * @returns Runs, crashes and hangs.
  */
-export function runTarget(target: Target, options: RunTargetOptions): TargetResult {
-  const result: TargetResult = { name: target.name, runs: 0, crashes: [], hangs: [], cut: false };
+export async function runTarget(target: Target, options: RunTargetOptions): Promise<TargetResult> {
+  const result: TargetResult = {
+    name: target.name,
+    runs: 0,
+    crashes: [],
+    hangs: [],
+    cut: false,
+    rows: [],
+  };
   const started = performance.now();
+  let reported = started;
   const end = (options.from ?? 0) + options.count;
   for (let index = options.from ?? 0; index < end; index++) {
     if (performance.now() - started > (options.timeLimitMs ?? Infinity)) {
@@ -813,18 +843,73 @@ export function runTarget(target: Target, options: RunTargetOptions): TargetResu
     }
     const before = performance.now();
     let input = "";
+    options.onInput?.(index);
     try {
-      target.run(options.seed, index, (text) => input = text);
+      let line = target.run(options.seed, index, (text) => input = text);
+      // Only the targets that read streams are asynchronous: the others are not awaited.
+      if (line instanceof Promise) line = await line;
+      if (typeof line === "string" && result.rows.length < 200) {
+        result.rows.push(line);
+        options.onRow?.(line);
+      }
     } catch (error) {
       const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       if (result.crashes.length < 20) result.crashes.push({ index, input, error: text });
     }
-    const ms = performance.now() - before;
-    if (ms > HANG_MS && result.hangs.length < 20) result.hangs.push({ index, input, ms });
+    const now = performance.now();
+    const ms = now - before;
+    if (ms > (target.hangMs ?? HANG_MS) && result.hangs.length < 20) {
+      result.hangs.push({ index, input, ms });
+    }
     result.runs++;
-    if (result.runs % 10_000 === 0) options.onProgress?.(result.runs);
+    // Slow inputs (the growth target's) report by time, so the watchdog sees them move.
+    if (result.runs % 10_000 === 0 || now - reported > 1000) {
+      reported = now;
+      options.onProgress?.(result.runs);
+    }
   }
   return result;
+}
+
+/**
+ * Inputs longer than this are not printed in a finding; the replay command, which runs one
+ * input, prints it whole.
+ */
+export const MAX_SHOWN_INPUT = 600;
+
+/**
+ * One line that replays a finding on its own: the command, and the input itself, escaped,
+ * when it is short enough.
+ *
+ * @param target The target's name.
+ * @param seed The seed.
+ * @param index The input's index.
+ * @param input The input as the target noted it ("" when unknown).
+ * @param count Inputs to run from `index`.
+ * @param maxShown The longest input printed (escaped), in characters.
+ * @returns The line.
+ */
+export function replayLine(
+  target: string,
+  seed: number,
+  index: number,
+  input: string,
+  count = 1,
+  maxShown = MAX_SHOWN_INPUT,
+): string {
+  const command = `deno task fuzz --seed=${seed} --only=${target} --from=${index} --count=${count}`;
+  // The input as the target noted it (JSON or hex), anything outside printable ASCII as
+  // \uXXXX: one line, whatever the input.
+  const escaped = input.replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  const shown = input === ""
+    ? ""
+    : escaped.length <= maxShown
+    ? `  input: ${escaped}`
+    : `  input: ${input.length} characters, shown by the command`;
+  return `replay: ${command}${shown}`;
 }
 
 // --- The task: each target in a worker, killed when it stops reporting progress. ---
@@ -835,17 +920,24 @@ interface WorkerRequest {
   count: number;
   from: number;
   timeLimitMs: number;
+  /** One Int32 the worker sets to the index of the input it runs. */
+  current: SharedArrayBuffer;
 }
 
-type WorkerReply = { progress: number } | { result: TargetResult };
+type WorkerReply = { progress: number } | { row: string } | { result: TargetResult };
 
 /** A worker that goes silent this long is stuck in one input: a hang. */
 const WATCHDOG_MS = 60_000;
 
-function runInWorker(request: WorkerRequest): Promise<TargetResult> {
+function runInWorker(request: Omit<WorkerRequest, "current">): Promise<TargetResult> {
   const worker = new Worker(import.meta.url, { type: "module" });
+  const current = new SharedArrayBuffer(4);
+  const index = new Int32Array(current);
+  index[0] = request.from;
   return new Promise<TargetResult>((resolve) => {
     let done = 0;
+    // Kept here too: a worker stopped by the watchdog cannot send its result.
+    const rows: string[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
     const finish = (result: TargetResult) => {
       clearTimeout(timer);
@@ -859,19 +951,17 @@ function runInWorker(request: WorkerRequest): Promise<TargetResult> {
           name: request.target,
           runs: done,
           crashes: [],
-          hangs: [{
-            index: request.from + done,
-            input: `somewhere in inputs ${request.from + done} to ${request.from + done + 10_000}`,
-            ms: WATCHDOG_MS,
-          }],
+          hangs: [{ index: Atomics.load(index, 0), input: "", ms: WATCHDOG_MS }],
           cut: true,
+          rows,
         }), WATCHDOG_MS);
     };
     worker.onmessage = (event: MessageEvent<WorkerReply>) => {
       if ("progress" in event.data) {
         done = event.data.progress;
         arm();
-      } else finish(event.data.result);
+      } else if ("row" in event.data) rows.push(event.data.row);
+      else finish(event.data.result);
     };
     worker.onerror = (event) => {
       event.preventDefault();
@@ -879,16 +969,17 @@ function runInWorker(request: WorkerRequest): Promise<TargetResult> {
         name: request.target,
         runs: done,
         crashes: [{
-          index: request.from + done,
+          index: Atomics.load(index, 0),
           input: "",
           error: `worker died: ${event.message}`,
         }],
         hangs: [],
         cut: true,
+        rows,
       });
     };
     arm();
-    worker.postMessage(request);
+    worker.postMessage({ ...request, current } satisfies WorkerRequest);
   });
 }
 
@@ -897,23 +988,33 @@ function option(args: string[], name: string): string | undefined {
   return args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
 
+const USAGE = "Usage: deno task fuzz [--seed=N] [--scale=F] [--only=TARGET] [--from=I] " +
+  "[--count=N] [--minutes=M]";
+
 async function main(args: string[]): Promise<number> {
   const seed = Number(option(args, "seed") ?? DEFAULT_SEED);
   const scale = Number(option(args, "scale") ?? 1);
   const only = option(args, "only");
   const from = Number(option(args, "from") ?? 0);
+  const fixedCount = option(args, "count");
   const timeLimitMs = Number(option(args, "minutes") ?? 10) * 60_000;
-  if (!Number.isInteger(seed) || !(scale > 0) || !(timeLimitMs > 0)) {
-    console.error(
-      "Usage: deno task fuzz [--seed=N] [--scale=F] [--only=TARGET] [--from=I] [--minutes=M]",
-    );
+  if (
+    !Number.isInteger(seed) || !(scale > 0) || !(timeLimitMs > 0) ||
+    !Number.isInteger(from) || from < 0 ||
+    (fixedCount !== undefined && !/^[1-9][0-9]{0,8}$/.test(fixedCount)) ||
+    (only !== undefined && !TARGETS.some((t) => t.name === only))
+  ) {
+    console.error(USAGE);
+    console.error(`Targets: ${TARGETS.map((t) => t.name).join(", ")}`);
     return 2;
   }
   let bad = 0;
   console.log(`fuzz: seed ${seed}, scale ${scale}`);
   for (const target of TARGETS) {
     if (only !== undefined && target.name !== only) continue;
-    const count = Math.max(1, Math.round(target.count * scale));
+    const count = fixedCount !== undefined
+      ? Number(fixedCount)
+      : Math.max(1, Math.round(target.count * scale));
     const started = performance.now();
     const result = await runInWorker({ target: target.name, seed, count, from, timeLimitMs });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -922,35 +1023,69 @@ async function main(args: string[]): Promise<number> {
         `${result.crashes.length} crashes  ${result.hangs.length} hangs  ${seconds} s` +
         (result.cut ? "  (cut by the time limit)" : ""),
     );
-    for (const crash of result.crashes) {
-      console.log(`  crash at --only=${target.name} --from=${crash.index}: ${crash.error}`);
-      console.log(`    input: ${crash.input.slice(0, 400)}`);
+    if (result.rows.length > 0) {
+      if (target.header !== undefined) console.log(`  ${target.header}`);
+      for (const row of result.rows) console.log(`  ${row}`);
     }
-    for (const hang of result.hangs) {
-      console.log(`  hang at --only=${target.name} --from=${hang.index}: ${hang.ms.toFixed(0)} ms`);
-    }
+    // Replaying one input (the replay command) prints it whole, however long.
+    const shown = count === 1 ? Infinity : MAX_SHOWN_INPUT;
+    for (const line of findingLines(target.name, seed, result, shown)) console.log(line);
     bad += result.crashes.length + result.hangs.length;
   }
   return bad === 0 ? 0 : 1;
+}
+
+/**
+ * The report of a target's crashes and hangs: two lines each, what happened and the line
+ * that replays it.
+ *
+ * @param target The target's name.
+ * @param seed The seed it ran with.
+ * @param result What it found.
+ * @param maxShown The longest input printed, in characters.
+ * @returns The lines, none when nothing was found.
+ */
+export function findingLines(
+  target: string,
+  seed: number,
+  result: TargetResult,
+  maxShown = MAX_SHOWN_INPUT,
+): string[] {
+  const lines: string[] = [];
+  for (const crash of result.crashes) {
+    lines.push(`  CRASH in ${target}, seed ${seed}, input ${crash.index}: ${crash.error}`);
+    lines.push(`    ${replayLine(target, seed, crash.index, crash.input, 1, maxShown)}`);
+  }
+  for (const hang of result.hangs) {
+    lines.push(
+      `  HANG in ${target}, seed ${seed}, input ${hang.index}: ${hang.ms.toFixed(0)} ms` +
+        (hang.input === "" ? " (stopped by the watchdog)" : ""),
+    );
+    lines.push(`    ${replayLine(target, seed, hang.index, hang.input, 1, maxShown)}`);
+  }
+  return lines;
 }
 
 const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
   "undefined";
 if (inWorker) {
   const scope = globalThis as unknown as {
-    onmessage: (event: MessageEvent<WorkerRequest>) => void;
+    onmessage: (event: MessageEvent<WorkerRequest>) => Promise<void>;
     postMessage: (reply: WorkerReply) => void;
     close: () => void;
   };
-  scope.onmessage = (event) => {
-    const { target: name, seed, count, from, timeLimitMs } = event.data;
+  scope.onmessage = async (event) => {
+    const { target: name, seed, count, from, timeLimitMs, current } = event.data;
     const target = TARGETS.find((t) => t.name === name)!;
-    const result = runTarget(target, {
+    const index = new Int32Array(current);
+    const result = await runTarget(target, {
       seed,
       count,
       from,
       timeLimitMs,
       onProgress: (progress) => scope.postMessage({ progress }),
+      onInput: (i) => Atomics.store(index, 0, i),
+      onRow: (row) => scope.postMessage({ row }),
     });
     scope.postMessage({ result });
     scope.close();

@@ -28,6 +28,19 @@ Deno.test("labelToUnicode() decodes valid A-labels only", () => {
   }
 });
 
+// Found by the growth target of scripts/fuzz.ts: a long A-label (a `locals` line, a policy mx
+// value) took time quadratic in its length to decode, and past 100,000 characters overflowed
+// the stack.
+Deno.test("labelToUnicode() refuses an A-label over 63 octets, which no DNS name holds", () => {
+  const longest = domainToAscii(`\u00fc${"a".repeat(55)}`);
+  assert.equal(longest.length, 63);
+  assert.equal(labelToUnicode(longest), `\u00fc${"a".repeat(55)}`);
+  const over = domainToAscii(`\u00fc${"a".repeat(56)}`);
+  assert.equal(over.length, 64);
+  assert.equal(labelToUnicode(over), undefined);
+  assert.equal(labelToUnicode(`xn--${"ab".repeat(70_000)}-aaa`), undefined);
+});
+
 // node:url is what these replace (issue #6): seeded random names over the characters that
 // matter, the same results wherever node:url's result is a possible host name.
 Deno.test("domainToAscii() and labelToUnicode() agree with node:url on random input", () => {

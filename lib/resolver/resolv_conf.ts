@@ -214,8 +214,11 @@ function applyOption(conf: ResolvConf, option: string, warn: (m: string) => void
 }
 
 function toDomain(value: string): string | undefined {
-  const domain = value.toLowerCase().replace(/\.+$/, "");
-  return domain === "" ? undefined : domain;
+  // Trailing dots cut by a scan from the end: the regular expression /\.+$/ retries at every
+  // dot of a name such as "....x", quadratic in a 64 KiB line that the run deadline cannot stop.
+  let end = value.length;
+  while (end > 0 && value.charCodeAt(end - 1) === 0x2e) end--;
+  return end === 0 ? undefined : value.slice(0, end).toLowerCase();
 }
 
 /**

@@ -4,7 +4,17 @@ export { quote } from "../_text.ts";
 
 /** `text` without spaces and tabs (RFC 5234 WSP) at either end. */
 export function trimWsp(text: string): string {
-  return text.replace(/^[ \t]+|[ \t]+$/g, "");
+  // A scan from each end: the regular expression /[ \t]+$/ is retried at every blank of a run
+  // that does not end the text, which is quadratic in a 64 KiB policy line.
+  let start = 0;
+  let end = text.length;
+  while (start < end && isWsp(text.charCodeAt(start))) start++;
+  while (end > start && isWsp(text.charCodeAt(end - 1))) end--;
+  return text.slice(start, end);
+}
+
+function isWsp(code: number): boolean {
+  return code === 0x20 || code === 0x09;
 }
 
 /**

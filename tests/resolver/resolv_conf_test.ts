@@ -86,6 +86,24 @@ const CASES: Case[] = [
     expect: { domain: "d.test", search: ["d.test"] },
   },
   {
+    // Found by `deno task fuzz --seed=987654321` (resolv-conf, input 35045): trailing dots cut
+    // from a name whose dots stop before its end took seconds; the result must not change.
+    name: "a search name of 62,107 dots before its last letter keeps them; trailing dots go",
+    text: `search attempts: sortlist${".".repeat(62_107)}\u1514${".".repeat(3_000)}\n`,
+    expect: { domain: "attempts:", search: ["attempts:", `sortlist${".".repeat(62_107)}\u1514`] },
+  },
+  {
+    name: "a domain of 65,000 dots then a letter is kept whole, lower case",
+    text: `domain ${".".repeat(65_000)}X\n`,
+    expect: { domain: `${".".repeat(65_000)}x`, search: [`${".".repeat(65_000)}x`] },
+  },
+  {
+    name: "a domain or search entry made only of dots is no name",
+    text: `search ${".".repeat(30_000)} a.test.. ..\ndomain ${".".repeat(30_000)}\n`,
+    expect: { domain: "a.test", search: ["a.test"] },
+    warnings: ["2: Ignoring domain without a value"],
+  },
+  {
     name: "search . (systemd-resolved) means no search domain",
     text: "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n",
     expect: { nameservers: ["127.0.0.53"], search: [] },

@@ -249,6 +249,16 @@ Deno.test("parseCourierdTrustCerts() reads the last TLS_TRUSTCERTS assignment", 
     ["TLS_TRUSTCERTS=/a\nTLS_TRUSTCERTS=/b # later wins\n", "/b"],
     ["TLS_TRUSTCERTS=\n", undefined],
     ["XTLS_TRUSTCERTS=/x\nTLS_TRUSTCERTSX=/y\n", undefined],
+    // Found by the growth target of scripts/fuzz.ts: a long run of blanks took seconds.
+    [`TLS_TRUSTCERTS=/x${" \t".repeat(50_000)}y\n`, `/x${" \t".repeat(50_000)}y`],
+    [`TLS_TRUSTCERTS=/x${" \t".repeat(50_000)}# note\n`, "/x"],
+    ["TLS_TRUSTCERTS=/x#y # z #\n", "/x#y"],
+    // Lines end at LF; a CR goes with it only right before it.
+    ["TLS_TRUSTCERTS=/a\r\nTLS_TRUSTCERTS=/b TLS_TRUSTCERTS=/c\r", "/a"],
+    ["TLS_TRUSTCERTS=/a\r\nTLS_TRUSTCERTS=/b TLS_TRUSTCERTS=/c", "/b TLS_TRUSTCERTS=/c"],
+    ["TLS_TRUSTCERTS=/a\r\n\r\nexport TLS_TRUSTCERTS=/b\r\n\rTLS_TRUSTCERTS=/c\n", "/b"],
+    ["a\nTLS_TRUSTCERTS=/a\r\r\n", undefined],
+    ["TLS_TRUSTCERTS=/a\n\n\tTLS_TRUSTCERTS=/b", "/b"],
   ];
   for (const [text, expected] of cases) assert.equal(parseCourierdTrustCerts(text), expected, text);
 });
