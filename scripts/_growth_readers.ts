@@ -5,9 +5,9 @@ import { readDomainLines } from "../lib/batch.ts";
 import { parseArgs } from "../lib/cli/args.ts";
 import { UsageError } from "../lib/errors.ts";
 import { isLocal, parseHostedDomains } from "../lib/local.ts";
-import { parseTarget, toDisplayName } from "../lib/mx/name.ts";
+import { parseTarget } from "../lib/mx/name.ts";
+import { displayName, sameName } from "../lib/names.ts";
 import { acceptReply } from "../lib/resolver/exchange.ts";
-import { sameName } from "../lib/resolver/_name.ts";
 import { MAX_RESOLV_CONF_CHARS, parseResolvConf } from "../lib/resolver/resolv_conf.ts";
 import { decodeEntry, overridePolicy, parseCacheSize } from "../lib/sts/cache_file.ts";
 import { StsError } from "../lib/sts/errors.ts";
@@ -286,8 +286,8 @@ const names: Reader = {
   read(input) {
     const name = input as string;
     const target = parseTarget(name, "example.com");
-    if (target.kind === "name") toDisplayName(target.display);
-    toDisplayName(name);
+    if (target.kind === "name") displayName(target.display);
+    displayName(name);
     matchesMx(name, [name, `*.${name}`]);
     sameName(name, name.toUpperCase());
   },
