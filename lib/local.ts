@@ -27,12 +27,45 @@ const MAX_ME_BYTES = 255;
 export const MAX_LOCAL_CONFIG_CHARS: number = 16 * 1024 * 1024;
 const MAX_HOSTED_SUFFIXES = 5;
 
-/** Courier's domaincmp (sts.md §9.2): `.suffix` matches any deeper name, else equality. */
-function domainMatches(host: string, pattern: string): boolean {
-  if (pattern === "") return false;
-  const h = domaincmpName(host);
-  const p = domaincmpName(pattern);
-  return p.startsWith(".") ? h.endsWith(p) : h === p;
+/**
+ * The `locals` lines compiled for lookups in time linear in the name, not in the file: Courier
+ * tries the lines in order and the first one whose pattern matches decides (`!` = not local).
+ * domaincmp (sts.md §9.2) matches a `.suffix` pattern against any deeper name and any other
+ * pattern by equality, so each line is filed under its folded pattern, and a name is looked up
+ * under itself and under each of its suffixes that begin with a dot. The earliest line wins.
+ */
+interface CompiledList {
+  /** Folded exact pattern → 2 × first line index + 1 when that line says local. */
+  exact: Map<string, number>;
+  /** Folded `.suffix` pattern → the same encoding. */
+  suffix: Map<string, number>;
+}
+
+function compileList(lines: readonly string[]): CompiledList {
+  const exact = new Map<string, number>();
+  const suffix = new Map<string, number>();
+  lines.forEach((line, index) => {
+    const negated = line.startsWith("!");
+    const pattern = negated ? line.slice(1) : line;
+    if (pattern === "") return;
+    const folded = domaincmpName(pattern);
+    const map = folded.startsWith(".") ? suffix : exact;
+    if (!map.has(folded)) map.set(folded, 2 * index + (negated ? 0 : 1));
+  });
+  return { exact, suffix };
+}
+
+/** Whether `name` is local by the list: the first matching line decides. */
+function listed(name: string, list: CompiledList): boolean {
+  const folded = domaincmpName(name);
+  let best = list.exact.get(folded) ?? Infinity;
+  if (list.suffix.size > 0) {
+    for (let dot = folded.indexOf("."); dot >= 0; dot = folded.indexOf(".", dot + 1)) {
+      const found = list.suffix.get(folded.slice(dot));
+      if (found !== undefined && found < best) best = found;
+    }
+  }
+  return best !== Infinity && best % 2 === 1;
 }
 
 /** The `locals` lines: `#` to the end of the line removed, spaces kept, split on LF or CR. */
@@ -45,16 +78,42 @@ function localsLines(config: LocalConfig, hostname: string): string[] {
   return [hostname];
 }
 
-/** Whether `name` is local by the list: the first matching line decides (`!` = not local). */
-function listed(name: string, lines: readonly string[]): boolean {
-  for (const line of lines) {
-    if (line.startsWith("!")) {
-      if (domainMatches(name, line.slice(1))) return false;
-    } else if (domainMatches(name, line)) {
-      return true;
-    }
+/** What isLocal compiled from one configuration, and from which inputs. */
+interface Compiled {
+  locals?: string;
+  me?: string;
+  hostname: string;
+  hostedDomains?: string[];
+  list: CompiledList;
+  hosted?: Set<string>;
+}
+
+// One compilation per configuration object: a report asks for every MX host, a batch for every
+// domain, and a hosting list can hold hundreds of thousands of lines. Recompiled when a field
+// the result depends on was replaced.
+const compiled = new WeakMap<LocalConfig, Compiled>();
+
+function compile(config: LocalConfig): Compiled {
+  const found = compiled.get(config);
+  if (
+    found !== undefined && found.locals === config.locals && found.me === config.me &&
+    found.hostname === config.hostname && found.hostedDomains === config.hostedDomains
+  ) {
+    return found;
   }
-  return false;
+  const hostname = config.hostname.toLowerCase();
+  const fresh: Compiled = {
+    locals: config.locals,
+    me: config.me,
+    hostname: config.hostname,
+    hostedDomains: config.hostedDomains,
+    list: compileList(localsLines(config, hostname)),
+    hosted: config.hostedDomains === undefined || config.hostedDomains.length === 0
+      ? undefined
+      : new Set(config.hostedDomains.map((d) => d.toLowerCase())),
+  };
+  compiled.set(config, fresh);
+  return fresh;
 }
 
 /**
@@ -77,14 +136,12 @@ function hostnameForm(host: string, hostname: string): string | undefined {
  * @returns True when `locals` (or `me`, or the host name) or the hosted domains claim it.
  */
 export function isLocal(host: string, config: LocalConfig): boolean {
-  const hostname = config.hostname.toLowerCase();
-  const form = hostnameForm(host, hostname);
-  const lines = localsLines(config, hostname);
-  if (form !== undefined && listed(form, lines)) return true;
-  if (listed(host, lines)) return true;
+  const { list, hosted } = compile(config);
+  const form = hostnameForm(host, config.hostname.toLowerCase());
+  if (form !== undefined && listed(form, list)) return true;
+  if (listed(host, list)) return true;
 
-  if (config.hostedDomains === undefined || config.hostedDomains.length === 0) return false;
-  const hosted = new Set(config.hostedDomains.map((d) => d.toLowerCase()));
+  if (hosted === undefined) return false;
   // The database is keyed by the whole name (hostname form first), then by up to five
   // suffixes that keep their leading dot: a.b.c.d → .b.c.d, .c.d, .d.
   const key = (form ?? host).toLowerCase();

@@ -324,3 +324,33 @@ Deno.test("loadLocalConfig() passes on other read errors", async () => {
     Deno.errors.PermissionDenied,
   );
 });
+
+Deno.test("isLocal(): the first matching locals line decides, whether exact or .suffix", () => {
+  const cases: Array<[string, string, boolean]> = [
+    ["!.b.test\na.b.test\n", "a.b.test", false],
+    ["a.b.test\n!.b.test\n", "a.b.test", true],
+    ["!.test\n.b.test\n", "a.b.test", false],
+    [".b.test\n!.test\n", "x.a.b.test", true],
+    ["!a.b.test\n.b.test\n", "c.b.test", true],
+    ["!a.b.test\n.b.test\n", "a.b.test", false],
+    [".b.test\n", "b.test", false],
+    ["A.B.Test\n", "a.b.TEST", true],
+  ];
+  for (const [locals, host, expected] of cases) {
+    assert.equal(isLocal(host, { locals, hostname: "mx.other" }), expected, `${locals} ${host}`);
+  }
+});
+
+Deno.test("isLocal() answers from a large locals list and follows a replaced field", () => {
+  const lines = Array.from({ length: 200_000 }, (_, i) => `host${i}.example`);
+  lines.push("!.blocked.example", ".example");
+  const config = { locals: lines.join("\n"), hostname: "mx.other" };
+  assert.equal(isLocal("host199999.example", config), true);
+  assert.equal(isLocal("a.blocked.example", config), false);
+  assert.equal(isLocal("other.example", config), true);
+  assert.equal(isLocal("other.test", config), false);
+  // The same object with a new locals text is compiled again.
+  config.locals = "other.test\n";
+  assert.equal(isLocal("other.test", config), true);
+  assert.equal(isLocal("other.example", config), false);
+});
