@@ -1,0 +1,211 @@
+// Test-only certificates for the probe, made with openssl in a temporary directory: a trusted
+// CA with an intermediate, leaves for mx.probe.test (good, expired, not yet valid, wrong name,
+// wildcard, via the intermediate), a leaf from a CA nobody trusts, and a self-signed one.
+
+/** PEM texts (certificate chains as servers send them) and keys. */
+export interface ProbeCerts {
+  /** The trusted root. */
+  ca: string;
+  /** The untrusted root. */
+  rogueCa: string;
+  /** The one key all leaves share (what differs is the certificate). */
+  key: string;
+  /** Leaf for mx.probe.test, signed by `ca`. */
+  good: string;
+  /** Leaf for mx.probe.test, valid only on 2020-01-01. */
+  expired: string;
+  /** Leaf for mx.probe.test, valid from 2040. */
+  future: string;
+  /** Leaf for other.probe.test only. */
+  wrongName: string;
+  /** Leaf for *.probe.test. */
+  wildcard: string;
+  /** Leaf for mx.probe.test signed by the intermediate, followed by the intermediate. */
+  viaIntermediate: string;
+  /** The same leaf without its intermediate. */
+  missingIntermediate: string;
+  /** Leaf for mx.probe.test signed by `rogueCa`. */
+  rogue: string;
+  /** Self-signed for mx.probe.test. */
+  selfSigned: string;
+}
+
+async function openssl(dir: string, args: string[]): Promise<void> {
+  const { code, stderr } = await new Deno.Command("openssl", {
+    args,
+    cwd: dir,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(stderr)}`);
+}
+
+const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
+/** Serial numbers, unique within one run. */
+let serial = 0x1000;
+
+function caConfig(name: string, extensions: string): string {
+  return [
+    "[ca]",
+    "default_ca = test",
+    "[test]",
+    `database = ${name}.index`,
+    "new_certs_dir = .",
+    `serial = ${name}.serial`,
+    "default_md = sha256",
+    "policy = any",
+    "copy_extensions = none",
+    "[any]",
+    "commonName = supplied",
+    "[ext]",
+    extensions,
+    "",
+  ].join("\n");
+}
+
+/** Signs `<name>.csr` with CA `ca` into `<name>.pem`, between two dates (YYYYMMDDhhmmssZ). */
+async function sign(
+  dir: string,
+  name: string,
+  ca: string,
+  extensions: string,
+  dates: [string, string],
+): Promise<void> {
+  await Deno.writeTextFile(`${dir}/${name}.index`, "");
+  await Deno.writeTextFile(
+    `${dir}/${name}.serial`,
+    `${(++serial).toString(16).padStart(4, "0")}\n`,
+  );
+  await Deno.writeTextFile(`${dir}/${name}.cnf`, caConfig(name, extensions));
+  await openssl(dir, [
+    "ca",
+    "-batch",
+    "-config",
+    `${name}.cnf`,
+    "-extensions",
+    "ext",
+    "-cert",
+    `${ca}.pem`,
+    "-keyfile",
+    `${ca}.key`,
+    "-in",
+    `${name}.csr`,
+    "-out",
+    `${name}.pem`,
+    "-startdate",
+    dates[0],
+    "-enddate",
+    dates[1],
+    "-notext",
+  ]);
+}
+
+function stamp(date: Date): string {
+  return date.toISOString().replace(/[-:T]/g, "").slice(0, 14) + "Z";
+}
+
+const LEAF = "basicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n";
+const CA = "basicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n";
+
+let made: Promise<ProbeCerts> | undefined;
+
+/** The certificates, made once per test process; the directory is removed afterwards. */
+export function probeCerts(): Promise<ProbeCerts> {
+  made ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "probe-certs-" });
+    try {
+      const now = Date.now();
+      const valid: [string, string] = [
+        stamp(new Date(now - 86_400_000)),
+        stamp(new Date(now + 30 * 86_400_000)),
+      ];
+      for (const root of ["ca", "rogue-ca"]) {
+        await openssl(dir, [
+          "req",
+          "-x509",
+          ...EC,
+          "-keyout",
+          `${root}.key`,
+          "-out",
+          `${root}.pem`,
+          "-days",
+          "30",
+          "-subj",
+          `/CN=Probe test ${root}`,
+          "-addext",
+          "basicConstraints=critical,CA:TRUE",
+          "-addext",
+          "keyUsage=critical,keyCertSign",
+        ]);
+      }
+      await openssl(dir, [
+        "req",
+        ...EC,
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+        "-subj",
+        "/CN=mx.probe.test",
+      ]);
+      await openssl(dir, [
+        "req",
+        ...EC,
+        "-keyout",
+        "int.key",
+        "-out",
+        "int.csr",
+        "-subj",
+        "/CN=Probe test intermediate",
+      ]);
+      const leaf = async (name: string, ca: string, san: string, dates = valid) => {
+        await Deno.copyFile(`${dir}/leaf.csr`, `${dir}/${name}.csr`);
+        await sign(dir, name, ca, `${LEAF}subjectAltName = ${san}\n`, dates);
+      };
+      await sign(dir, "int", "ca", CA, valid);
+      await leaf("good", "ca", "DNS:mx.probe.test");
+      await leaf("expired", "ca", "DNS:mx.probe.test", ["20200101000000Z", "20200102000000Z"]);
+      await leaf("future", "ca", "DNS:mx.probe.test", ["20400101000000Z", "20400102000000Z"]);
+      await leaf("wrong", "ca", "DNS:other.probe.test,DNS:www.probe.test");
+      await leaf("wild", "ca", "DNS:*.probe.test");
+      await leaf("via-int", "int", "DNS:mx.probe.test");
+      await leaf("rogue", "rogue-ca", "DNS:mx.probe.test");
+      await openssl(dir, [
+        "req",
+        "-x509",
+        "-key",
+        "leaf.key",
+        "-out",
+        "self.pem",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=mx.probe.test",
+        "-addext",
+        "subjectAltName=DNS:mx.probe.test",
+        "-addext",
+        "basicConstraints=CA:FALSE",
+      ]);
+      const read = (file: string) => Deno.readTextFile(`${dir}/${file}`);
+      const viaInt = await read("via-int.pem");
+      return {
+        ca: await read("ca.pem"),
+        rogueCa: await read("rogue-ca.pem"),
+        key: await read("leaf.key"),
+        good: await read("good.pem"),
+        expired: await read("expired.pem"),
+        future: await read("future.pem"),
+        wrongName: await read("wrong.pem"),
+        wildcard: await read("wild.pem"),
+        viaIntermediate: viaInt + (await read("int.pem")),
+        missingIntermediate: viaInt,
+        rogue: await read("rogue.pem"),
+        selfSigned: await read("self.pem"),
+      };
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  })();
+  return made;
+}
