@@ -271,3 +271,34 @@ function closedPort(): number {
   listener.close();
   return port;
 }
+
+function pemDer(pem: string): Uint8Array<ArrayBuffer> {
+  const body = pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
+  return Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
+}
+
+Deno.test("probeAddress() DANE-TA: TLSA 2 0 1 of the intermediate the server sends matches", async () => {
+  const certs = await probeCerts();
+  const intermediate = certs.viaIntermediate.match(
+    /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g,
+  )![1];
+  const data = new Uint8Array(await crypto.subtle.digest("SHA-256", pemDer(intermediate)));
+  const target = { host: HOST, address: "127.0.0.1", mxSecure: true, addressSecure: true };
+  const tlsa = () =>
+    Promise.resolve({
+      tlsa: "secure" as const,
+      records: [{ usage: 2, selector: 0, matchingType: 1, data }],
+    });
+  await using server = await startFakeSmtp({
+    tls: { cert: certs.viaIntermediate, key: certs.key },
+  });
+  const matched = await probeAddress(target, await options(server.port, { tlsa }));
+  assert.deepEqual([matched.dane, matched.daneDetail], ["matched", "2 0 1"]);
+  // The same anchor, but the MX host name is not the certificate's.
+  const other = await probeAddress(
+    { ...target, host: "mail.elsewhere.test" },
+    await options(server.port, { tlsa }),
+  );
+  assert.equal(other.dane, "mismatched");
+  assert.match(other.daneDetail ?? "", /not valid for the MX host name/);
+});
