@@ -112,7 +112,29 @@ let made: Promise<ProbeCerts> | undefined;
 
 /** The certificates, made once per test process; the directory is removed afterwards. */
 export function probeCerts(): Promise<ProbeCerts> {
-  made ??= (async () => {
+  made ??= makeProbeCerts();
+  return made;
+}
+
+/** Host paths of a CA's certificate and key (PEM). */
+export interface CaFiles {
+  /** The certificate. */
+  pem: string;
+  /** Its key. */
+  key: string;
+}
+
+/**
+ * Makes the certificates, with new roots or with given ones (the test world's CA as `ca` and
+ * its untrusted CA as `rogueCa`).
+ *
+ * @param roots The CAs to sign with; new ones when absent.
+ * @returns The PEM texts.
+ */
+export async function makeProbeCerts(
+  roots?: { ca: CaFiles; rogueCa: CaFiles },
+): Promise<ProbeCerts> {
+  {
     const dir = await Deno.makeTempDir({ prefix: "probe-certs-" });
     try {
       const now = Date.now();
@@ -120,7 +142,13 @@ export function probeCerts(): Promise<ProbeCerts> {
         stamp(new Date(now - 86_400_000)),
         stamp(new Date(now + 30 * 86_400_000)),
       ];
-      for (const root of ["ca", "rogue-ca"]) {
+      if (roots !== undefined) {
+        for (const [name, files] of [["ca", roots.ca], ["rogue-ca", roots.rogueCa]] as const) {
+          await Deno.copyFile(files.pem, `${dir}/${name}.pem`);
+          await Deno.copyFile(files.key, `${dir}/${name}.key`);
+        }
+      }
+      for (const root of roots === undefined ? ["ca", "rogue-ca"] : []) {
         await openssl(dir, [
           "req",
           "-x509",
@@ -206,6 +234,5 @@ export function probeCerts(): Promise<ProbeCerts> {
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
-  })();
-  return made;
+  }
 }
