@@ -40,6 +40,14 @@ export interface TlsaLookup extends TlsaAnswer {
  * validating resolver also returns for a bogus answer, or a timeout) is `error`, which RFC 7672
  * §2.1.1 does not let a sender treat as "no TLSA".
  *
+ * @example With the run's resolver (DO bit on, so that AD is set)
+ * ```ts ignore
+ * import { Resolver } from "../resolver/resolver.ts";
+ * import { lookupTlsa } from "./dns.ts";
+ *
+ * const resolver = new Resolver({ servers: [{ address: "127.0.0.1" }], udpSize: 1232 });
+ * const { tlsa, records } = await lookupTlsa(resolver, "mx.example.com", 25);
+ * ``` *
  * @param querier The run's resolver.
  * @param host The MX host name (after CNAME expansion, as A-labels).
  * @param port The SMTP port.

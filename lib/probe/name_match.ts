@@ -10,6 +10,15 @@ function canonical(name: string): string {
 /**
  * Whether `pattern` (a dNSName of a certificate) is valid for `host`.
  *
+ * @example
+ * ```ts
+ * import { nameMatches } from "./name_match.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(nameMatches("*.example.com", "mx.example.com"), true);
+ * assert.equal(nameMatches("*.example.com", "a.mx.example.com"), false);
+ * assert.equal(nameMatches("m*.example.com", "mx.example.com"), false);
+ * ``` *
  * @param pattern The certificate's name, possibly `*.example.com`.
  * @param host The MX host name as A-labels.
  * @returns True when it matches.

@@ -225,6 +225,21 @@ async function probeOne(
  * MAIL FROM), then the certificate, DANE and MTA-STS verdicts. Never throws for what the server
  * does; the failure is in the result.
  *
+ * @example Probe one address with the world's CA, under an enforce policy
+ * ```ts ignore
+ * import { probeAddress } from "./probe.ts";
+ *
+ * const result = await probeAddress(
+ *   { host: "mx.example.com", address: "192.0.2.25" },
+ *   {
+ *     helo: "mail.example.net",
+ *     caCerts: [await Deno.readTextFile("/etc/ssl/certs/ca-certificates.crt")],
+ *     policy: { mode: "enforce", mx: ["mx.example.com"] },
+ *     signal: AbortSignal.timeout(60_000),
+ *   },
+ * );
+ * console.log(result.starttls, result.certificate?.trusted, result.sts, result.fails);
+ * ``` *
  * @param target The MX host name and one of its addresses.
  * @param options EHLO name, port, trusted certificates, policy, TLSA lookup, timeouts, signal.
  * @returns What the probe found.
@@ -244,6 +259,18 @@ export async function probeAddress(
  * Probes many addresses at once, at most `concurrency` connections open, each host's TLSA
  * records looked up once. The results are in the order of `targets`.
  *
+ * @example Every address of two MX hosts, at most 8 connections at once
+ * ```ts ignore
+ * import { probeHosts } from "./probe.ts";
+ * import { probeExitStatus } from "./verdict.ts";
+ *
+ * const results = await probeHosts([
+ *   { host: "mx1.example.com", address: "192.0.2.1" },
+ *   { host: "mx1.example.com", address: "2001:db8::1" },
+ *   { host: "mx2.example.com", address: "192.0.2.2" },
+ * ], { helo: "mail.example.net", concurrency: 8 });
+ * Deno.exitCode = probeExitStatus(results);
+ * ``` *
  * @param targets The addresses, with their MX host names.
  * @param options As for {@linkcode probeAddress}, plus `concurrency`.
  * @returns One result per target.

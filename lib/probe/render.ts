@@ -91,6 +91,19 @@ const DANE_WORDS: Record<AddressProbe["dane"], string> = {
 /**
  * The lines for one address, to follow its `Relay:` line (and its STS error line, if any).
  *
+ * @example An address that gave no greeting
+ * ```ts
+ * import { renderAddressProbe } from "./render.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const lines = renderAddressProbe({
+ *   host: "mx.example", address: "192.0.2.1", port: 25, reached: true, greeted: false,
+ *   error: "No greeting within 10 s", errorKind: "TIMEOUT", errorStage: "greeting",
+ *   starttls: null, tls: null, certificate: null, dane: "none", daneDetail: null,
+ *   sts: null, stsReason: null, fails: true,
+ * });
+ * assert.deepEqual(lines, ["  SMTP: no greeting: No greeting within 10 s", "  Verdict: FAILS"]);
+ * ``` *
  * @param probe What the probe found.
  * @returns Lines without line ends, each indented by two spaces.
  */

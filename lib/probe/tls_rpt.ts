@@ -22,6 +22,19 @@ export const MAX_RUA = 16;
  * left means no policy. Fields are `key=value` separated by `;`; `v` first, `rua` required, a
  * comma-separated list of `mailto:` or `https:` URIs.
  *
+ * @example One record with two reporting URIs
+ * ```ts
+ * import { parseTlsRpt } from "./tls_rpt.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const result = parseTlsRpt([
+ *   "v=TLSRPTv1; rua=mailto:tls@example.com,https://r.example.com/v1",
+ *   "v=spf1 -all",
+ * ]);
+ * assert.equal(result.status, "valid");
+ * assert.deepEqual(result.rua, ["mailto:tls@example.com", "https://r.example.com/v1"]);
+ * assert.equal(parseTlsRpt(["v=TLSRPTv1; rua=http://x.example/"]).status, "invalid");
+ * ``` *
  * @param records The TXT records.
  * @returns The verdict.
  */

@@ -28,6 +28,21 @@ export interface StsFacts {
  * its certificate chains to a trusted root AND is valid for the MX host name AND is within its
  * validity period. Under `testing` the verdict is still reported (the sender delivers anyway).
  *
+ * @example An expired certificate under an enforce policy
+ * ```ts
+ * import { stsVerdict } from "./verdict.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const certificate = {
+ *   trusted: true, trustError: null, nameMatches: true, names: ["mx.example"],
+ *   notBefore: "2020-01-01T00:00:00.000Z", notAfter: "2020-01-02T00:00:00.000Z",
+ *   expired: true, notYetValid: false, daysLeft: -2000, spkiSha256: "00",
+ * };
+ * assert.deepEqual(
+ *   stsVerdict({ mode: "enforce" }, { mxMatches: true, starttls: true, certificate }),
+ *   { sts: "fail", reason: "certificate expired" },
+ * );
+ * ``` *
  * @param policy The domain's policy, or undefined when it has none.
  * @param facts What the probe saw.
  * @returns The verdict and, for a failure, why.
@@ -90,6 +105,16 @@ export const PROBE_ALL_FAIL = 3;
  * The exit status of a probe run over a domain's addresses: 0 when none fails, 2 when some
  * fail and at least one does not, 3 when every address fails (also when there is none to probe).
  *
+ * @example One address fails its MTA-STS check, the other passes
+ * ```ts
+ * import { probeExitStatus } from "./verdict.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const ok = { greeted: true, starttls: true, dane: "none", sts: "pass" } as const;
+ * assert.equal(probeExitStatus([ok, { ...ok, sts: "fail" }]), 2);
+ * assert.equal(probeExitStatus([ok, { ...ok, starttls: false, sts: null }]), 0);
+ * assert.equal(probeExitStatus([{ ...ok, greeted: false }]), 3);
+ * ``` *
  * @param outcomes One per address.
  * @returns 0, 2 or 3.
  */
