@@ -2,6 +2,7 @@
 // STARTTLS if offered, the TLS handshake with SNI = the MX host name, EHLO again, QUIT. Never
 // MAIL FROM: nothing is sent as mail. Judging the certificate is certificate.ts's job.
 import { TimeLimit } from "../_deadlines.ts";
+import { addressToHost, parseAddress } from "../address.ts";
 import { ProbeError, type ProbeStage } from "./errors.ts";
 import { offersStartTls, printable, ReplyReader, type SmtpReply } from "./reply.ts";
 
@@ -96,15 +97,29 @@ function reasonText(error: unknown): string {
  * Runs the dialogue against one address. Never throws for what the server does: the failure
  * is in `error`, with what was seen before it.
  *
- * @param address An IP address (never a name: nothing is resolved here).
+ * @param address An IP address (never a name: nothing is resolved here); `::ffff:a.b.c.d` is
+ *   probed over IPv4.
  * @param options The MX host name, EHLO name, port, trusted certificates, timeouts.
  * @returns What the dialogue saw.
+ * @throws {TypeError} When `address` is not an IP address, or the EHLO or MX host name is not
+ *   one token of printable ASCII (it would let a caller's text inject SMTP commands).
  */
 export async function smtpDialogue(
   address: string,
   options: SmtpDialogueOptions,
 ): Promise<SmtpDialogue> {
+  const parsed = parseAddress(address);
+  if (parsed === undefined) throw new TypeError(`Cannot probe "${address}": not an IP address`);
+  if (!/^[!-~]{1,255}$/.test(options.helo)) {
+    throw new TypeError(`Cannot send EHLO ${JSON.stringify(options.helo)}: not a host name`);
+  }
+  if (!/^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252}[A-Za-z0-9])?\.?$/.test(options.servername)) {
+    throw new TypeError(`Cannot probe for ${JSON.stringify(options.servername)}: not a host name`);
+  }
   const port = options.port ?? 25;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(`Cannot probe port ${port}: not 1..65535`);
+  }
   const stageTimeout = options.stageTimeout ?? DEFAULT_STAGE_TIMEOUT;
   const seconds = `${stageTimeout / 1000} s`;
   const result: SmtpDialogue = {
@@ -148,7 +163,7 @@ export async function smtpDialogue(
   {
     using limit = stage("connect", "connection");
     try {
-      conn = await connect(address, port, limit.signal);
+      conn = await connect(addressToHost(parsed), port, limit.signal);
     } catch (error) {
       result.error = failure(
         "connect",

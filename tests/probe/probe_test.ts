@@ -228,7 +228,7 @@ Deno.test("probeHosts() probes in parallel within its bound, results in input or
       { host: "refused.probe.test", address: "127.0.0.3" },
       { host: HOST, address: "127.0.0.1" },
     ],
-    await options(0, {
+    await options(25, {
       stageTimeout: 300,
       concurrency: 2,
       async connect(address, _port, signal) {

@@ -143,3 +143,25 @@ Deno.test("smtpDialogue() stops when the caller's signal aborts", async () => {
   const result = await pending;
   assert.deepEqual([result.error?.kind, result.error?.stage], ["ABORTED", "greeting"]);
 });
+
+Deno.test("smtpDialogue() refuses names where addresses belong, and EHLO text with line ends", async () => {
+  const options = base(25);
+  await assert.rejects(() => smtpDialogue("localhost", options), TypeError);
+  await assert.rejects(() => smtpDialogue("mx.example.com", options), TypeError);
+  await assert.rejects(
+    () => smtpDialogue("127.0.0.1", { ...options, helo: "x\r\nMAIL FROM:<a@b>" }),
+    TypeError,
+  );
+  await assert.rejects(() => smtpDialogue("127.0.0.1", { ...options, helo: "" }), TypeError);
+  await assert.rejects(
+    () => smtpDialogue("127.0.0.1", { ...options, servername: "mx example" }),
+    TypeError,
+  );
+  await assert.rejects(() => smtpDialogue("127.0.0.1", { ...options, port: 0 }), RangeError);
+});
+
+Deno.test("smtpDialogue() probes an IPv4-mapped address over IPv4", async () => {
+  await using server = await startFakeSmtp({ ehlo: "250 fake\r\n" });
+  const result = await smtpDialogue("::ffff:127.0.0.1", base(server.port));
+  assert.deepEqual([result.error, result.starttls], [null, false]);
+});
