@@ -9,6 +9,12 @@ import { offersStartTls, printable, ReplyReader, type SmtpReply } from "./reply.
 /** Each stage's timeout in milliseconds (Internet.nl and mox use 10 s too). */
 export const DEFAULT_STAGE_TIMEOUT = 10_000;
 
+/**
+ * The longest wait for the reply to QUIT: by then every verdict is known, and a server that
+ * stays silent must not hold the probe for a whole stage.
+ */
+export const MAX_QUIT_WAIT = 2_000;
+
 /** What the TLS handshake gave. */
 export interface TlsSession {
   /** The protocol, as `TLSv1.3`. */
@@ -121,7 +127,6 @@ export async function smtpDialogue(
     throw new RangeError(`Cannot probe port ${port}: not 1..65535`);
   }
   const stageTimeout = options.stageTimeout ?? DEFAULT_STAGE_TIMEOUT;
-  const seconds = `${stageTimeout / 1000} s`;
   const result: SmtpDialogue = {
     reached: false,
     greeting: null,
@@ -133,12 +138,14 @@ export async function smtpDialogue(
   };
   const outer = options.signal;
   /** A signal for one stage: its own timeout, linked to the caller's signal. */
-  const stage = (name: ProbeStage, what: string) =>
-    new TimeLimit(
-      stageTimeout,
+  const stage = (name: ProbeStage, what: string) => {
+    const ms = name === "quit" ? Math.min(stageTimeout, MAX_QUIT_WAIT) : stageTimeout;
+    return new TimeLimit(
+      ms,
       outer,
-      () => new ProbeError("TIMEOUT", name, `No ${what} within ${seconds}`),
+      () => new ProbeError("TIMEOUT", name, `No ${what} within ${ms / 1000} s`),
     );
+  };
   /** The error to record for a failure of stage `name`. */
   const failure = (
     name: ProbeStage,

@@ -165,3 +165,17 @@ Deno.test("smtpDialogue() probes an IPv4-mapped address over IPv4", async () => 
   const result = await smtpDialogue("::ffff:127.0.0.1", base(server.port));
   assert.deepEqual([result.error, result.starttls], [null, false]);
 });
+
+Deno.test("smtpDialogue() waits for the reply to QUIT at most MAX_QUIT_WAIT", async () => {
+  // A server that never answers QUIT: the dialogue still ends, with no error.
+  await using server = await startFakeSmtp({
+    onConnect(socket) {
+      socket.write("220 fake\r\n");
+      socket.on("data", (data: Uint8Array) => {
+        if (new TextDecoder().decode(data).startsWith("EHLO")) socket.write("250 fake\r\n");
+      });
+    },
+  });
+  const result = await smtpDialogue("127.0.0.1", { ...base(server.port), stageTimeout: 60_000 });
+  assert.deepEqual([result.error, result.starttls], [null, false]);
+});
