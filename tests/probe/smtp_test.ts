@@ -179,3 +179,41 @@ Deno.test("smtpDialogue() waits for the reply to QUIT at most MAX_QUIT_WAIT", as
   const result = await smtpDialogue("127.0.0.1", { ...base(server.port), stageTimeout: 60_000 });
   assert.deepEqual([result.error, result.starttls], [null, false]);
 });
+
+Deno.test("smtpDialogue() reports a handshake that fails", async () => {
+  await using server = await startFakeSmtp({
+    onConnect(socket) {
+      socket.write("220 fake\r\n");
+      socket.on("data", (data: Uint8Array) => {
+        const line = new TextDecoder().decode(data);
+        if (line.startsWith("EHLO")) socket.write("250-fake\r\n250 STARTTLS\r\n");
+        else if (line.startsWith("STARTTLS")) {
+          socket.write("220 go\r\n");
+          // Not a TLS record: the client's handshake must fail, not hang.
+          setTimeout(() => socket.write("HTTP/1.1 400 Bad Request\r\n\r\n".repeat(4)), 20);
+        }
+      });
+    },
+  });
+  const result = await smtpDialogue("127.0.0.1", base(server.port));
+  assert.equal(result.tls, null);
+  assert.deepEqual([result.error?.kind, result.error?.stage], ["TLS_FAILED", "handshake"]);
+});
+
+Deno.test("smtpDialogue() times out a handshake the server never answers", async () => {
+  await using server = await startFakeSmtp({
+    onConnect(socket) {
+      socket.write("220 fake\r\n");
+      socket.on("data", (data: Uint8Array) => {
+        const line = new TextDecoder().decode(data);
+        if (line.startsWith("EHLO")) socket.write("250-fake\r\n250 STARTTLS\r\n");
+        else if (line.startsWith("STARTTLS")) socket.write("220 go\r\n");
+      });
+    },
+  });
+  const result = await smtpDialogue("127.0.0.1", { ...base(server.port), stageTimeout: 300 });
+  assert.deepEqual(
+    [result.error?.kind, result.error?.stage, result.error?.message],
+    ["TIMEOUT", "handshake", "No TLS handshake within 0.3 s"],
+  );
+});
