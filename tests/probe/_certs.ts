@@ -124,16 +124,22 @@ export interface CaFiles {
   key: string;
 }
 
+/** What {@linkcode makeProbeCerts} may be given instead of making it. */
+export interface ProbeCertsOptions {
+  /** The CAs to sign with (the test world's CA as `ca`, its untrusted CA as `rogueCa`). */
+  roots?: { ca: CaFiles; rogueCa: CaFiles };
+  /** Paths of the leaves' and the intermediate's keys (fixed keys whose TLSA is in a zone). */
+  keys?: { leaf: string; intermediate: string };
+}
+
 /**
- * Makes the certificates, with new roots or with given ones (the test world's CA as `ca` and
- * its untrusted CA as `rogueCa`).
+ * Makes the certificates, with new roots and keys or with given ones.
  *
- * @param roots The CAs to sign with; new ones when absent.
+ * @param options The CAs and keys to use; new ones when absent.
  * @returns The PEM texts.
  */
-export async function makeProbeCerts(
-  roots?: { ca: CaFiles; rogueCa: CaFiles },
-): Promise<ProbeCerts> {
+export async function makeProbeCerts(options: ProbeCertsOptions = {}): Promise<ProbeCerts> {
+  const { roots, keys } = options;
   {
     const dir = await Deno.makeTempDir({ prefix: "probe-certs-" });
     try {
@@ -167,26 +173,18 @@ export async function makeProbeCerts(
           "keyUsage=critical,keyCertSign",
         ]);
       }
-      await openssl(dir, [
-        "req",
-        ...EC,
-        "-keyout",
-        "leaf.key",
-        "-out",
-        "leaf.csr",
-        "-subj",
-        "/CN=mx.probe.test",
-      ]);
-      await openssl(dir, [
-        "req",
-        ...EC,
-        "-keyout",
-        "int.key",
-        "-out",
-        "int.csr",
-        "-subj",
-        "/CN=Probe test intermediate",
-      ]);
+      for (
+        const [name, subject, key] of [
+          ["leaf", "/CN=mx.probe.test", keys?.leaf],
+          ["int", "/CN=Probe test intermediate", keys?.intermediate],
+        ] as const
+      ) {
+        if (key !== undefined) await Deno.copyFile(key, `${dir}/${name}.key`);
+        const keyArgs = key === undefined
+          ? [...EC, "-keyout", `${name}.key`]
+          : ["-key", `${name}.key`];
+        await openssl(dir, ["req", "-new", ...keyArgs, "-out", `${name}.csr`, "-subj", subject]);
+      }
       const leaf = async (name: string, ca: string, san: string, dates = valid) => {
         await Deno.copyFile(`${dir}/leaf.csr`, `${dir}/${name}.csr`);
         await sign(dir, name, ca, `${LEAF}subjectAltName = ${san}\n`, dates);
@@ -197,7 +195,8 @@ export async function makeProbeCerts(
       await leaf("future", "ca", "DNS:mx.probe.test", ["20400101000000Z", "20400102000000Z"]);
       await leaf("wrong", "ca", "DNS:other.probe.test,DNS:www.probe.test");
       await leaf("wild", "ca", "DNS:*.probe.test");
-      await leaf("via-int", "int", "DNS:mx.probe.test");
+      // dane-ta.signed.test: the DANE-TA case of the test world, whose name is checked.
+      await leaf("via-int", "int", "DNS:mx.probe.test,DNS:dane-ta.signed.test");
       await leaf("rogue", "rogue-ca", "DNS:mx.probe.test");
       await openssl(dir, [
         "req",

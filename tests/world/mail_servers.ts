@@ -2,6 +2,7 @@
 // inside the world's namespace, with its own configuration, queue and data directories in the
 // world directory) listening on one loopback address per case, each with its own certificate
 // from the world's CA (or its untrusted CA), and nothing on the "refused" address.
+import { fileURLToPath } from "node:url";
 import { makeProbeCerts, type ProbeCerts } from "../probe/_certs.ts";
 import type { World } from "./world.ts";
 
@@ -86,8 +87,18 @@ async function run(argv: string[]): Promise<void> {
  */
 export async function startMailServers(world: World, timeoutMs = 10_000): Promise<MailServers> {
   const certs = await makeProbeCerts({
-    ca: { pem: `${world.dir}/tls/ca.pem`, key: `${world.dir}/tls/ca.key` },
-    rogueCa: { pem: `${world.dir}/tls/untrusted-ca.pem`, key: `${world.dir}/tls/untrusted-ca.key` },
+    roots: {
+      ca: { pem: `${world.dir}/tls/ca.pem`, key: `${world.dir}/tls/ca.key` },
+      rogueCa: {
+        pem: `${world.dir}/tls/untrusted-ca.pem`,
+        key: `${world.dir}/tls/untrusted-ca.key`,
+      },
+    },
+    // Fixed keys: the signed zone's TLSA records name them (zones/signed.test.zone).
+    keys: {
+      leaf: fileURLToPath(new URL("./zones/dane/leaf.key", import.meta.url)),
+      intermediate: fileURLToPath(new URL("./zones/dane/intermediate.key", import.meta.url)),
+    },
   });
   const base = `${world.dir}/postfix`;
   const configDir = `${base}/conf`;

@@ -1,7 +1,13 @@
 // Runs the probe library inside the test world (World.run): reads a JSON request on stdin
 // (targets and options), prints the results as JSON on stdout. The world's tests cannot reach
 // the namespace's addresses from outside it.
-import { probeHosts, type ProbeOptions, type ProbeTarget } from "../../lib/probe/probe.ts";
+import type { TlsaRecord } from "../../lib/probe/dane.ts";
+import {
+  probeHosts,
+  type ProbeOptions,
+  type ProbeTarget,
+  type TlsaAnswer,
+} from "../../lib/probe/probe.ts";
 
 /** What the runner reads. */
 export interface ProbeRequest {
@@ -14,10 +20,45 @@ export interface ProbeRequest {
    * output is `{ single: ms[], together: ms }` instead of the results.
    */
   timing?: boolean;
+  /** Look up TLSA records with `drill -D` through the world's Unbound (see `tlsaByDrill`). */
+  tlsa?: boolean;
+}
+
+/**
+ * TLSA records through the world's validating resolver, read from `drill -D` (DO bit on). An
+ * interim for the world's DANE cases: the codec on this branch cannot ask for TLSA yet; once it
+ * can, `lookupTlsa` (lib/probe/dns.ts) over the run's Resolver replaces this. NXDOMAIN and
+ * NODATA are no records; another rcode (SERVFAIL: Unbound's answer to a bogus zone) throws,
+ * which the probe reports as `error`.
+ */
+export async function tlsaByDrill(host: string, port: number): Promise<TlsaAnswer> {
+  const { stdout } = await new Deno.Command("drill", {
+    args: ["-D", "-t", "TLSA", `_${port}._tcp.${host}`, "@127.0.0.1"],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  const rcode = /rcode: (\w+)/.exec(text)?.[1];
+  const flags = /^;; flags: ([^;]*);/m.exec(text)?.[1] ?? "";
+  const secure = flags.split(" ").includes("ad");
+  if (rcode === "NXDOMAIN") return { tlsa: secure ? "secure" : "insecure", records: [] };
+  if (rcode !== "NOERROR") throw new Error(`TLSA lookup: ${rcode ?? "no answer"}`);
+  const records: TlsaRecord[] = [];
+  for (const match of text.matchAll(/\tTLSA\t(\d+) (\d+) (\d+) ([0-9a-fA-F]+)$/gm)) {
+    const hex = match[4];
+    records.push({
+      usage: Number(match[1]),
+      selector: Number(match[2]),
+      matchingType: Number(match[3]),
+      data: Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16)),
+    });
+  }
+  return { tlsa: secure ? "secure" : "insecure", records };
 }
 
 if (import.meta.main) {
   const request: ProbeRequest = JSON.parse(await new Response(Deno.stdin.readable).text());
+  if (request.tlsa) (request.options as ProbeOptions).tlsa = tlsaByDrill;
   if (request.timing) {
     // One probe first, untimed: node:net, node:tls and node:crypto load once per process.
     await probeHosts(request.targets.slice(0, 1), request.options);

@@ -192,6 +192,57 @@ Deno.test({
     );
 
     await t.step(
+      "DANE: TLSA records of the signed zone, an unsigned one and a bogus one",
+      async () => {
+        const secure = { mxSecure: true, addressSecure: true };
+        const noMatch = "no TLSA record matches the server's certificate chain";
+        const cases: Array<[string, string, boolean, string, string | null, boolean]> = [
+          // host, address, MX and address validated, dane, detail, fails
+          ["dane-ee.signed.test", "127.0.25.1", true, "matched", "3 1 1", false],
+          // DANE-EE checks neither names nor dates (RFC 7672 §3.1.1): same key, expired.
+          ["dane-ee.signed.test", "127.0.25.2", true, "matched", "3 1 1", false],
+          [
+            "dane-ee.signed.test",
+            "127.0.25.10",
+            true,
+            "mismatched",
+            "no TLS handshake to match TLSA against",
+            true,
+          ],
+          ["dane-bad.signed.test", "127.0.25.1", true, "mismatched", noMatch, true],
+          ["dane-ta.signed.test", "127.0.25.8", true, "matched", "2 1 1", false],
+          // The intermediate named by the TLSA record is not sent: nothing to chain to.
+          ["dane-ta.signed.test", "127.0.25.7", true, "mismatched", noMatch, true],
+          [
+            "dane-pkix.signed.test",
+            "127.0.25.1",
+            true,
+            "unusable",
+            "no TLSA record usable for SMTP (usages 0 and 1 are not, RFC 7672 §3.1.3)",
+            false,
+          ],
+          ["mx.dane-unsigned.test", "127.0.25.1", false, "none", null, false],
+          ["mx.bogus.test", "127.0.25.1", true, "error", null, true],
+          ["nothing.signed.test", "127.0.25.1", true, "none", null, false],
+        ];
+        const daneResults = await probeInWorld(world, {
+          targets: cases.map(([host, address, validated]) => ({
+            host,
+            address,
+            ...(validated ? secure : {}),
+          })),
+          options,
+          tlsa: true,
+        });
+        cases.forEach(([host, address, , dane, detail, fails], i) => {
+          const r = daneResults[i];
+          assert.deepEqual([r.dane, r.fails], [dane, fails], `${host} at ${address}`);
+          if (dane !== "error") assert.equal(r.daneDetail, detail, `${host} at ${address}`);
+        });
+      },
+    );
+
+    await t.step(
       "posttls-finger agrees on verification, matched name and key fingerprint",
       async () => {
         for (const c of MAIL_CASES) {
