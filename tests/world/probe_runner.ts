@@ -1,7 +1,10 @@
 // Runs the probe library inside the test world (World.run): reads a JSON request on stdin
 // (targets and options), prints the results as JSON on stdout. The world's tests cannot reach
 // the namespace's addresses from outside it.
+import { Resolver } from "../../lib/resolver/resolver.ts";
 import type { TlsaRecord } from "../../lib/probe/dane.ts";
+import { lookupTlsRpt } from "../../lib/probe/dns.ts";
+import { misplacedTlsRpt } from "../../lib/probe/tls_rpt.ts";
 import {
   probeHosts,
   type ProbeOptions,
@@ -22,6 +25,12 @@ export interface ProbeRequest {
   timing?: boolean;
   /** Look up TLSA records with `drill -D` through the world's Unbound (see `tlsaByDrill`). */
   tlsa?: boolean;
+  /**
+   * TLS-RPT mode: for each domain, `lookupTlsRpt` through the library's Resolver (Unbound on
+   * 127.0.0.1) and `misplacedTlsRpt` of its apex TXT records; the output is one
+   * `{ result, apex }` per domain instead of the probe's results.
+   */
+  tlsRptDomains?: string[];
 }
 
 /**
@@ -59,6 +68,25 @@ export async function tlsaByDrill(host: string, port: number): Promise<TlsaAnswe
 if (import.meta.main) {
   const request: ProbeRequest = JSON.parse(await new Response(Deno.stdin.readable).text());
   if (request.tlsa) (request.options as ProbeOptions).tlsa = tlsaByDrill;
+  if (request.tlsRptDomains !== undefined) {
+    using resolver = new Resolver({ servers: [{ address: "127.0.0.1" }], udpSize: 1232 });
+    const out = [];
+    for (const domain of request.tlsRptDomains) {
+      const result = await lookupTlsRpt(resolver, domain);
+      const apex = await resolver.query(domain, "TXT").then(
+        (answer) =>
+          answer.records.flatMap((r) =>
+            r.data.type === "TXT"
+              ? [r.data.strings.map((s) => new TextDecoder().decode(s)).join("")]
+              : []
+          ),
+        () => [],
+      );
+      out.push({ result, apex: misplacedTlsRpt("apex", apex) });
+    }
+    console.log(JSON.stringify(out));
+    Deno.exit(0);
+  }
   if (request.timing) {
     // One probe first, untimed: node:net, node:tls and node:crypto load once per process.
     await probeHosts(request.targets.slice(0, 1), request.options);

@@ -243,6 +243,45 @@ Deno.test({
     );
 
     await t.step(
+      "TLS-RPT: valid, split, invalid, two records, at the apex only, absent",
+      async () => {
+        const run = await world.run([Deno.execPath(), "run", "-A", "--no-prompt", RUNNER], {
+          stdin: JSON.stringify(
+            {
+              targets: [],
+              options,
+              tlsRptDomains: [
+                "tlsrpt-valid.test",
+                "tlsrpt-split.test",
+                "tlsrpt-invalid.test",
+                "tlsrpt-two.test",
+                "tlsrpt-apex.test",
+                "tlsrpt-none.test",
+              ],
+            } satisfies ProbeRequest,
+          ),
+          timeoutMs: 30_000,
+        });
+        assert.equal(run.code, 0, text(run.stderr));
+        const out = JSON.parse(text(run.stdout)) as Array<
+          { result: { status: string; rua: string[]; reason: string | null }; apex: string | null }
+        >;
+        assert.deepEqual(out.map((o) => [o.result.status, o.result.rua]), [
+          ["valid", ["mailto:tls@tlsrpt-valid.test", "https://r.tlsrpt-valid.test/v1"]],
+          ["valid", ["mailto:tls@tlsrpt-split.test"]],
+          ["invalid", []],
+          ["invalid", []],
+          ["none", []],
+          ["none", []],
+        ]);
+        assert.match(out[2].result.reason ?? "", /neither mailto: nor https:/);
+        assert.match(out[3].result.reason ?? "", /2 records/);
+        assert.match(out[4].apex ?? "", /at the domain itself/);
+        assert.deepEqual([out[5].result.reason, out[5].apex], [null, null]);
+      },
+    );
+
+    await t.step(
       "posttls-finger agrees on verification, matched name and key fingerprint",
       async () => {
         for (const c of MAIL_CASES) {
