@@ -172,6 +172,8 @@ export async function connectNode(
     async startTls({ servername, caCerts }, tlsSignal): Promise<TlsSession> {
       const tls = await import("node:tls");
       inbox.detach();
+      // The TLS socket reports the plain socket's failures; this keeps one from being thrown.
+      socket.on("error", () => {});
       const secure = tls.connect({
         socket,
         servername,

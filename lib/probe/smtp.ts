@@ -4,7 +4,14 @@
 import { TimeLimit } from "../_deadlines.ts";
 import { addressToHost, parseAddress } from "../address.ts";
 import { ProbeError, type ProbeStage } from "./errors.ts";
-import { offersStartTls, printable, ReplyReader, type SmtpReply } from "./reply.ts";
+import {
+  MAX_REPLY_LINE,
+  MAX_REPLY_LINES,
+  offersStartTls,
+  printable,
+  ReplyReader,
+  type SmtpReply,
+} from "./reply.ts";
 
 /** Each stage's timeout in milliseconds (Internet.nl and mox use 10 s too). */
 export const DEFAULT_STAGE_TIMEOUT = 10_000;
@@ -192,7 +199,8 @@ export async function smtpDialogue(
   async function reply(name: ProbeStage, what: string): Promise<SmtpReply> {
     using limit = stage(name, what);
     try {
-      for (;;) {
+      // Each read brings at least one byte, and the reader throws past its limits: bounded.
+      for (let reads = 0; reads <= MAX_REPLY_LINE * MAX_REPLY_LINES; reads++) {
         const ready = reader.next();
         if (ready !== undefined) return ready;
         const bytes = await conn.read(limit.signal);
@@ -201,6 +209,11 @@ export async function smtpDialogue(
         }
         reader.push(bytes, name);
       }
+      throw new ProbeError(
+        "TOO_LONG",
+        name,
+        `No complete reply in ${MAX_REPLY_LINE * MAX_REPLY_LINES} reads`,
+      );
     } catch (error) {
       throw failure(
         name,
