@@ -47,7 +47,8 @@ export interface TlsaLookup extends TlsaAnswer {
  *
  * const resolver = new Resolver({ servers: [{ address: "127.0.0.1" }], udpSize: 1232 });
  * const { tlsa, records } = await lookupTlsa(resolver, "mx.example.com", 25);
- * ``` *
+ * ```
+ *
  * @param querier The run's resolver.
  * @param host The MX host name (after CNAME expansion, as A-labels).
  * @param port The SMTP port.

@@ -18,7 +18,8 @@ function canonical(name: string): string {
  * assert.equal(nameMatches("*.example.com", "mx.example.com"), true);
  * assert.equal(nameMatches("*.example.com", "a.mx.example.com"), false);
  * assert.equal(nameMatches("m*.example.com", "mx.example.com"), false);
- * ``` *
+ * ```
+ *
  * @param pattern The certificate's name, possibly `*.example.com`.
  * @param host The MX host name as A-labels.
  * @returns True when it matches.

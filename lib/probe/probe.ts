@@ -239,7 +239,8 @@ async function probeOne(
  *   },
  * );
  * console.log(result.starttls, result.certificate?.trusted, result.sts, result.fails);
- * ``` *
+ * ```
+ *
  * @param target The MX host name and one of its addresses.
  * @param options EHLO name, port, trusted certificates, policy, TLSA lookup, timeouts, signal.
  * @returns What the probe found.
@@ -270,7 +271,8 @@ export async function probeAddress(
  *   { host: "mx2.example.com", address: "192.0.2.2" },
  * ], { helo: "mail.example.net", concurrency: 8 });
  * Deno.exitCode = probeExitStatus(results);
- * ``` *
+ * ```
+ *
  * @param targets The addresses, with their MX host names.
  * @param options As for {@linkcode probeAddress}, plus `concurrency`.
  * @returns One result per target.

@@ -103,7 +103,8 @@ const DANE_WORDS: Record<AddressProbe["dane"], string> = {
  *   sts: null, stsReason: null, fails: true,
  * });
  * assert.deepEqual(lines, ["  SMTP: no greeting: No greeting within 10 s", "  Verdict: FAILS"]);
- * ``` *
+ * ```
+ *
  * @param probe What the probe found.
  * @returns Lines without line ends, each indented by two spaces.
  */

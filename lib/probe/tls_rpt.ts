@@ -34,7 +34,8 @@ export const MAX_RUA = 16;
  * assert.equal(result.status, "valid");
  * assert.deepEqual(result.rua, ["mailto:tls@example.com", "https://r.example.com/v1"]);
  * assert.equal(parseTlsRpt(["v=TLSRPTv1; rua=http://x.example/"]).status, "invalid");
- * ``` *
+ * ```
+ *
  * @param records The TXT records.
  * @returns The verdict.
  */

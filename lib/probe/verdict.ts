@@ -42,7 +42,8 @@ export interface StsFacts {
  *   stsVerdict({ mode: "enforce" }, { mxMatches: true, starttls: true, certificate }),
  *   { sts: "fail", reason: "certificate expired" },
  * );
- * ``` *
+ * ```
+ *
  * @param policy The domain's policy, or undefined when it has none.
  * @param facts What the probe saw.
  * @returns The verdict and, for a failure, why.
@@ -114,7 +115,8 @@ export const PROBE_ALL_FAIL = 3;
  * assert.equal(probeExitStatus([ok, { ...ok, sts: "fail" }]), 2);
  * assert.equal(probeExitStatus([ok, { ...ok, starttls: false, sts: null }]), 0);
  * assert.equal(probeExitStatus([{ ...ok, greeted: false }]), 3);
- * ``` *
+ * ```
+ *
  * @param outcomes One per address.
  * @returns 0, 2 or 3.
  */
