@@ -11,10 +11,11 @@ import {
   type DnsSecurity,
   type TlsaRecord,
 } from "./dane.ts";
-import type { ProbeErrorKind, ProbeStage } from "./errors.ts";
-import { type ProbeConnect, smtpDialogue } from "./smtp.ts";
+import { ProbeError, type ProbeErrorKind, type ProbeStage } from "./errors.ts";
+import { type ProbeConnect, type SmtpDialogue, smtpDialogue } from "./smtp.ts";
 import { addressFails, type StsVerdict, stsVerdict } from "./verdict.ts";
-import { loadX509, pemBlocks, type X509Tools } from "./x509.ts";
+import type { ConnectionLimiter } from "./limit.ts";
+import { type TrustContext as Context, trustContext as context } from "./x509.ts";
 
 /** One address of an MX host to probe. */
 export interface ProbeTarget {
@@ -60,6 +61,8 @@ export interface ProbeOptions {
   tlsa?: (host: string, port: number, signal?: AbortSignal) => Promise<TlsaAnswer>;
   /** The most connections open at once in {@linkcode probeHosts}. @default {16} */
   concurrency?: number;
+  /** A bound on open connections shared with other probes (a batch's), besides `concurrency`. */
+  limiter?: ConnectionLimiter;
   /** The time, ms since the epoch. @default {Date.now} */
   now?: () => number;
   /** Opens connections; tests pass their own. */
@@ -104,25 +107,6 @@ export interface AddressProbe {
   fails: boolean;
 }
 
-/** Trusted certificates parsed once per run. */
-interface Context {
-  x509: X509Tools;
-  anchors: CertificateInfo[];
-}
-
-async function context(caCerts: string[] | undefined): Promise<Context> {
-  const x509 = await loadX509();
-  const anchors: CertificateInfo[] = [];
-  for (const pem of (caCerts ?? []).flatMap(pemBlocks)) {
-    try {
-      anchors.push(x509.parse(pem));
-    } catch {
-      // A malformed certificate in a bundle is skipped, as OpenSSL does.
-    }
-  }
-  return { x509, anchors };
-}
-
 /** A TLSA lookup that threw: reported as `error` (RFC 7672 §2.1.1: not as no TLSA). */
 const TLSA_FAILED: TlsaAnswer = { tlsa: "error", records: [] };
 
@@ -134,15 +118,53 @@ async function probeOne(
 ): Promise<AddressProbe> {
   const port = options.port ?? 25;
   const now = options.now ?? Date.now;
-  const dialogue = await smtpDialogue(target.address, {
-    servername: target.host,
-    helo: options.helo,
-    port,
-    caCerts: options.caCerts,
-    stageTimeout: options.stageTimeout,
-    signal: options.signal,
-    connect: options.connect,
-  });
+  let release: (() => void) | undefined;
+  try {
+    release = await options.limiter?.acquire(options.signal);
+  } catch (error) {
+    // Aborted while waiting for a slot: reported like any aborted dialogue.
+    return finish(target, port, options, ctx, tlsa, abortedDialogue(error), now);
+  }
+  let dialogue: SmtpDialogue;
+  try {
+    dialogue = await smtpDialogue(target.address, {
+      servername: target.host,
+      helo: options.helo,
+      port,
+      caCerts: options.caCerts,
+      stageTimeout: options.stageTimeout,
+      signal: options.signal,
+      connect: options.connect,
+    });
+  } finally {
+    release?.();
+  }
+  return await finish(target, port, options, ctx, tlsa, dialogue, now);
+}
+
+function abortedDialogue(reason: unknown): SmtpDialogue {
+  const text = reason instanceof Error ? reason.message : String(reason);
+  return {
+    reached: false,
+    greeting: null,
+    ehlo: null,
+    starttls: null,
+    tls: null,
+    ehloTls: null,
+    error: new ProbeError("ABORTED", "connect", `Aborted: ${text}`, { cause: reason }),
+  };
+}
+
+/** The verdicts on what a dialogue saw. */
+async function finish(
+  target: ProbeTarget,
+  port: number,
+  options: ProbeOptions,
+  ctx: Context,
+  tlsa: Promise<TlsaAnswer> | undefined,
+  dialogue: SmtpDialogue,
+  now: () => number,
+): Promise<AddressProbe> {
   let certificate: CertificateVerdict | null = null;
   let chain: CertificateInfo[] = [];
   let certificateError: string | null = null;

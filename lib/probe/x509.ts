@@ -84,3 +84,43 @@ export async function loadX509(): Promise<X509Tools> {
     },
   };
 }
+
+/** The tools and the parsed trusted certificates of a run. */
+export interface TrustContext {
+  /** The parser and signature check. */
+  x509: X509Tools;
+  /** The trusted certificates, parsed. */
+  anchors: CertificateInfo[];
+}
+
+/** Contexts by trusted-certificate list: a batch passes the same list for every domain. */
+const contexts = new WeakMap<string[], Promise<TrustContext>>();
+
+/**
+ * Loads node:crypto and parses the trusted certificates (bundles allowed), once per list.
+ *
+ * @param caCerts PEM texts; undefined: none (the TLS library's roots only).
+ * @returns The context.
+ */
+export function trustContext(caCerts: string[] | undefined): Promise<TrustContext> {
+  if (caCerts === undefined) return makeContext([]);
+  let ctx = contexts.get(caCerts);
+  if (ctx === undefined) {
+    ctx = makeContext(caCerts);
+    contexts.set(caCerts, ctx);
+  }
+  return ctx;
+}
+
+async function makeContext(caCerts: string[]): Promise<TrustContext> {
+  const x509 = await loadX509();
+  const anchors: CertificateInfo[] = [];
+  for (const pem of caCerts.flatMap(pemBlocks)) {
+    try {
+      anchors.push(x509.parse(pem));
+    } catch {
+      // A malformed certificate in a bundle is skipped, as OpenSSL does.
+    }
+  }
+  return { x509, anchors };
+}

@@ -302,3 +302,56 @@ Deno.test("probeAddress() DANE-TA: TLSA 2 0 1 of the intermediate the server sen
   assert.equal(other.dane, "mismatched");
   assert.match(other.daneDetail ?? "", /not valid for the MX host name/);
 });
+
+Deno.test("probeHosts() calls sharing a ConnectionLimiter keep within its bound together", async () => {
+  const { ConnectionLimiter } = await import("../../lib/probe/limit.ts");
+  const { connectNode } = await import("../../lib/probe/_node_socket.ts");
+  await using server = await startFakeSmtp({ ehlo: "250 fake\r\n" });
+  const limiter = new ConnectionLimiter(2);
+  let open = 0;
+  let most = 0;
+  const opts = await options(server.port, {
+    limiter,
+    concurrency: 4,
+    async connect(address, port, signal) {
+      const conn = await connectNode(address, port, signal);
+      most = Math.max(most, ++open);
+      return {
+        read: (s) => conn.read(s),
+        write: (t) => conn.write(t),
+        startTls: (o, s) => conn.startTls(o, s),
+        get queued() {
+          return conn.queued;
+        },
+        close() {
+          open--;
+          conn.close();
+        },
+      };
+    },
+  });
+  const targets = Array.from({ length: 4 }, () => ({ host: HOST, address: "127.0.0.1" }));
+  const [a, b] = await Promise.all([probeHosts(targets, opts), probeHosts(targets, opts)]);
+  assert.ok([...a, ...b].every((r) => r.greeted && r.error === null));
+  assert.ok(most <= 2, `at most 2 open, saw ${most}`);
+  assert.equal(limiter.open, 0);
+});
+
+Deno.test("probeHosts() reports a probe aborted while waiting for a slot", async () => {
+  const { ConnectionLimiter } = await import("../../lib/probe/limit.ts");
+  await using silent = await startFakeSmtp({ greeting: null });
+  const limiter = new ConnectionLimiter(1);
+  const controller = new AbortController();
+  const pending = probeHosts(
+    [{ host: HOST, address: "127.0.0.1" }, { host: HOST, address: "127.0.0.1" }],
+    await options(silent.port, { limiter, signal: controller.signal }),
+  );
+  setTimeout(() => controller.abort(new Error("deadline")), 100);
+  const results = await pending;
+  assert.deepEqual(results.map((r) => [r.errorKind, r.errorStage, r.reached]), [
+    ["ABORTED", "greeting", true],
+    ["ABORTED", "connect", false],
+  ]);
+  assert.equal(results[1].error, "Aborted: deadline");
+  assert.equal(limiter.open, 0);
+});
