@@ -55,7 +55,8 @@ export function stsVerdict(
   if (policy === undefined || policy.mode === "none") return { sts: null, reason: null };
   const fail = (reason: string) => ({ sts: "fail" as const, reason });
   if (!facts.mxMatches) return fail("MX host not in the policy's mx list");
-  if (facts.starttls !== true) return fail("no STARTTLS");
+  if (facts.starttls === null) return fail("no SMTP dialogue up to EHLO");
+  if (!facts.starttls) return fail("no STARTTLS");
   const cert = facts.certificate;
   if (cert === null) return fail("no TLS handshake");
   if (!cert.trusted) return fail("certificate not trusted");

@@ -28,7 +28,10 @@ Deno.test("stsVerdict() is null without a policy or in mode none", () => {
 });
 
 Deno.test("stsVerdict() requires match AND STARTTLS AND trusted AND name AND dates (RFC 8461 §4.2)", () => {
-  const table: Array<[Partial<CertificateVerdict> | null, boolean, boolean, string | null]> = [
+  const table: Array<
+    [Partial<CertificateVerdict> | null, boolean, boolean | null, string | null]
+  > = [
+    [null, true, null, "no SMTP dialogue up to EHLO"],
     [{}, true, true, null],
     [{}, false, true, "MX host not in the policy's mx list"],
     [{}, true, false, "no STARTTLS"],
