@@ -189,15 +189,19 @@ export async function makeProbeCerts(options: ProbeCertsOptions = {}): Promise<P
         await Deno.copyFile(`${dir}/leaf.csr`, `${dir}/${name}.csr`);
         await sign(dir, name, ca, `${LEAF}subjectAltName = ${san}\n`, dates);
       };
-      await sign(dir, "int", "ca", CA, valid);
-      await leaf("good", "ca", "DNS:mx.probe.test");
-      await leaf("expired", "ca", "DNS:mx.probe.test", ["20200101000000Z", "20200102000000Z"]);
-      await leaf("future", "ca", "DNS:mx.probe.test", ["20400101000000Z", "20400102000000Z"]);
-      await leaf("wrong", "ca", "DNS:other.probe.test,DNS:www.probe.test");
-      await leaf("wild", "ca", "DNS:*.probe.test");
-      // dane-ta.signed.test: the DANE-TA case of the test world, whose name is checked.
-      await leaf("via-int", "int", "DNS:mx.probe.test,DNS:dane-ta.signed.test");
-      await leaf("rogue", "rogue-ca", "DNS:mx.probe.test");
+      // Each signing has its own database and serial file: they run at once.
+      await Promise.all([
+        sign(dir, "int", "ca", CA, valid).then(() =>
+          // dane-ta.signed.test: the DANE-TA case of the test world, whose name is checked.
+          leaf("via-int", "int", "DNS:mx.probe.test,DNS:dane-ta.signed.test")
+        ),
+        leaf("good", "ca", "DNS:mx.probe.test"),
+        leaf("expired", "ca", "DNS:mx.probe.test", ["20200101000000Z", "20200102000000Z"]),
+        leaf("future", "ca", "DNS:mx.probe.test", ["20400101000000Z", "20400102000000Z"]),
+        leaf("wrong", "ca", "DNS:other.probe.test,DNS:www.probe.test"),
+        leaf("wild", "ca", "DNS:*.probe.test"),
+        leaf("rogue", "rogue-ca", "DNS:mx.probe.test"),
+      ]);
       await openssl(dir, [
         "req",
         "-x509",
