@@ -191,56 +191,122 @@ Deno.test({
       },
     );
 
-    await t.step(
-      "DANE: TLSA records of the signed zone, an unsigned one and a bogus one",
-      async () => {
-        const secure = { mxSecure: true, addressSecure: true };
-        const noMatch = "no TLSA record matches the server's certificate chain";
-        const cases: Array<[string, string, boolean, string, string | null, boolean]> = [
-          // host, address, MX and address validated, dane, detail, fails
-          ["dane-ee.signed.test", "127.0.25.1", true, "matched", "3 1 1", false],
-          // DANE-EE checks neither names nor dates (RFC 7672 §3.1.1): same key, expired.
-          ["dane-ee.signed.test", "127.0.25.2", true, "matched", "3 1 1", false],
+    await t.step("DANE, and posttls-finger -l dane beside", async () => {
+      const noMatch = "no TLSA record matches the server's certificate chain";
+      const unusable = "no TLSA record usable for SMTP (usages 0 and 1 are not, RFC 7672 §3.1.3)";
+      // host (its one address is in the zone), address, MX and address validated, dane,
+      // detail, fails, what posttls-finger -l dane says (null: not run).
+      const cases: Array<[string, string, boolean, string, string | null, boolean, RegExp | null]> =
+        [
           [
             "dane-ee.signed.test",
+            "127.0.25.1",
+            true,
+            "matched",
+            "3 1 1",
+            false,
+            /Matched DANE EE certificate at depth 0: 3 1 1 /,
+          ],
+          // DANE-EE checks neither names nor dates (RFC 7672 §3.1.1): same key, expired.
+          [
+            "dane-ee-old.signed.test",
+            "127.0.25.2",
+            true,
+            "matched",
+            "3 1 1",
+            false,
+            /Matched DANE EE certificate at depth 0: 3 1 1 /,
+          ],
+          [
+            "dane-ee-notls.signed.test",
             "127.0.25.10",
             true,
             "mismatched",
             "no TLS handshake to match TLSA against",
             true,
+            /^(?![\s\S]*Verified)/,
           ],
-          ["dane-bad.signed.test", "127.0.25.1", true, "mismatched", noMatch, true],
-          ["dane-ta.signed.test", "127.0.25.8", true, "matched", "2 1 1", false],
+          [
+            "dane-bad.signed.test",
+            "127.0.25.1",
+            true,
+            "mismatched",
+            noMatch,
+            true,
+            /no matching DANE TLSA records/,
+          ],
+          [
+            "dane-ta.signed.test",
+            "127.0.25.8",
+            true,
+            "matched",
+            "2 1 1",
+            false,
+            /Matched DANE TA certificate at depth 1: 2 1 1 /,
+          ],
           // The intermediate named by the TLSA record is not sent: nothing to chain to.
-          ["dane-ta.signed.test", "127.0.25.7", true, "mismatched", noMatch, true],
+          [
+            "dane-ta-noint.signed.test",
+            "127.0.25.7",
+            true,
+            "mismatched",
+            noMatch,
+            true,
+            /no matching DANE TLSA records/,
+          ],
           [
             "dane-pkix.signed.test",
             "127.0.25.1",
             true,
             "unusable",
-            "no TLSA record usable for SMTP (usages 0 and 1 are not, RFC 7672 §3.1.3)",
+            unusable,
             false,
+            /unsupported TLSA certificate usage: 1 1 1/,
           ],
-          ["mx.dane-unsigned.test", "127.0.25.1", false, "none", null, false],
-          ["mx.bogus.test", "127.0.25.1", true, "error", null, true],
-          ["nothing.signed.test", "127.0.25.1", true, "none", null, false],
+          ["mx.dane-unsigned.test", "127.0.25.1", false, "none", null, false, /^(?![\s\S]*DANE)/],
+          ["mx.bogus.test", "127.0.25.1", true, "error", null, true, null],
+          ["nothing.signed.test", "127.0.25.1", true, "none", null, false, null],
         ];
-        const daneResults = await probeInWorld(world, {
-          targets: cases.map(([host, address, validated]) => ({
-            host,
-            address,
-            ...(validated ? secure : {}),
-          })),
-          options,
-          tlsa: true,
-        });
-        cases.forEach(([host, address, , dane, detail, fails], i) => {
-          const r = daneResults[i];
-          assert.deepEqual([r.dane, r.fails], [dane, fails], `${host} at ${address}`);
-          if (dane !== "error") assert.equal(r.daneDetail, detail, `${host} at ${address}`);
-        });
-      },
-    );
+      const daneResults = await probeInWorld(world, {
+        targets: cases.map(([host, address, validated]) => ({
+          host,
+          address,
+          mxSecure: validated,
+          addressSecure: validated,
+        })),
+        options,
+        tlsa: true,
+      });
+      for (const [i, [host, address, , dane, detail, fails, finger]] of cases.entries()) {
+        const r = daneResults[i];
+        assert.deepEqual([r.dane, r.fails], [dane, fails], `${host} at ${address}`);
+        if (dane !== "error") assert.equal(r.daneDetail, detail, `${host} at ${address}`);
+        if (finger === null) continue;
+        // posttls-finger finds the host's address and TLSA itself (DNSSEC through Unbound).
+        const run = await world.run([
+          "/usr/sbin/posttls-finger",
+          "-c",
+          "-l",
+          "dane",
+          "-t",
+          "10",
+          "-T",
+          "10",
+          "-L",
+          "summary,certmatch",
+          "-o",
+          "smtp_dns_support_level=dnssec",
+          host,
+        ], { env: { MAIL_CONFIG: mail.configDir }, timeoutMs: 30_000 });
+        const output = text(run.stdout) + text(run.stderr);
+        assert.match(output, finger, `posttls-finger on ${host}:\n${output}`);
+        assert.equal(
+          /Verified TLS connection/.test(output),
+          dane === "matched",
+          `${host}:\n${output}`,
+        );
+      }
+    });
 
     await t.step(
       "TLS-RPT: valid, split, invalid, two records, at the apex only, absent",
