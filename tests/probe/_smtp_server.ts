@@ -17,6 +17,8 @@ export interface FakeSmtpScript {
   tls?: { cert: string; key: string };
   /** The address to listen on. @default {"127.0.0.1"} */
   hostname?: string;
+  /** The port to listen on. @default {0 (any free port)} */
+  port?: number;
 }
 
 /** A running fake server. */
@@ -83,7 +85,7 @@ export async function startFakeSmtp(script: FakeSmtpScript = {}): Promise<FakeSm
     serve(socket, false);
   });
   const hostname = script.hostname ?? "127.0.0.1";
-  await new Promise<void>((resolve) => server.listen(0, hostname, () => resolve()));
+  await new Promise<void>((resolve) => server.listen(script.port ?? 0, hostname, () => resolve()));
   const port = (server.address() as { port: number }).port;
   return {
     port,

@@ -170,6 +170,16 @@ export async function startMailServers(world: World, timeoutMs = 10_000): Promis
     }
   }
   world.spawn("postfix", ["/usr/sbin/postfix", "-c", configDir, "start-fg"]);
+  // What Postfix won't do: scripted fakes on their own addresses (smtp_fakes.ts).
+  world.spawn("smtp-fakes", [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    "--no-prompt",
+    fileURLToPath(new URL("./smtp_fakes.ts", import.meta.url)),
+    "--time-limit-s",
+    "600",
+  ]);
   // One run inside the namespace waits for every address's greeting (bash's /dev/tcp), each
   // try bounded by `timeout 1`, all bounded by the run's own timeout.
   const addresses = MAIL_CASES.filter((c) => !c.refused).map((c) => c.address);
@@ -192,6 +202,13 @@ export async function startMailServers(world: World, timeoutMs = 10_000): Promis
     const log = await Deno.readTextFile(`${world.dir}/postfix.out`).catch(() => "");
     const which = new TextDecoder().decode(wait.stdout).trim() || "some address";
     throw new Error(`Postfix does not greet on ${which} in time:\n${log.slice(-2000)}`);
+  }
+  // The fakes say "ready" once every one listens.
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const out = await Deno.readTextFile(`${world.dir}/smtp-fakes.out`).catch(() => "");
+    if (out.includes("ready")) return { certs, configDir };
+    if (attempt === 499) throw new Error(`The SMTP fakes did not start:\n${out.slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return { certs, configDir };
 }

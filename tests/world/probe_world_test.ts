@@ -309,6 +309,90 @@ Deno.test({
     });
 
     await t.step(
+      "what a real MTA won't do (smtp_fakes.ts), and posttls-finger beside",
+      async () => {
+        // address, errorKind, stage, greeted, starttls, fails, posttls-finger's words
+        const cases: Array<[string, string, string, boolean, boolean | null, boolean, RegExp]> = [
+          [
+            "127.0.25.20",
+            "TIMEOUT",
+            "greeting",
+            false,
+            null,
+            true,
+            /timeout while reading server greeting/,
+          ],
+          [
+            "127.0.25.21",
+            "STARTTLS_REFUSED",
+            "starttls",
+            true,
+            true,
+            false,
+            /STARTTLS rejected: 454/,
+          ],
+          // posttls-finger reads an endless greeting until its timeout; the probe stops at 100
+          // lines (D32).
+          [
+            "127.0.25.22",
+            "TOO_LONG",
+            "greeting",
+            false,
+            null,
+            true,
+            /timeout while reading server greeting/,
+          ],
+          [
+            "127.0.25.23",
+            "GARBAGE",
+            "greeting",
+            false,
+            null,
+            true,
+            /SMTP service not available: 0 SSH-2\.0/,
+          ],
+          [
+            "127.0.25.24",
+            "REJECTED",
+            "greeting",
+            false,
+            null,
+            true,
+            /SMTP service not available: 554 5\.7\.1/,
+          ],
+        ];
+        const fakeResults = await probeInWorld(world, {
+          targets: cases.map(([address]) => ({ host: MAIL_HOST, address })),
+          options: { ...options, stageTimeout: 1_000 },
+        });
+        for (
+          const [i, [address, kind, stage, greeted, starttls, fails, finger]] of cases.entries()
+        ) {
+          const r = fakeResults[i];
+          assert.deepEqual(
+            [r.errorKind, r.errorStage, r.greeted, r.starttls, r.tls, r.certificate, r.fails],
+            [kind, stage, greeted, starttls, null, null, fails],
+            address,
+          );
+          const run = await world.run([
+            "/usr/sbin/posttls-finger",
+            "-c",
+            "-l",
+            "secure",
+            "-t",
+            "1",
+            "-T",
+            "1",
+            `[${address}]:25`,
+            MAIL_HOST,
+          ], { env: { MAIL_CONFIG: mail.configDir }, timeoutMs: 30_000 });
+          const output = text(run.stdout) + text(run.stderr);
+          assert.match(output, finger, `posttls-finger on ${address}:\n${output}`);
+        }
+      },
+    );
+
+    await t.step(
       "TLS-RPT: valid, split, invalid, two records, at the apex only, absent",
       async () => {
         const run = await world.run([Deno.execPath(), "run", "-A", "--no-prompt", RUNNER], {
