@@ -59,7 +59,7 @@ const DAY = 86_400_000;
 
 /**
  * The names a certificate is valid for: its subjectAltName dNSNames, else its CN (RFC 6125
- * §6.4.4 allows the CN only without DNS-IDs; Postfix does the same).
+ * §6.4.4 allows the CN only without DNS-IDs; D31).
  */
 export function certificateNames(cert: CertificateInfo): string[] {
   if (cert.dnsNames.length > 0) return cert.dnsNames;

@@ -94,7 +94,7 @@ function describe(record: TlsaRecord): string {
 }
 
 /**
- * The DANE verdict (RFC 7672 §2.2, Postfix's rule: DANE applies only when the MX, address and
+ * The DANE verdict (RFC 7672 §2.2 and D33: DANE applies only when the MX, address and
  * TLSA answers are all validated). DANE-EE (3) matches the leaf alone, names and dates unchecked
  * (§3.1.1); DANE-TA (2) matches a certificate of the chain the server sent that the leaf chains
  * to, and the leaf's name must be valid for the MX host (§3.1.2).

@@ -1,7 +1,7 @@
 // Whether a certificate's DNS-ID is valid for a host name (RFC 6125 §6.4): case-insensitive,
 // a wildcard only as the whole leftmost label, standing for exactly one label (RFC 8461 §3.4
 // and RFC 7672 §3.2.3 say the same for MX hosts). Partial wildcards (`f*.example`) are not
-// accepted, as in Postfix (OpenSSL's X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS).
+// accepted (D31).
 
 function canonical(name: string): string {
   return name.toLowerCase().replace(/\.$/, "");

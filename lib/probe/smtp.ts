@@ -13,7 +13,7 @@ import {
   type SmtpReply,
 } from "./reply.ts";
 
-/** Each stage's timeout in milliseconds (Internet.nl and mox use 10 s too). */
+/** Each stage's timeout in milliseconds (D32). */
 export const DEFAULT_STAGE_TIMEOUT = 10_000;
 
 /**
@@ -283,7 +283,7 @@ export async function smtpDialogue(
         `STARTTLS answered ${ready.code} ${printable(ready.lines.join(" "))}`,
       );
     }
-    // RFC 3207 §5 and CVE-2011-0411: plain text that came with the 220 must not be read as
+    // RFC 3207 §5 and D32: plain text that came with the 220 must not be read as
     // if it were protected by TLS.
     if (reader.pending || conn.queued > 0) {
       throw new ProbeError(

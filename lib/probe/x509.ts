@@ -119,7 +119,7 @@ async function makeContext(caCerts: string[]): Promise<TrustContext> {
     try {
       anchors.push(x509.parse(pem));
     } catch {
-      // A malformed certificate in a bundle is skipped, as OpenSSL does.
+      // A malformed certificate in a bundle is skipped: the others still count.
     }
   }
   return { x509, anchors };
