@@ -283,7 +283,7 @@ export async function smtpDialogue(
         `STARTTLS answered ${ready.code} ${printable(ready.lines.join(" "))}`,
       );
     }
-    // RFC 3207 §5 and D32: plain text that came with the 220 must not be read as
+    // RFC 3207 §4.2 and D32: plain text that came with the 220 must not be read as
     // if it were protected by TLS.
     if (reader.pending || conn.queued > 0) {
       throw new ProbeError(
