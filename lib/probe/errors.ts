@@ -21,7 +21,10 @@ export type ProbeErrorKind =
   | "EHLO_REFUSED"
   /** STARTTLS was answered with something other than 220 (454: TLS not available now). */
   | "STARTTLS_REFUSED"
-  /** Bytes arrived after the 220 to STARTTLS, before the handshake (RFC 3207 §4.2: plain text before TLS is not to be trusted). */
+  /**
+   * Bytes arrived after the 220 to STARTTLS, before the handshake: text a client must not
+   * trust as if TLS protected it (RFC 3207 §4.2).
+   */
   | "STARTTLS_INJECTION"
   /** The TLS handshake failed. */
   | "TLS_FAILED"

@@ -127,7 +127,7 @@ export function printable(text: string): string {
 
 /**
  * Whether an EHLO reply offers STARTTLS: one of its lines after the first is the keyword
- * (RFC 3207 §4; keywords are case-insensitive, RFC 5321 §2.4).
+ * (RFC 3207 §2; keywords are case-insensitive, RFC 5321 §2.4).
  */
 export function offersStartTls(reply: SmtpReply): boolean {
   return reply.lines.slice(1).some((line) => /^starttls(?:\s|$)/i.test(line.trim()));
