@@ -12,7 +12,7 @@ const DIGEST_OCTETS: Record<number, number> = { 1: 32, 2: 64 };
 
 /**
  * The fields of a TLSA record's data (RFC 6698 §2.1), or undefined when it is malformed (fewer
- * than 4 octets, or a digest of the wrong length): such a record is unusable (RFC 7671 §4.1).
+ * than 4 octets, or a digest of the wrong length): such a record is unusable (RFC 7672 §2.2).
  *
  * @param rdata The record's data.
  * @returns The record, or undefined.
