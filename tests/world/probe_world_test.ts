@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import type { AddressProbe } from "../../lib/probe/probe.ts";
+import { probeJson } from "../../lib/probe/render.ts";
 import { probeExitStatus } from "../../lib/probe/verdict.ts";
+import { Ajv } from "ajv";
 import {
   MAIL_CASES,
   MAIL_HOST,
@@ -24,6 +26,13 @@ if (unavailable !== undefined) {
   );
 }
 
+const schema = JSON.parse(
+  await Deno.readTextFile(new URL("../../lib/probe/probe.schema.json", import.meta.url)),
+);
+const ajv = new Ajv({ allErrors: true, strict: true });
+ajv.addSchema(schema);
+const validateProbe = ajv.getSchema(`${schema.$id}#/definitions/probe`)!;
+
 const RUNNER = fileURLToPath(new URL("./probe_runner.ts", import.meta.url));
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
@@ -33,7 +42,12 @@ async function probeInWorld(world: World, request: ProbeRequest): Promise<Addres
     timeoutMs: 60_000,
   });
   assert.equal(result.code, 0, text(result.stderr));
-  return JSON.parse(text(result.stdout));
+  const results: AddressProbe[] = JSON.parse(text(result.stdout));
+  // Every probe of the world is also checked as the `--json` object it becomes.
+  for (const probe of results) {
+    assert.ok(validateProbe(probeJson(probe)), JSON.stringify(validateProbe.errors));
+  }
+  return results;
 }
 
 /** What each case must show: fields of the probe and of its certificate verdict. */
