@@ -28,6 +28,8 @@ export class ConnectionLimiter {
   readonly #waiting: Array<() => void> = [];
 
   /**
+   * Creates a limiter.
+   *
    * @param max The most connections open at once, at least 1.
    * @throws {RangeError} When `max` is not a positive integer.
    */

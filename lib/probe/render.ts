@@ -7,17 +7,29 @@ import type { TlsRptResult } from "./tls_rpt.ts";
 
 /** The JSON form of one address's probe (`probe.schema.json`, `#/definitions/probe`). */
 export interface ProbeJson {
+  /** The TCP connection was made. */
   reached: boolean;
+  /** A complete 220 greeting came. */
   greeted: boolean;
+  /** Why the dialogue stopped early, or null. */
   error: string | null;
+  /** The kind of that failure (`ProbeErrorKind`), or null. */
   errorKind: string | null;
+  /** STARTTLS offered in the EHLO reply; null without an EHLO reply. */
   starttls: boolean | null;
+  /** The TLS session, or null. */
   tls: { version: string; cipher: string } | null;
+  /** The certificate verdicts, or null without a handshake. */
   certificate: CertificateVerdict | null;
+  /** The DANE verdict. */
   dane: AddressProbe["dane"];
+  /** The TLSA record that matched, or why DANE failed or does not apply. */
   daneDetail: string | null;
+  /** The MTA-STS verdict: null without a policy or with mode none. */
   sts: AddressProbe["sts"];
+  /** Why MTA-STS fails, or null. */
   stsReason: string | null;
+  /** The address fails (D33). */
   fails: boolean;
 }
 
