@@ -51,7 +51,11 @@ export interface ProbeOptions {
   helo: string;
   /** The TCP port. @default {25} */
   port?: number;
-  /** PEM texts of the trusted certificates (bundles allowed); undefined: the TLS library's roots. */
+  /**
+   * PEM texts of the trusted certificates (bundles allowed): courierd's `TLS_TRUSTCERTS`, else
+   * the system bundle. Undefined: the TLS library's built-in roots, against which an expired
+   * certificate cannot be told from an untrusted one (D31 needs the roots themselves).
+   */
   caCerts?: string[];
   /** Each stage's timeout in milliseconds. @default {10000} */
   stageTimeout?: number;
