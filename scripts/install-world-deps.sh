@@ -11,10 +11,10 @@ CACHE="${TESTMXLOOKUP_WORLD_CACHE:-/var/cache/testmxlookup-world}"
 COURIER_DIR="$CACHE/courier"
 # time: /usr/bin/time -f %M, the peak RSS figures of scripts/bench.ts.
 PACKAGES=(unbound nsd ldnsutils iproute2 bind9-dnsutils util-linux openssl wget libgdbm6 time)
+COURIER_PACKAGES=(courier-base libcourier-unicode4 libidn12)
 # postfix: the mail servers of the delivery probe's tests (started only inside the world's
 # namespace, with its own configuration directory) and posttls-finger, the probe's reference.
 PACKAGES+=(postfix)
-COURIER_PACKAGES=(courier-base libcourier-unicode4 libidn12)
 
 if [[ "$(id -u)" != 0 ]]; then
   echo "install-world-deps: not root, skipping (the test world needs root for network namespaces)" >&2
