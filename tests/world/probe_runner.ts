@@ -3,7 +3,7 @@
 // the namespace's addresses from outside it.
 import { Resolver } from "../../lib/resolver/resolver.ts";
 import type { TlsaRecord } from "../../lib/probe/dane.ts";
-import { lookupTlsRpt } from "../../lib/probe/dns.ts";
+import { lookupTlsa, lookupTlsRpt } from "../../lib/probe/dns.ts";
 import { misplacedTlsRpt } from "../../lib/probe/tls_rpt.ts";
 import {
   probeHosts,
@@ -65,9 +65,26 @@ export async function tlsaByDrill(host: string, port: number): Promise<TlsaAnswe
   return { tlsa: secure ? "secure" : "insecure", records };
 }
 
+/**
+ * The library's own lookup (`lookupTlsa` over a Resolver with DO, through Unbound) when the
+ * codec can ask for TLSA, else `tlsaByDrill`.
+ */
+async function tlsaSource(): Promise<NonNullable<ProbeOptions["tlsa"]>> {
+  const resolver = new Resolver({ servers: [{ address: "127.0.0.1" }], udpSize: 1232 });
+  const probe = await lookupTlsa(resolver, "signed.test", 25);
+  if (probe.tlsa === "error" && /Cannot ask for record type/.test(probe.reason ?? "")) {
+    return tlsaByDrill;
+  }
+  return async (host, port, signal) => {
+    const answer = await lookupTlsa(resolver, host, port, { signal });
+    if (answer.tlsa === "error") throw new Error(answer.reason ?? "TLSA lookup failed");
+    return answer;
+  };
+}
+
 if (import.meta.main) {
   const request: ProbeRequest = JSON.parse(await new Response(Deno.stdin.readable).text());
-  if (request.tlsa) (request.options as ProbeOptions).tlsa = tlsaByDrill;
+  if (request.tlsa) (request.options as ProbeOptions).tlsa = await tlsaSource();
   if (request.tlsRptDomains !== undefined) {
     using resolver = new Resolver({ servers: [{ address: "127.0.0.1" }], udpSize: 1232 });
     const out = [];
