@@ -12,6 +12,9 @@ COURIER_DIR="$CACHE/courier"
 # time: /usr/bin/time -f %M, the peak RSS figures of scripts/bench.ts.
 PACKAGES=(unbound nsd ldnsutils iproute2 bind9-dnsutils util-linux openssl wget libgdbm6 time inotify-tools)
 COURIER_PACKAGES=(courier-base libcourier-unicode4 libidn12)
+# postfix: the mail servers of the delivery probe's tests (started only inside the world's
+# namespace, with its own configuration directory) and posttls-finger, the probe's reference.
+PACKAGES+=(postfix)
 
 if [[ "$(id -u)" != 0 ]]; then
   echo "install-world-deps: not root, skipping (the test world needs root for network namespaces)" >&2
@@ -24,7 +27,7 @@ fi
 
 # Daemons running before we start: the packages' maintainer scripts may try to start
 # services; we only stop what appeared during this run, never what was already there.
-daemon_pids() { for n in unbound nsd nginx; do pgrep -x "$n" || true; done | sort; }
+daemon_pids() { for n in unbound nsd nginx master; do pgrep -x "$n" || true; done | sort; }
 before="$(daemon_pids)"
 
 missing=()
@@ -50,6 +53,9 @@ if ((${#missing[@]})); then
     created_policy=1
   fi
   trap '[[ $created_policy == 1 ]] && rm -f "$policy"' EXIT
+  # Postfix without a configuration: no main.cf, so the host's Postfix never runs; the world
+  # starts its own instances in its namespace.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   # A failure is reported, not fatal: the world's tests then skip and say why.
   if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; then
     warn "apt-get install failed; the test world may be unavailable"

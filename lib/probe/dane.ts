@@ -1,0 +1,174 @@
+// DANE for SMTP (RFC 7672, RFC 6698, RFC 7671): whether DANE applies to an MX address and
+// whether the server's chain matches its TLSA records. Pure: the TLSA answer, its DNSSEC status,
+// and the digests come in.
+import type { CertificateInfo } from "./certificate.ts";
+import { nameMatches } from "./name_match.ts";
+
+/** One TLSA record (RFC 6698 §2.1). */
+export interface TlsaRecord {
+  /** Certificate usage: 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE. */
+  usage: number;
+  /** 0 the whole certificate, 1 the SubjectPublicKeyInfo. */
+  selector: number;
+  /** 0 exact, 1 SHA-256, 2 SHA-512. */
+  matchingType: number;
+  /** The association data. */
+  data: Uint8Array;
+}
+
+/** The DNSSEC status of an answer, as the validating resolver said (AD bit) or failed. */
+export type DnsSecurity = "secure" | "insecure" | "bogus" | "error";
+
+/** The `_N._tcp.<host>` TLSA answer and the security of what led to it. */
+export interface DaneInput {
+  /** The MX RRset was validated. */
+  mxSecure: boolean;
+  /** The host's address records were validated. */
+  addressSecure: boolean;
+  /** The TLSA query's status; `insecure` also for an unvalidated NXDOMAIN or NODATA. */
+  tlsa: DnsSecurity;
+  /** The TLSA records (empty for NXDOMAIN or NODATA). */
+  records: TlsaRecord[];
+}
+
+/**
+ * The DANE verdict on one address:
+ * - `none`: no TLSA records, or DANE does not apply (MX or address answers not validated);
+ * - `insecure`: TLSA records that were not validated;
+ * - `matched` / `mismatched`: usable records, and the chain matches one or none;
+ * - `unusable`: records, but none with usage 2 or 3 and known selector and matching type;
+ * - `bogus`: the TLSA answer failed validation; `error`: it could not be had (SERVFAIL).
+ */
+export type DaneVerdict =
+  | "none"
+  | "insecure"
+  | "matched"
+  | "mismatched"
+  | "unusable"
+  | "bogus"
+  | "error";
+
+/** The verdict with the record that matched, or why none did. */
+export interface DaneResult {
+  /** The verdict. */
+  dane: DaneVerdict;
+  /** The matching record, as `3 1 1`, or null. */
+  matchedRecord: string | null;
+  /** One line for the report, or null. */
+  reason: string | null;
+}
+
+/** Computes SHA-256 or SHA-512. */
+export type Digest = (algorithm: "sha256" | "sha512", data: Uint8Array) => Uint8Array;
+
+/** What the matcher needs of each certificate of the chain. */
+export interface DaneCertificate {
+  /** The parsed certificate. */
+  info: CertificateInfo;
+  /** Its SubjectPublicKeyInfo DER. */
+  spki: Uint8Array;
+}
+
+/** Usage 2 and 3 with a known selector and matching type are usable (RFC 7672 §3.1.3). */
+export function isUsable(record: TlsaRecord): boolean {
+  return (record.usage === 2 || record.usage === 3) &&
+    (record.selector === 0 || record.selector === 1) &&
+    record.matchingType >= 0 && record.matchingType <= 2;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+/** Whether one record's association data matches one certificate (RFC 6698 §2.1.2, §2.1.3). */
+export function recordMatches(record: TlsaRecord, cert: DaneCertificate, digest: Digest): boolean {
+  const selected = record.selector === 0 ? cert.info.der : cert.spki;
+  const value = record.matchingType === 0
+    ? selected
+    : digest(record.matchingType === 1 ? "sha256" : "sha512", selected);
+  return equalBytes(value, record.data);
+}
+
+function describe(record: TlsaRecord): string {
+  return `${record.usage} ${record.selector} ${record.matchingType}`;
+}
+
+/**
+ * The DANE verdict (RFC 7672 §2.2 and D33: DANE applies only when the MX, address and
+ * TLSA answers are all validated). DANE-EE (3) matches the leaf alone, names and dates unchecked
+ * (§3.1.1); DANE-TA (2) matches a certificate of the chain the server sent that the leaf chains
+ * to, and the leaf's name must be valid for the MX host (§3.1.2).
+ *
+ * @param input The TLSA answer and the security of the MX and address answers.
+ * @param options The chain (leaf first; empty without a handshake), the MX host name, whether
+ *   each chain link is signed by the next (`chainsTo(i)`: certificates 0..i-1 lead to i), and
+ *   the digest function.
+ * @returns The verdict.
+ */
+export function daneVerdict(
+  input: DaneInput,
+  options: {
+    chain: readonly DaneCertificate[];
+    host: string;
+    chainsTo: (index: number) => boolean;
+    digest: Digest;
+  },
+): DaneResult {
+  const result = (dane: DaneVerdict, reason: string | null, matched: string | null = null) => ({
+    dane,
+    matchedRecord: matched,
+    reason,
+  });
+  if (!input.mxSecure || !input.addressSecure) {
+    return result(
+      "none",
+      input.records.length > 0 && input.tlsa === "secure"
+        ? "TLSA records ignored: the MX or address answers are not DNSSEC-validated"
+        : null,
+    );
+  }
+  if (input.tlsa === "bogus") return result("bogus", "TLSA answer failed DNSSEC validation");
+  if (input.tlsa === "error") return result("error", "TLSA lookup failed");
+  if (input.records.length === 0) return result("none", null);
+  if (input.tlsa === "insecure") return result("insecure", "TLSA records not DNSSEC-validated");
+  const usable = input.records.filter(isUsable);
+  if (usable.length === 0) {
+    return result(
+      "unusable",
+      "no TLSA record usable for SMTP (usages 0 and 1 are not, RFC 7672 §3.1.3)",
+    );
+  }
+  // RFC 7672 §2.2: with usable TLSA records a sender requires STARTTLS and a matching chain.
+  if (options.chain.length === 0) {
+    return result("mismatched", "no TLS handshake to match TLSA against");
+  }
+  const leaf = options.chain[0];
+  for (const record of usable.filter((r) => r.usage === 3)) {
+    if (recordMatches(record, leaf, options.digest)) {
+      return result("matched", null, describe(record));
+    }
+  }
+  let taMatchedWrongName = false;
+  for (const record of usable.filter((r) => r.usage === 2)) {
+    for (let i = 0; i < options.chain.length; i++) {
+      if (!recordMatches(record, options.chain[i], options.digest) || !options.chainsTo(i)) {
+        continue;
+      }
+      const names = leaf.info.dnsNames.length > 0
+        ? leaf.info.dnsNames
+        : leaf.info.commonName === undefined
+        ? []
+        : [leaf.info.commonName];
+      if (names.some((name) => nameMatches(name, options.host))) {
+        return result("matched", null, describe(record));
+      }
+      taMatchedWrongName = true;
+    }
+  }
+  return result(
+    "mismatched",
+    taMatchedWrongName
+      ? "DANE-TA trust anchor matched, but the certificate is not valid for the MX host name"
+      : "no TLSA record matches the server's certificate chain",
+  );
+}

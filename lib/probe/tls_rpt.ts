@@ -1,0 +1,115 @@
+// TLS-RPT policy records (RFC 8460 §3): the TXT strings at `_smtp._tls.<domain>`. Pure: the
+// caller queries; this names every problem.
+
+/** The TLS-RPT verdict of a domain. */
+export interface TlsRptResult {
+  /** `none`: no record; `valid`: exactly one usable record; `invalid`: see `reason`. */
+  status: "none" | "valid" | "invalid";
+  /** The record used (or the only one found), or null. */
+  record: string | null;
+  /** The reporting URIs, in order. */
+  rua: string[];
+  /** What is wrong, or null. */
+  reason: string | null;
+}
+
+/** The most `rua` URIs accepted (the RFC sets no limit; a report has to stop somewhere). */
+export const MAX_RUA = 16;
+
+/**
+ * Parses the TXT records at `_smtp._tls.<domain>` (each record's strings already joined).
+ * RFC 8460 §3: records not starting with `v=TLSRPTv1` are discarded; anything but exactly one
+ * left means no policy. Fields are `key=value` separated by `;`; `v` first, `rua` required, a
+ * comma-separated list of `mailto:` or `https:` URIs.
+ *
+ * @example One record with two reporting URIs
+ * ```ts
+ * import { parseTlsRpt } from "./tls_rpt.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const result = parseTlsRpt([
+ *   "v=TLSRPTv1; rua=mailto:tls@example.com,https://r.example.com/v1",
+ *   "v=spf1 -all",
+ * ]);
+ * assert.equal(result.status, "valid");
+ * assert.deepEqual(result.rua, ["mailto:tls@example.com", "https://r.example.com/v1"]);
+ * assert.equal(parseTlsRpt(["v=TLSRPTv1; rua=http://x.example/"]).status, "invalid");
+ * ```
+ *
+ * @param records The TXT records.
+ * @returns The verdict.
+ */
+export function parseTlsRpt(records: readonly string[]): TlsRptResult {
+  const candidates = records.filter((text) => /^v=TLSRPTv1[ \t]*(?:;|$)/.test(text));
+  if (candidates.length === 0) {
+    const near = records.find((text) => /^\s*v\s*=\s*tlsrptv1/i.test(text));
+    return near === undefined
+      ? { status: "none", record: null, rua: [], reason: null }
+      : invalid(near, `Record does not start with exactly "v=TLSRPTv1": ${quote(near)}`);
+  }
+  if (candidates.length > 1) {
+    return invalid(
+      null,
+      `${candidates.length} records start with "v=TLSRPTv1"; exactly one is allowed (RFC 8460 §3)`,
+    );
+  }
+  const record = candidates[0];
+  const fields = new Map<string, string>();
+  const parts = record.split(";").map((part) => part.trim());
+  if (parts.at(-1) === "") parts.pop();
+  for (const part of parts.slice(1)) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) return invalid(record, `Field without "=": ${quote(part)}`);
+    const key = part.slice(0, eq).trim();
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(key)) {
+      return invalid(record, `Invalid field name: ${quote(key)}`);
+    }
+    if (fields.has(key)) return invalid(record, `Field "${key}" given twice`);
+    fields.set(key, part.slice(eq + 1).trim());
+  }
+  const rua = fields.get("rua");
+  if (rua === undefined) return invalid(record, `No "rua" field (RFC 8460 §3: required)`);
+  const uris = rua.split(",").map((uri) => uri.trim());
+  if (uris.length > MAX_RUA) return invalid(record, `More than ${MAX_RUA} "rua" URIs`);
+  for (const uri of uris) {
+    if (uri === "") return invalid(record, `Empty URI in "rua"`);
+    if (/^mailto:/i.test(uri)) {
+      if (!/^mailto:[^@\s]+@[^@\s]+$/i.test(uri)) {
+        return invalid(record, `Malformed mailto URI in "rua": ${quote(uri)}`);
+      }
+    } else if (/^https:/i.test(uri)) {
+      if (!URL.canParse(uri) || !/^https:\/\/[^/\s]/i.test(uri)) {
+        return invalid(record, `Malformed https URI in "rua": ${quote(uri)}`);
+      }
+    } else {
+      return invalid(record, `"rua" URI is neither mailto: nor https: ${quote(uri)}`);
+    }
+  }
+  return { status: "valid", record, rua: uris, reason: null };
+}
+
+function invalid(record: string | null, reason: string): TlsRptResult {
+  return { status: "invalid", record, rua: [], reason };
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+}
+
+/**
+ * Names a TLS-RPT record published at the wrong place: the domain apex or the pre-standard
+ * `_smtp-tlsrpt` name (a common mistake).
+ *
+ * @param where Which name the records were found at.
+ * @param records The TXT records there.
+ * @returns One line, or null when none starts with `v=TLSRPTv1`.
+ */
+export function misplacedTlsRpt(
+  where: "apex" | "_smtp-tlsrpt",
+  records: readonly string[],
+): string | null {
+  if (!records.some((text) => /^v=TLSRPTv1/i.test(text.trim()))) return null;
+  return where === "apex"
+    ? `A TLS-RPT record is at the domain itself; RFC 8460 §3 puts it at _smtp._tls.<domain>`
+    : `A TLS-RPT record is at _smtp-tlsrpt.<domain>, a pre-standard name; RFC 8460 §3 uses _smtp._tls.<domain>`;
+}

@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { DnsError } from "../../lib/errors.ts";
+import { lookupTlsa, lookupTlsRpt, tlsaFromRdata } from "../../lib/probe/dns.ts";
+import type { Querier, QueryResult } from "../../lib/resolver/resolver.ts";
+import type { ResourceRecord } from "../../lib/wire/message.ts";
+
+/** A querier with one canned outcome per name and type; it records the questions. */
+function canned(answers: Record<string, { records: ResourceRecord[]; ad: boolean } | DnsError>) {
+  const asked: string[] = [];
+  const querier: Querier = {
+    query(name, type) {
+      asked.push(`${name} ${type}`);
+      const answer = answers[`${name} ${type}`];
+      if (answer === undefined) {
+        return Promise.reject(new DnsError("NXDOMAIN", `No such domain "${name}"`));
+      }
+      if (answer instanceof DnsError) return Promise.reject(answer);
+      return Promise.resolve({ name, type, records: answer.records, ad: answer.ad } as QueryResult);
+    },
+  };
+  return { querier, asked };
+}
+
+const record = (name: string, data: ResourceRecord["data"]): ResourceRecord => ({
+  name,
+  type: data.type === "OTHER" ? "TLSA" : data.type,
+  class: "IN",
+  ttl: 300,
+  data,
+});
+
+const digest = new Uint8Array(32).fill(7);
+const tlsaRdata = (usage: number, selector: number, matchingType: number, data: Uint8Array) =>
+  Uint8Array.of(usage, selector, matchingType, ...data);
+
+Deno.test("tlsaFromRdata() reads the fields and refuses malformed data", () => {
+  assert.deepEqual(tlsaFromRdata(tlsaRdata(3, 1, 1, digest)), {
+    usage: 3,
+    selector: 1,
+    matchingType: 1,
+    data: digest,
+  });
+  assert.equal(tlsaFromRdata(Uint8Array.of(3, 1, 1)), undefined);
+  assert.equal(tlsaFromRdata(tlsaRdata(3, 1, 1, digest.slice(1))), undefined);
+  assert.equal(tlsaFromRdata(tlsaRdata(3, 1, 2, digest)), undefined);
+  assert.equal(tlsaFromRdata(tlsaRdata(3, 0, 0, Uint8Array.of(1)))?.data.length, 1);
+});
+
+Deno.test("lookupTlsa() asks _port._tcp.host and keeps the AD bit", async () => {
+  const name = "_25._tcp.mx.example";
+  const { querier, asked } = canned({
+    [`${name} TLSA`]: {
+      ad: true,
+      records: [
+        record(name, { type: "OTHER", raw: tlsaRdata(3, 1, 1, digest) }),
+        record(name, { type: "OTHER", raw: Uint8Array.of(3) }),
+      ],
+    },
+  });
+  const result = await lookupTlsa(querier, "mx.example", 25);
+  assert.deepEqual(asked, [`${name} TLSA`]);
+  assert.equal(result.tlsa, "secure");
+  assert.equal(result.records.length, 1);
+  assert.equal(result.malformed, 1);
+});
+
+Deno.test("lookupTlsa(): no records is insecure and empty, SERVFAIL is error", async () => {
+  const { querier } = canned({
+    "_25._tcp.broken.example TLSA": new DnsError("SERVFAIL", "Server failure"),
+    "_587._tcp.mx.example TLSA": { ad: false, records: [] },
+  });
+  assert.deepEqual(await lookupTlsa(querier, "none.example", 25), {
+    tlsa: "insecure",
+    records: [],
+    malformed: 0,
+    reason: null,
+  });
+  const failed = await lookupTlsa(querier, "broken.example", 25);
+  assert.equal(failed.tlsa, "error");
+  assert.match(failed.reason ?? "", /_25\._tcp\.broken\.example: Server failure/);
+  assert.equal((await lookupTlsa(querier, "mx.example", 587)).tlsa, "insecure");
+});
+
+Deno.test("lookupTlsRpt() joins a record's strings and judges the records", async () => {
+  const name = "_smtp._tls.example.com";
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const { querier, asked } = canned({
+    [`${name} TXT`]: {
+      ad: false,
+      records: [
+        record(name, {
+          type: "TXT",
+          strings: [enc("v=TLSRPTv1; "), enc("rua=mailto:r@example.com")],
+        }),
+      ],
+    },
+    "_smtp._tls.broken.example TXT": new DnsError("TIMEOUT", "No reply"),
+  });
+  const result = await lookupTlsRpt(querier, "example.com");
+  assert.deepEqual(asked, [`${name} TXT`]);
+  assert.deepEqual([result.status, result.rua], ["valid", ["mailto:r@example.com"]]);
+  assert.equal((await lookupTlsRpt(querier, "absent.example")).status, "none");
+  const failed = await lookupTlsRpt(querier, "broken.example");
+  assert.deepEqual([failed.status, failed.reason], [
+    "none",
+    "TXT lookup of _smtp._tls.broken.example: No reply",
+  ]);
+});
