@@ -167,6 +167,7 @@ function finish(
   preferIpv6: boolean,
   warnings: string[],
   noHostsReason: string,
+  noHostsError?: DnsError,
 ): MxResult {
   const hosts = harvests.map((h) => h.host);
   warnings.push(...harvests.flatMap((h) => h.warnings));
@@ -197,7 +198,13 @@ function finish(
       ),
     };
   }
-  return { ...base, outcome: "hard", entries: [], reason: noHostsReason };
+  return {
+    ...base,
+    outcome: "hard",
+    entries: [],
+    reason: noHostsReason,
+    ...(noHostsError ? { error: noHostsError } : {}),
+  };
 }
 
 /**
@@ -306,6 +313,7 @@ export async function lookupMx(domain: string, options: LookupMxOptions): Promis
         preferIpv6,
         [],
         `"${target.display}" has no MX record (${error.kind}) and no address`,
+        error,
       );
     }
     const records = mx.records.filter((r) => r.data.type === "MX");

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type CliHost, runCli } from "../../lib/cli/run.ts";
+import type { CliHost } from "../../lib/cli/cli_host.ts";
+import { runCli } from "../../lib/cli/run.ts";
 import { USAGE } from "../../lib/report/text.ts";
 
 /** A CLI host with files from a table and no network: enough for every path without DNS. */

@@ -1,15 +1,20 @@
 import assert from "node:assert/strict";
-import { answer } from "./fakes/answer.ts";
-import { type BatchResult, lookupMany, MAX_LINE_LENGTH, readDomainLines } from "../lib/batch.ts";
-import { DnsError } from "../lib/errors.ts";
+import { answer } from "../fakes/answer.ts";
+import {
+  type DomainItem,
+  lookupMany,
+  type LookupManyResult,
+} from "../../lib/lookup/lookup_many.ts";
+import { MAX_LINE_LENGTH, readDomainLines } from "../../lib/lookup/read_domain_lines.ts";
+import { DnsError } from "../../lib/errors.ts";
 import {
   type Querier,
   type QueryResult,
   Resolver,
   type ResolverQueryOptions,
-} from "../lib/resolver/resolver.ts";
-import type { ResourceRecord } from "../lib/wire/message.ts";
-import { FakeDnsServer, reply, rr } from "./fakes/dns_server.ts";
+} from "../../lib/resolver/resolver.ts";
+import type { ResourceRecord } from "../../lib/wire/message.ts";
+import { FakeDnsServer, reply, rr } from "../fakes/dns_server.ts";
 
 /** The domain a query serves: `d1.test` for `d1.test MX`, `mx.d1.test A`, `_mta-sts.d1.test TXT`. */
 const domainOf = (name: string): string => name.replace(/^(_mta-sts|mx)\./, "");
@@ -106,8 +111,10 @@ function delays(seed: number, maxMs: number): () => number {
 const names = (count: number, prefix = "d"): string[] =>
   Array.from({ length: count }, (_, i) => `${prefix}${i}.test`);
 
-async function collect(results: AsyncIterable<BatchResult>): Promise<BatchResult[]> {
-  const all: BatchResult[] = [];
+async function collect<T extends DomainItem>(
+  results: AsyncIterable<LookupManyResult<T>>,
+): Promise<LookupManyResult<T>[]> {
+  const all: LookupManyResult<T>[] = [];
   for await (const result of results) all.push(result);
   return all;
 }
@@ -125,11 +132,14 @@ Deno.test("lookupMany() yields every domain once, in input order, whatever order
   const domains = names(60);
   const results = await collect(lookupMany(domains, { resolver, concurrency: 6 }));
   assert.deepEqual(results.map((r) => r.index), domains.map((_, i) => i));
-  assert.deepEqual(results.map((r) => r.domain), domains);
+  assert.deepEqual(results.map((r) => r.item), domains);
   for (const r of results) {
     assert.equal(r.error, undefined);
-    assert.equal(r.lookup?.mx?.outcome, "ok", r.domain);
-    assert.deepEqual(r.lookup.mx.entries.map((e) => e.host), [`mx.${r.domain}`]);
+    assert.equal(r.report.outcome, "ok", r.item);
+    assert.deepEqual(r.report.hosts.map((h) => h.host), [`mx.${r.item}`]);
+    assert.deepEqual(r.report.hosts[0].addresses.map((a) => a.ip), [
+      `192.0.2.${Number(r.item.slice(1, -5)) % 250}`,
+    ]);
   }
 });
 
@@ -137,7 +147,7 @@ Deno.test("lookupMany() gives failures and invalid names a result of their own, 
   const resolver = new FakeQuerier();
   const domains = ["d1.test", "nx.test", "", "a..b.test", "[192.0.2.9]", "d2.test"];
   const results = await collect(lookupMany(domains, { resolver }));
-  assert.deepEqual(results.map((r) => [r.domain, r.lookup?.mx?.outcome]), [
+  assert.deepEqual(results.map((r) => [r.item, r.report.outcome]), [
     ["d1.test", "ok"],
     ["nx.test", "hard"],
     ["", "internal"],
@@ -165,7 +175,7 @@ Deno.test("lookupMany() fills every slot while one slow domain holds the output 
   release();
   const results = await done;
   assert.equal(resolver.maxDomains, 5);
-  assert.deepEqual(results.map((r) => r.domain), names(12));
+  assert.deepEqual(results.map((r) => r.item), names(12));
 });
 
 Deno.test("lookupMany() holds at most 4 × concurrency domains, however long the input", async () => {
@@ -190,23 +200,30 @@ Deno.test("lookupMany() holds at most 4 × concurrency domains, however long the
   assert.ok(most <= 4 * 4 + 1, `${most} domains held`);
 });
 
-Deno.test("lookupMany() on abort delivers only what finished in order, and aborts the rest", async () => {
+Deno.test("lookupMany() on abort delivers what finished, in order, and the rest as aborted", async () => {
   const resolver = new FakeQuerier();
   resolver.delayMs = (name) => name === "d2.test" ? Infinity : 0;
   const controller = new AbortController();
-  const got: string[] = [];
-  await assert.rejects(async () => {
-    for await (
-      const r of lookupMany(names(10), { resolver, concurrency: 3, signal: controller.signal })
-    ) {
-      got.push(r.domain);
-      if (got.length === 2) {
-        // Aborted once d3 and d4 have finished behind the stuck d2: they must not come out.
-        until(() => resolver.answered.includes("mx.d4.test A")).then(() => controller.abort());
-      }
+  const got: LookupManyResult<string>[] = [];
+  for await (
+    const r of lookupMany(names(10), { resolver, concurrency: 3, signal: controller.signal })
+  ) {
+    got.push(r);
+    if (got.length === 2) {
+      // Aborted once d3 and d4 have finished behind the stuck d2: they still come out.
+      until(() => resolver.answered.includes("mx.d4.test A")).then(() => controller.abort());
     }
-  }, { name: "AbortError" });
-  assert.deepEqual(got, ["d0.test", "d1.test"]);
+  }
+  assert.deepEqual(got.slice(0, 5).map((r) => [r.item, r.report.outcome]), [
+    ["d0.test", "ok"],
+    ["d1.test", "ok"],
+    ["d2.test", "aborted"],
+    ["d3.test", "ok"],
+    ["d4.test", "ok"],
+  ]);
+  assert.equal((got[2].error as DOMException).name, "AbortError");
+  assert.deepEqual(got.map((r) => r.index), got.map((_, i) => i));
+  for (const r of got) assert.ok(["ok", "aborted"].includes(r.report.outcome), r.item);
   assert.ok(resolver.aborted.includes("d2.test MX"), resolver.aborted.join(", "));
   assert.ok(
     !resolver.answered.some((q) => q.startsWith("d9.test")),
@@ -214,11 +231,32 @@ Deno.test("lookupMany() on abort delivers only what finished in order, and abort
   );
 });
 
+Deno.test("lookupMany() with ordered: false yields each result as it finishes", async () => {
+  const resolver = new FakeQuerier();
+  resolver.delayMs = (name) => name.startsWith("d0.") ? 30 : 0;
+  const results = await collect(lookupMany(names(4), { resolver, ordered: false }));
+  assert.equal(results.at(-1)?.item, "d0.test");
+  assert.deepEqual(results.map((r) => r.index).sort(), [0, 1, 2, 3]);
+  for (const r of results) assert.equal(r.report.outcome, "ok", r.item);
+});
+
+Deno.test("lookupMany() carries the caller's items through to their results", async () => {
+  const resolver = new FakeQuerier();
+  const items = [{ line: 3, domain: "d1.test" }, { line: 7, domain: "nx.test" }];
+  const results = await collect(lookupMany(items, { resolver }));
+  assert.deepEqual(results.map((r) => [r.item, r.report.domain, r.report.outcome]), [
+    [items[0], "d1.test", "ok"],
+    [items[1], "nx.test", "hard"],
+  ]);
+  // A hard outcome keeps the DNS error behind it.
+  assert.equal((results[1].report.error as DnsError).kind, "NXDOMAIN");
+});
+
 Deno.test("lookupMany() gives a domain past its deadline a result without MX, and goes on", async () => {
   const resolver = new FakeQuerier();
   resolver.delayMs = (name) => name === "d1.test" ? Infinity : 0;
   const results = await collect(lookupMany(names(3), { resolver, deadlineMs: 20 }));
-  assert.deepEqual(results.map((r) => r.lookup?.mx?.outcome), ["ok", undefined, "ok"]);
+  assert.deepEqual(results.map((r) => r.report.outcome), ["ok", "deadline", "ok"]);
   assert.equal(results[1].error, undefined);
   assert.ok(resolver.aborted.includes("d1.test MX"));
 });
@@ -235,7 +273,7 @@ Deno.test("lookupMany() aborts the lookups in flight when the caller stops early
     }
   }
   for await (const r of lookupMany(source(), { resolver, concurrency: 4 })) {
-    assert.equal(r.domain, "d0.test");
+    assert.equal(r.item, "d0.test");
     await until(() => resolver.outstanding.size === 3);
     break;
   }
@@ -256,7 +294,7 @@ Deno.test("lookupMany() delivers the domains read before the input failed, then 
   }
   const got: string[] = [];
   await assert.rejects(async () => {
-    for await (const r of lookupMany(source(), { resolver })) got.push(r.domain);
+    for await (const r of lookupMany(source(), { resolver })) got.push(r.item);
   }, { message: "Input error" });
   assert.deepEqual(got, ["d0.test", "d1.test"]);
 });
@@ -268,9 +306,10 @@ Deno.test("lookupMany() passes on what a lookup throws as that domain's error", 
       name.includes("bug") ? Promise.reject(new TypeError("Bug")) : fake.query(name, type, options),
   };
   const results = await collect(lookupMany(["d1.test", "bug.test"], { resolver: failing }));
-  assert.equal(results[0].lookup?.mx?.outcome, "ok");
+  assert.equal(results[0].report.outcome, "ok");
   assert.ok(results[1].error instanceof TypeError);
-  assert.equal(results[1].lookup, undefined);
+  assert.equal(results[1].report.outcome, "internal");
+  assert.equal(results[1].report.reason, "Internal error: Bug");
 });
 
 Deno.test("lookupMany() rejects a concurrency below 1 and a deadline of 0", async () => {
@@ -298,8 +337,8 @@ Deno.test("lookupMany() gives each domain only its own round trips from a shared
     attempts: 1,
   });
   const results = await collect(lookupMany(["a.test", "b.test"], { resolver }));
-  for (const { domain, lookup } of results) {
-    const asked = lookup!.trace.map((t) => `${t.name} ${t.type}`).sort();
+  for (const { item: domain, report } of results) {
+    const asked = report.trace.map((t) => `${t.name} ${t.type}`).sort();
     assert.deepEqual(asked, [
       `_mta-sts.${domain} TXT`,
       `${domain} MX`,
