@@ -13,6 +13,6 @@
  * @module
  */
 export { UsageError } from "./lib/errors.ts";
-export { type CliArgs, parseArgs } from "./lib/cli/args.ts";
+export { type CliAction, type CliArgs, parseArgs } from "./lib/cli/args.ts";
 export { type CliHost, denoCliHost } from "./lib/cli/cli_host.ts";
 export { runCli, VERSION } from "./lib/cli/run.ts";
