@@ -128,7 +128,7 @@ async function harvest(
       if (!(error instanceof DnsError)) throw error;
       if (error.kind === "CNAME_LOOP") throw new Abort("cname", error);
       if (error.kind === "INVALID_NAME") throw new Abort("internal", error);
-      if (error.kind !== "NXDOMAIN" && error.kind !== "NODATA") errors.push(error);
+      if (error.transient) errors.push(error);
       return { records: [], ad: false, family };
     }
   }));
@@ -301,7 +301,7 @@ export async function lookupMx(domain: string, options: LookupMxOptions): Promis
       if (!(error instanceof DnsError)) throw error;
       if (error.kind === "CNAME_LOOP") throw new Abort("cname", error);
       if (error.kind === "INVALID_NAME") throw new Abort("internal", error);
-      if (error.kind !== "NXDOMAIN" && error.kind !== "NODATA") {
+      if (error.transient) {
         return { ...empty, queryName, outcome: "soft", error, reason: error.message };
       }
       // No MX: the domain itself is the mail host, "implicit MX" (RFC 5321 §5.1).
