@@ -77,7 +77,7 @@ export interface LookupDomainOptions {
  * import { lookupDomain } from "@testmxlookup/testmxlookup";
  * import assert from "node:assert/strict";
  *
- * const report = await lookupDomain("[192.0.2.1]", { store: undefined, deadlineMs: 1000 });
+ * const report = await lookupDomain("[192.0.2.1]", { deadlineMs: 1000 });
  * assert.equal(report.outcome, "ok");
  * assert.deepEqual(report.hosts[0].addresses, [{ ip: "192.0.2.1", family: 4, dnssec: false }]);
  * ```

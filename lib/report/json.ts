@@ -160,6 +160,22 @@ function stsPart(sts: StsResult): JsonSts {
  *
  * @param report The report.
  * @returns The status.
+ *
+ * @example The status of a lookup that reached its deadline
+ * ```ts
+ * import { exitCodeOf, lookupDomain, type Querier } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const silent: Querier = {
+ *   query: (_name, _type, options) =>
+ *     new Promise((_, reject) =>
+ *       options?.signal?.addEventListener("abort", () => reject(options.signal?.reason))
+ *     ),
+ * };
+ * const report = await lookupDomain("slow.example", { resolver: silent, deadlineMs: 5 });
+ * assert.equal(report.outcome, "deadline");
+ * assert.equal(exitCodeOf(report), 1);
+ * ```
  */
 export function exitCodeOf(report: DomainReport): number {
   if (report.outcome === "ok") return 0;
