@@ -15,7 +15,10 @@ import type { StsMode } from "../sts/policy.ts";
  */
 export type DomainOutcome = MxOutcome | "deadline" | "aborted";
 
-/** One address of an MX host, as plain JSON-able values. */
+/**
+ * One address of an MX host, as plain JSON-able values. What is later learnt about the address
+ * itself (a delivery probe's outcome) belongs on this object, beside `ip`.
+ */
 export interface AddressReport {
   /** The address: dotted IPv4 (`192.0.2.1`) or IPv6 text (`2001:db8::1`). */
   ip: string;

@@ -47,7 +47,7 @@ export interface MxResult {
   outcome: MxOutcome;
   /** Why it did not end "ok", one sentence for stderr. */
   reason?: string;
-  /** The error behind `reason`, when DNS gave one. */
+  /** The error behind `reason`, when DNS gave one (also NXDOMAIN or NODATA when hard, D18). */
   error?: DnsError;
   /** The printed lines' facts, in print order. */
   entries: MxEntry[];
@@ -198,13 +198,8 @@ function finish(
       ),
     };
   }
-  return {
-    ...base,
-    outcome: "hard",
-    entries: [],
-    reason: noHostsReason,
-    ...(noHostsError ? { error: noHostsError } : {}),
-  };
+  const error = noHostsError ? { error: noHostsError } : {};
+  return { ...base, outcome: "hard", entries: [], reason: noHostsReason, ...error };
 }
 
 /**
