@@ -52,7 +52,7 @@ export { lookupDomain } from "./lib/lookup/lookup_domain.ts";
 export type { LookupDomainOptions } from "./lib/lookup/lookup_domain.ts";
 export { lookupMany } from "./lib/lookup/lookup_many.ts";
 export type { DomainItem, LookupManyOptions, LookupManyResult } from "./lib/lookup/lookup_many.ts";
-export { readDomainLines } from "./lib/lookup/read_domain_lines.ts";
+export { MAX_LINE_LENGTH, readDomainLines } from "./lib/lookup/read_domain_lines.ts";
 export type { DomainLine, ReadDomainLinesOptions } from "./lib/lookup/read_domain_lines.ts";
 export type { LocalConfig } from "./lib/local.ts";
 export { lookupMx } from "./lib/mx/lookup.ts";
@@ -86,7 +86,7 @@ export { entryName, StsStore } from "./lib/sts/store.ts";
 export type { EntryRead, ExpireResult } from "./lib/sts/store.ts";
 export { parseStsRecords } from "./lib/sts/txt.ts";
 export type { TxtResult } from "./lib/sts/txt.ts";
-export { exitCodeOf, renderJson } from "./lib/report/json.ts";
+export { exitCodeOf, JSON_SCHEMA_VERSION, renderJson } from "./lib/report/json.ts";
 export type {
   JsonAddress,
   JsonMxHost,

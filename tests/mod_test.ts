@@ -119,6 +119,8 @@ Deno.test("mod.ts exports these values and nothing else that runs", () => {
   assert.deepEqual(Object.keys(mod).sort(), [
     "ConfigError",
     "DnsError",
+    "JSON_SCHEMA_VERSION",
+    "MAX_LINE_LENGTH",
     "Resolver",
     "StsError",
     "StsStore",
