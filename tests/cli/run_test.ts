@@ -76,6 +76,22 @@ Deno.test("runCli() refuses an unsendable name before any packet, as an internal
   assert.match(out.stderr, /empty label/);
 });
 
+Deno.test("runCli() gives a name that cannot be asked one reason line, also with STS on", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "run_test_sts_on_" });
+  try {
+    const { host, out } = fakeHost({}, { TESTMXLOOKUP_STS_DIR: dir });
+    const name = `${"a".repeat(64)}.test`;
+    assert.equal(await runCli([name], host), 1);
+    assert.equal(out.stdout, `${name}: internal error.\n`);
+    assert.equal(
+      out.stderr,
+      `testmxlookup: "${name}" has a label longer than 63 octets\n`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("runCli() completes a dotless name with resolv.conf's domain", async () => {
   const { host, out } = fakeHost({
     "/etc/resolv.conf": "domain world.test\nnameserver 127.0.0.1\n",
