@@ -12,11 +12,9 @@ import {
   EXIT_SOFTWARE,
   parseArgs,
 } from "./args.ts";
-import { batchCommand } from "./batch_command.ts";
 import type { CliHost } from "./cli_host.ts";
 import { lookupCommand } from "./lookup_command.ts";
 import { openSession } from "./session.ts";
-import { maintainCommand, overrideCommand, purgeCommand, showPolicy } from "./sts_command.ts";
 
 /** The version `--version` prints. */
 export const VERSION = "0.1.0";
@@ -41,11 +39,19 @@ async function dispatch(argv: readonly string[], host: CliHost): Promise<number>
   }
   const session = await openSession(args, host);
   const domain = args.domain;
+  if (args.action === "lookup" && args.batchFile === undefined && domain !== undefined) {
+    return await lookupCommand(session, domain);
+  }
+  // The other commands are loaded when asked for: a single lookup, the usual run, starts
+  // sooner with five modules fewer to load.
+  if (args.action === "lookup" && args.batchFile !== undefined) {
+    const { batchCommand } = await import("./batch_command.ts");
+    return await batchCommand(session, args.batchFile);
+  }
+  const { maintainCommand, overrideCommand, purgeCommand, showPolicy } = await import(
+    "./sts_command.ts"
+  );
   switch (args.action) {
-    case "lookup":
-      if (args.batchFile !== undefined) return await batchCommand(session, args.batchFile);
-      if (domain !== undefined) return await lookupCommand(session, domain);
-      break;
     case "sts":
       if (domain !== undefined) return await showPolicy(session, domain);
       break;
