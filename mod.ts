@@ -4,23 +4,33 @@
  * (RFC 8461) is published, valid and matched by every MX. It is the code behind the
  * `testmxlookup` command, a re-implementation of Courier MTA's tool with the same output.
  *
+ * Quick start: {@linkcode lookupDomain} looks a domain up and returns one
+ * {@linkcode DomainReport} (hosts with their addresses, `[ LOCAL ]`, the policy and each
+ * host's match, the reasons, the DNS round trips); {@linkcode formatReport} prints it as
+ * Courier does and {@linkcode renderJson} as the `--json` document. {@linkcode lookupMany}
+ * does the same for a long list, carrying each item (a line number) through.
+ *
  * Nothing happens on import; every function takes its servers, paths and an `AbortSignal`
- * through an options object, and many lookups may run at once.
+ * through an options object, and many lookups may run at once. Run with `--unstable-net`
+ * (UDP sockets), `--allow-net`, and read access to what you name (a policy cache, a CA file).
  *
- * @example Look up a domain's mail servers
+ * @example Look up a domain's mail servers and its MTA-STS policy
  * ```ts ignore
- * import { lookupMx, Resolver } from "@testmxlookup/testmxlookup";
+ * import { lookupDomain, Resolver } from "@testmxlookup/testmxlookup";
  *
- * const resolver = new Resolver({ servers: [{ address: "127.0.0.1" }], udpSize: 1280 });
- * const result = await lookupMx("example.com", { resolver });
- * for (const entry of result.entries) console.log(entry.host, entry.priority);
+ * using resolver = new Resolver({ servers: [{ address: "127.0.0.1" }] });
+ * const report = await lookupDomain("example.com", { resolver, deadlineMs: 10_000 });
+ * console.log(report.outcome, report.stsMode);
+ * for (const host of report.hosts) {
+ *   console.log(host.priority, host.host, host.addresses.map((a) => a.ip), host.stsMatch);
+ * }
  * ```
  *
  * @module
  */
 export { formatAddress, parseAddress } from "./lib/address.ts";
 export type { Address } from "./lib/address.ts";
-export { ConfigError, DnsError, UsageError } from "./lib/errors.ts";
+export { ConfigError, DnsError } from "./lib/errors.ts";
 export type { ConfigErrorKind, DnsErrorKind, DnsErrorOptions } from "./lib/errors.ts";
 export type {
   Clock,
@@ -33,15 +43,19 @@ export type {
   UdpSocket,
 } from "./lib/host.ts";
 export { denoHost } from "./lib/host.ts";
-export { lookupDomain, lookupMany, readDomainLines } from "./lib/batch.ts";
 export type {
-  BatchResult,
-  DomainLine,
-  DomainLookup,
-  LookupDomainOptions,
-  LookupManyOptions,
-  ReadDomainLinesOptions,
-} from "./lib/batch.ts";
+  AddressReport,
+  DomainOutcome,
+  DomainReport,
+  HostReport,
+} from "./lib/lookup/domain_report.ts";
+export { lookupDomain } from "./lib/lookup/lookup_domain.ts";
+export type { LookupDomainOptions } from "./lib/lookup/lookup_domain.ts";
+export { lookupMany } from "./lib/lookup/lookup_many.ts";
+export type { DomainItem, LookupManyOptions, LookupManyResult } from "./lib/lookup/lookup_many.ts";
+export { MAX_LINE_LENGTH, readDomainLines } from "./lib/lookup/read_domain_lines.ts";
+export type { DomainLine, ReadDomainLinesOptions } from "./lib/lookup/read_domain_lines.ts";
+export type { LocalConfig } from "./lib/local.ts";
 export { lookupMx } from "./lib/mx/lookup.ts";
 export type { LookupMxOptions, MxHost, MxOutcome, MxResult } from "./lib/mx/lookup.ts";
 export type { MxEntry } from "./lib/mx/sort.ts";
@@ -56,6 +70,8 @@ export type {
 } from "./lib/resolver/resolver.ts";
 export { loadResolvConf, parseResolvConf } from "./lib/resolver/resolv_conf.ts";
 export type { ResolvConf, ResolvConfWarning } from "./lib/resolver/resolv_conf.ts";
+export { expireCache, overrideMode, purgePolicy, setCacheSize } from "./lib/sts/admin.ts";
+export type { ExpireCacheResult, OverrideResult, PurgeResult } from "./lib/sts/admin.ts";
 export { StsError } from "./lib/sts/errors.ts";
 export type { StsErrorKind, StsErrorOptions } from "./lib/sts/errors.ts";
 export { fetchPolicy, parseCourierdTrustCerts } from "./lib/sts/fetch.ts";
@@ -71,22 +87,15 @@ export { entryName, StsStore } from "./lib/sts/store.ts";
 export type { EntryRead, ExpireResult } from "./lib/sts/store.ts";
 export { parseStsRecords } from "./lib/sts/txt.ts";
 export type { TxtResult } from "./lib/sts/txt.ts";
-export { buildJsonReport } from "./lib/report/json.ts";
+export { exitCodeOf, JSON_SCHEMA_VERSION, renderJson } from "./lib/report/json.ts";
 export type {
   JsonAddress,
   JsonMxHost,
   JsonReport,
-  JsonReportInput,
   JsonSts,
   JsonTrace,
+  RenderJsonOptions,
 } from "./lib/report/json.ts";
 export { formatReport } from "./lib/report/text.ts";
-export type {
-  FailedReport,
-  FailureKind,
-  LookupReport,
-  RelayLine,
-  Report,
-  ReportEntry,
-} from "./lib/report/text.ts";
+export type { FailureKind } from "./lib/report/text.ts";
 export type { Message, Question, RecordData, ResourceRecord } from "./lib/wire/message.ts";

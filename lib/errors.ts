@@ -97,7 +97,7 @@ export class DnsError extends Error {
  *
  * @example The fields the command line's driver reads
  * ```ts
- * import { UsageError } from "@testmxlookup/testmxlookup";
+ * import { UsageError } from "@testmxlookup/testmxlookup/cli";
  * import assert from "node:assert/strict";
  *
  * const error = new UsageError("--udpsize needs a number", 1, true);

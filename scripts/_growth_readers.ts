@@ -1,7 +1,7 @@
 // The readers of outside input that the growth target of scripts/fuzz_growth.ts times: for
 // each, the largest input it accepts, hand-made worst shapes, and tokens for seeded shapes.
 import { parseAddress } from "../lib/address.ts";
-import { readDomainLines } from "../lib/batch.ts";
+import { readDomainLines } from "../lib/lookup/read_domain_lines.ts";
 import { parseArgs } from "../lib/cli/args.ts";
 import { UsageError } from "../lib/errors.ts";
 import { isLocal, parseHostedDomains } from "../lib/local.ts";

@@ -1,10 +1,14 @@
 // `deno task demo`: starts the local test world (its own network namespace with NSD, Unbound
-// and DNSSEC) and runs testmxlookup against some of its domains, so that the tool can be seen
-// at work without internet. Needs root (network namespaces) and the world's Debian packages.
+// and DNSSEC) and runs testmxlookup against some of its domains (MX, DNSSEC, MTA-STS, --json,
+// --batch), so that the tool can be seen at work without internet. Needs root and the world's
+// Debian packages.
 import { lookupFlags, MAIN as main } from "../tests/world/tool.ts";
 import { startWorld, worldUnavailableReason } from "../tests/world/world.ts";
 
-const DEMOS: string[][] = [
+/** A command line, with what it reads on stdin. */
+type Demo = { argv: string[]; stdin?: string };
+
+const DEMOS: Demo[] = [
   ["two-mx.test"],
   ["equal-mx.test"],
   ["--dnssec", "signed.test"],
@@ -13,7 +17,14 @@ const DEMOS: string[][] = [
   ["münchen.test"],
   ["ip-literal.test"],
   ["nxdomain.test"],
-];
+  // MTA-STS: an enforced policy whose patterns one of the two MX hosts does not match.
+  ["sts-mismatch.test"],
+  ["--sts", "sts-mismatch.test"],
+  ["--json", "sts-enforce.test"],
+].map((argv): Demo => ({ argv })).concat([{
+  argv: ["--batch", "-"],
+  stdin: "two-mx.test\nsts-enforce.test\nnxdomain.test\n",
+}]);
 
 const unavailable = worldUnavailableReason();
 if (unavailable !== undefined) {
@@ -25,11 +36,13 @@ if (unavailable !== undefined) {
 const flags = await lookupFlags();
 const decoder = new TextDecoder();
 
-await using world = await startWorld();
+// The STS cache enabled with Courier's default size, so that policies are fetched and shown.
+await using world = await startWorld({ stsCacheSize: null });
 console.log(`Test world up in network namespace ${world.ns}; resolver 127.0.0.1 (Unbound).\n`);
-for (const argv of DEMOS) {
-  const result = await world.run([Deno.execPath(), "run", ...flags, main, ...argv]);
-  console.log(`$ testmxlookup ${argv.join(" ")}`);
+for (const { argv, stdin } of DEMOS) {
+  const result = await world.run([Deno.execPath(), "run", ...flags, main, ...argv], { stdin });
+  const input = stdin === undefined ? "" : ` <<EOF\n${stdin}EOF`;
+  console.log(`$ testmxlookup ${argv.join(" ")}${input}`);
   Deno.stdout.writeSync(result.stdout);
   const stderr = decoder.decode(result.stderr);
   if (stderr) console.log(stderr.trimEnd().split("\n").map((l) => `  (stderr) ${l}`).join("\n"));

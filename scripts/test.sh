@@ -15,7 +15,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
 # --doc also runs the examples in the library's documentation.
-[ "$#" -gt 0 ] || set -- mod.ts lib/ tests/
+[ "$#" -gt 0 ] || set -- mod.ts cli.ts lib/ tests/
 "$deno" test --allow-all --frozen --no-prompt --doc "$@" 2>&1 | tee "$log"
 code=${PIPESTATUS[0]}
 set -e

@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import * as mod from "../mod.ts";
 import {
-  buildJsonReport,
   denoHost,
   DnsError,
   entryName,
@@ -16,12 +15,11 @@ import {
   formatReport,
   type JsonReport,
   loadResolvConf,
+  lookupDomain,
   lookupMx,
-  type LookupReport,
   lookupSts,
   matchesMx,
   type Message,
-  type MxResult,
   parseAddress,
   parseCourierdTrustCerts,
   parsePolicy,
@@ -29,13 +27,13 @@ import {
   parseStsRecords,
   type Querier,
   type QueryResult,
+  renderJson,
   Resolver,
   type ResourceRecord,
   StsError,
-  type StsResult,
   StsStore,
-  UsageError,
 } from "../mod.ts";
+import { UsageError } from "../cli.ts";
 import { assertValidReport } from "./_schema.ts";
 import { startWorld, WORLD_CA_FILE, worldUnavailableReason } from "./world/world.ts";
 
@@ -121,13 +119,15 @@ Deno.test("mod.ts exports these values and nothing else that runs", () => {
   assert.deepEqual(Object.keys(mod).sort(), [
     "ConfigError",
     "DnsError",
+    "JSON_SCHEMA_VERSION",
+    "MAX_LINE_LENGTH",
     "Resolver",
     "StsError",
     "StsStore",
-    "UsageError",
-    "buildJsonReport",
     "denoHost",
     "entryName",
+    "exitCodeOf",
+    "expireCache",
     "fetchPolicy",
     "formatAddress",
     "formatReport",
@@ -137,12 +137,16 @@ Deno.test("mod.ts exports these values and nothing else that runs", () => {
     "lookupMx",
     "lookupSts",
     "matchesMx",
+    "overrideMode",
     "parseAddress",
     "parseCourierdTrustCerts",
     "parsePolicy",
     "parseResolvConf",
     "parseStsRecords",
+    "purgePolicy",
     "readDomainLines",
+    "renderJson",
+    "setCacheSize",
   ]);
 });
 
@@ -279,34 +283,34 @@ Deno.test("entryName() and StsStore keep one safe cache file per domain", async 
   }
 });
 
-Deno.test("formatReport() prints Courier's lines for a lookup and for each failure", () => {
-  const report: LookupReport = {
-    arg: "example.com",
-    stsMode: "testing",
-    entries: [
-      {
-        host: "mx.example.com",
-        priority: 10,
-        address: "::ffff:192.0.2.1",
-        local: true,
-        dnssec: false,
-        stsMatch: false,
-      },
-    ],
+Deno.test("formatReport() prints Courier's lines for a lookup and for each failure", async () => {
+  const querier = tableQuerier(EXAMPLE_DNS);
+  const report = await lookupDomain("example.com", {
+    resolver: querier,
+    local: { hostname: "mx.example.com" },
+  });
+  const testing = {
+    ...report,
+    stsMode: "testing" as const,
+    hosts: report.hosts.map((h) => ({ ...h, stsMatch: false })),
   };
   assert.equal(
-    formatReport(report),
+    formatReport(testing),
     "Domain example.com:\nSTS: testing\n" +
       "Relay: mx.example.com, Priority: 10, Address: ::ffff:192.0.2.1 [ LOCAL ]\n" +
+      "ERROR: STS Policy verification failed: mx.example.com\n" +
+      "Relay: mx.example.com, Priority: 10, Address: 2001:db8::1 [ LOCAL ]\n" +
       "ERROR: STS Policy verification failed: mx.example.com\n",
   );
-  const failures = ["soft", "hard", "internal", "cname", "nomail"] as const;
-  assert.deepEqual(failures.map((failure) => formatReport({ arg: "a.test", failure })), [
+  const failures = ["soft", "hard", "internal", "cname", "nomail", "deadline"] as const;
+  const failed = failures.map((outcome) => formatReport({ ...report, outcome, domain: "a.test" }));
+  assert.deepEqual(failed, [
     "a.test: soft error.\n",
     "a.test: hard error.\n",
     "a.test: internal error.\n",
     "a.test: bad DNS records (recursive CNAME).\n",
     "a.test: no mail.\n",
+    "a.test: soft error.\n",
   ]);
 });
 
@@ -459,19 +463,30 @@ Deno.test("lookupSts() fetches, caches and reuses a policy through injected DNS 
   }
 });
 
-Deno.test("buildJsonReport() output follows the published schema", async () => {
+Deno.test("lookupDomain() computes each host's STS match and [ LOCAL ] once; renderJson() follows the schema", async () => {
   const querier = tableQuerier(EXAMPLE_DNS);
-  const mx = await lookupMx("example.com", { resolver: querier });
+  const found = await lookupDomain("example.com", {
+    resolver: querier,
+    local: { hostname: "mx.example.com" },
+  });
+  // The injected fetch serves the policy: lookupSts is the same function lookupDomain calls.
   const sts = await lookupSts("example.com", {
     resolver: querier,
     fetch: policyServer(POLICY).fetch,
   });
-  const report = buildJsonReport({
-    domain: "example.com",
-    mx,
+  assert.equal(sts.policy?.mode, "enforce");
+  assert.deepEqual(found.hosts.map((h) => [h.host, h.local, h.stsMatch]), [
+    ["mx.example.com", true, null],
+  ]);
+  assert.deepEqual(found.hosts[0].addresses, [
+    { ip: "192.0.2.1", family: 4, dnssec: false },
+    { ip: "2001:db8::1", family: 6, dnssec: false },
+  ]);
+  const report = renderJson({
+    ...found,
     sts,
-    isLocal: (host) => host === "mx.example.com",
-    exitCode: 0,
+    stsMode: "enforce",
+    hosts: found.hosts.map((h) => ({ ...h, stsMatch: true })),
     trace: [{
       server: "127.0.0.1",
       name: "example.com",
@@ -485,34 +500,36 @@ Deno.test("buildJsonReport() output follows the published schema", async () => {
   });
   assertValidReport(JSON.parse(JSON.stringify(report)));
   assert.equal(report.outcome, "ok");
+  assert.equal(report.exitCode, 0);
+  assert.equal(report.courierLine, null);
   assert.equal(report.sts.policy?.mode, "enforce");
   assert.deepEqual(report.mx.map((h) => [h.host, h.local, h.stsMatch, h.addresses.length]), [
     ["mx.example.com", true, true, 2],
   ]);
+  assert.equal(report.mx[0].addresses[0].address, "::ffff:192.0.2.1");
 
-  const failed: MxResult = await lookupMx("nothing.example", { resolver: tableQuerier({}) });
-  const noSts: StsResult = { enabled: true, cache: "unchanged", warnings: [] };
-  const failedReport = buildJsonReport({
-    domain: "nothing.example",
-    mx: failed,
-    sts: noSts,
-    isLocal: () => false,
-    courierLine: "nothing.example: hard error.",
-    exitCode: 1,
-    trace: [],
-    durationMs: 1,
-  });
-  assertValidReport(JSON.parse(JSON.stringify(failedReport)));
-  const deadline = buildJsonReport({
-    domain: "slow.example",
-    sts: noSts,
-    isLocal: () => false,
-    exitCode: 1,
-    trace: [],
-    durationMs: 60_000,
-  });
+  const failed = renderJson(await lookupDomain("nothing.example", { resolver: tableQuerier({}) }));
+  assertValidReport(JSON.parse(JSON.stringify(failed)));
+  assert.deepEqual([failed.outcome, failed.exitCode, failed.courierLine], [
+    "hard",
+    1,
+    "nothing.example: hard error.",
+  ]);
+  const silent: Querier = {
+    query: (_name, _type, options) =>
+      new Promise((_, reject) =>
+        options?.signal?.addEventListener("abort", () => reject(options.signal?.reason))
+      ),
+  };
+  const deadline = renderJson(
+    await lookupDomain("slow.example", { resolver: silent, deadlineMs: 5 }),
+  );
   assertValidReport(JSON.parse(JSON.stringify(deadline)));
-  assert.equal(deadline.outcome, "deadline");
+  assert.deepEqual([deadline.outcome, deadline.exitCode, deadline.courierLine], [
+    "deadline",
+    1,
+    "slow.example: soft error.",
+  ]);
 });
 
 Deno.test("denoHost() is the real machine, touched only when a method is called", async () => {
@@ -555,12 +572,9 @@ const conf = lib.parseResolvConf("nameserver 192.0.2.53\\n");
 const { policy } = lib.parsePolicy(${JSON.stringify(POLICY)});
 const match = lib.matchesMx("mx.example.com", policy.mx);
 const txt = lib.parseStsRecords([[new TextEncoder().encode("v=STSv1; id=1")]]);
-const mx = await lib.lookupMx("[192.0.2.1]", { resolver: new lib.Resolver() });
-const report = lib.buildJsonReport({
-  domain: "[192.0.2.1]", mx, sts: { enabled: true, cache: "unchanged", warnings: [] },
-  isLocal: () => false, exitCode: 0, trace: [], durationMs: 0,
-});
-const text = lib.formatReport({ arg: "a.test", failure: "soft" });
+const found = await lib.lookupDomain("[192.0.2.1]", { resolver: new lib.Resolver() });
+const report = lib.renderJson(found);
+const text = lib.formatReport({ ...found, outcome: "soft", domain: "a.test" });
 console.log(JSON.stringify([address, conf.nameservers, match, txt.found,
   lib.entryName("A.Test."), report.mx[0].addresses[0].ip, text]));
 `);
@@ -581,16 +595,17 @@ console.log(JSON.stringify([address, conf.nameservers, match, txt.found,
 // namespace, so this script runs there and prints what the library returned as JSON.
 const WORLD_SCRIPT = `
 import {
-  buildJsonReport,
   denoHost,
   DnsError,
   type ExchangeTrace,
   fetchPolicy,
   formatAddress,
   loadResolvConf,
+  lookupDomain,
   lookupMx,
   lookupSts,
   type MxResult,
+  renderJson,
   Resolver,
   StsError,
   StsStore,
@@ -624,16 +639,7 @@ try {
 } finally {
   await Deno.remove(dir, { recursive: true });
 }
-const enforceMx = await lookupMx("sts-enforce.test", { resolver });
-const report = buildJsonReport({
-  domain: "sts-enforce.test",
-  mx: enforceMx,
-  sts: first,
-  isLocal: () => false,
-  exitCode: 0,
-  trace,
-  durationMs: 0,
-});
+const report = renderJson(await lookupDomain("sts-enforce.test", { resolver, caCerts }));
 const fetched = await fetchPolicy("sts-enforce.test", { caCerts });
 const untrusted = await fetchPolicy("sts-untrusted.test", { caCerts }).then(() => "ok", kindOf);
 const redirect = await fetchPolicy("sts-redirect.test", { caCerts }).then(() => "ok", kindOf);

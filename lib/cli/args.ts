@@ -25,7 +25,7 @@
 // |      |                    | directory                                                    |
 // | 130  | `EXIT_INTERRUPTED` | `--batch` stopped by SIGINT (128 + 2, as a shell says)       |
 import { parseAddress } from "../address.ts";
-import { DEFAULT_BATCH_CONCURRENCY, DEFAULT_DOMAIN_DEADLINE_MS } from "../batch.ts";
+import { DEFAULT_BATCH_CONCURRENCY, DEFAULT_DOMAIN_DEADLINE_MS } from "../lookup/lookup_many.ts";
 import { UsageError } from "../errors.ts";
 import { invalidAddressLine, REASON_PREFIX } from "../report/text.ts";
 

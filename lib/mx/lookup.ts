@@ -48,7 +48,7 @@ export interface MxResult {
   outcome: MxOutcome;
   /** Why it did not end "ok", one sentence for stderr. */
   reason?: string;
-  /** The error behind `reason`, when DNS gave one. */
+  /** The error behind `reason`, when DNS gave one (also NXDOMAIN or NODATA when hard, D18). */
   error?: DnsError;
   /** The printed lines' facts, in print order. */
   entries: MxEntry[];
@@ -131,7 +131,7 @@ async function harvest(
       return { records: result.records, ad: result.ad, family };
     } catch (error) {
       if (!(error instanceof DnsError) || fatalOutcome(error)) throw error;
-      if (error.kind !== "NXDOMAIN" && error.kind !== "NODATA") errors.push(error);
+      if (error.transient) errors.push(error);
       return { records: [], ad: false, family };
     }
   }));
@@ -170,6 +170,7 @@ function finish(
   preferIpv6: boolean,
   warnings: string[],
   noHostsReason: string,
+  noHostsError?: DnsError,
 ): MxResult {
   const hosts = harvests.map((h) => h.host);
   warnings.push(...harvests.flatMap((h) => h.warnings));
@@ -200,7 +201,8 @@ function finish(
       ),
     };
   }
-  return { ...base, outcome: "hard", entries: [], reason: noHostsReason };
+  const error = noHostsError ? { error: noHostsError } : {};
+  return { ...base, outcome: "hard", entries: [], reason: noHostsReason, ...error };
 }
 
 /**
@@ -295,7 +297,7 @@ export async function lookupMx(domain: string, options: LookupMxOptions): Promis
       mx = await options.resolver.query(queryName, "MX", { signal: options.signal });
     } catch (error) {
       if (!(error instanceof DnsError) || fatalOutcome(error)) throw error;
-      if (error.kind !== "NXDOMAIN" && error.kind !== "NODATA") {
+      if (error.transient) {
         return { ...empty, queryName, outcome: "soft", error, reason: error.message };
       }
       // No MX: the domain itself is the mail host, "implicit MX" (RFC 5321 §5.1).
@@ -307,6 +309,7 @@ export async function lookupMx(domain: string, options: LookupMxOptions): Promis
         preferIpv6,
         [],
         `"${target.display}" has no MX record (${error.kind}) and no address`,
+        error,
       );
     }
     const records = mx.records.filter((r) => r.data.type === "MX");

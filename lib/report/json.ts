@@ -1,12 +1,11 @@
-// The `--json` report: every fact of Courier's text report and the reasons behind it, as one
-// JSON document. The schema is `lib/report/report.schema.json`; bump `schemaVersion` on any
-// change that is not an addition.
-import { formatAddress, isIpv4Mapped } from "../address.ts";
-import type { MxOutcome, MxResult } from "../mx/lookup.ts";
-import type { ExchangeTrace } from "../resolver/resolver.ts";
+// The `--json` report: a DomainReport (lib/lookup/domain_report.ts) rendered as one JSON
+// document, every fact of Courier's text report and the reasons behind it. The schema is
+// `lib/report/report.schema.json`; bump `schemaVersion` on any change that is not an addition.
+import { DnsError } from "../errors.ts";
+import { dnsErrorOf, type DomainOutcome, type DomainReport } from "../lookup/domain_report.ts";
 import type { StsResult } from "../sts/lookup.ts";
-import { matchesMx } from "../sts/match.ts";
 import type { StsMode } from "../sts/policy.ts";
+import { courierAddress, failureKindOf, failureLine } from "./text.ts";
 
 /** The version of the report's schema. */
 export const JSON_SCHEMA_VERSION = 1;
@@ -99,7 +98,7 @@ export interface JsonReport {
   /** The name asked for on the wire; null when none was asked. */
   queryName: string | null;
   /** How the lookup ended; `deadline` when the run's deadline was reached. */
-  outcome: MxOutcome | "deadline";
+  outcome: DomainOutcome;
   /** Courier's stdout line for a failure, without the newline; null on success. */
   courierLine: string | null;
   /** Why the outcome is not ok; null when it is. */
@@ -120,26 +119,10 @@ export interface JsonReport {
   durationMs: number;
 }
 
-/** What {@linkcode buildJsonReport} needs. */
-export interface JsonReportInput {
-  /** The domain argument. */
-  domain: string;
+/** Options of {@linkcode renderJson}. */
+export interface RenderJsonOptions {
   /** The input line of a `--batch` domain; the report has no `line` without it. */
   line?: number;
-  /** The MX lookup, or undefined when the deadline cut it short. */
-  mx?: MxResult;
-  /** The STS state. */
-  sts: StsResult;
-  /** Whether a host is local. */
-  isLocal: (host: string) => boolean;
-  /** The Courier line printed for a failure. */
-  courierLine?: string;
-  /** The exit status. */
-  exitCode: number;
-  /** The DNS round trips. */
-  trace: readonly ExchangeTrace[];
-  /** Wall time in milliseconds. */
-  durationMs: number;
 }
 
 function stsPart(sts: StsResult): JsonSts {
@@ -172,80 +155,87 @@ function stsPart(sts: StsResult): JsonSts {
 }
 
 /**
- * Builds the `--json` document of a lookup.
+ * The exit status of a report, as the command line returns it: 0 when the outcome is ok, 70
+ * when the lookup threw (an internal error of this tool), else 1, Courier's for every failure.
  *
- * @param input The MX and STS results, the trace and the exit status.
- * @returns The report, ready for `JSON.stringify`; it follows `lib/report/report.schema.json`.
+ * @param report The report.
+ * @returns The status.
  *
- * @example A report of an address literal
+ * @example The status of a lookup that reached its deadline
  * ```ts
- * import { buildJsonReport, lookupMx, Resolver } from "@testmxlookup/testmxlookup";
+ * import { exitCodeOf, lookupDomain, type Querier } from "@testmxlookup/testmxlookup";
  * import assert from "node:assert/strict";
  *
- * const mx = await lookupMx("[192.0.2.1]", { resolver: new Resolver() });
- * const report = buildJsonReport({
- *   domain: "[192.0.2.1]",
- *   mx,
- *   sts: { enabled: true, cache: "unchanged", warnings: [] },
- *   isLocal: () => false,
- *   exitCode: 0,
- *   trace: [],
- *   durationMs: 1,
- * });
- * assert.equal(report.outcome, "ok");
- * assert.equal(report.sts.policy, null);
- * assert.deepEqual(report.mx[0].addresses, [
+ * const silent: Querier = {
+ *   query: (_name, _type, options) =>
+ *     new Promise((_, reject) =>
+ *       options?.signal?.addEventListener("abort", () => reject(options.signal?.reason))
+ *     ),
+ * };
+ * const report = await lookupDomain("slow.example", { resolver: silent, deadlineMs: 5 });
+ * assert.equal(report.outcome, "deadline");
+ * assert.equal(exitCodeOf(report), 1);
+ * ```
+ */
+export function exitCodeOf(report: DomainReport): number {
+  if (report.outcome === "ok") return 0;
+  const threw = report.outcome === "internal" && report.error !== undefined &&
+    !(report.error instanceof DnsError);
+  return threw ? 70 : 1;
+}
+
+/**
+ * Renders a lookup's report as the `--json` document: a pure function of the report.
+ *
+ * @param report The report from `lookupDomain` or `lookupMany`.
+ * @param options The batch input line.
+ * @returns The document, ready for `JSON.stringify`; it follows
+ *   `lib/report/report.schema.json`.
+ *
+ * @example The JSON of an address literal
+ * ```ts
+ * import { lookupDomain, renderJson } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const json = renderJson(await lookupDomain("[192.0.2.1]"));
+ * assert.equal(json.outcome, "ok");
+ * assert.equal(json.exitCode, 0);
+ * assert.equal(json.sts.policy, null);
+ * assert.deepEqual(json.mx[0].addresses, [
  *   { address: "::ffff:192.0.2.1", ip: "192.0.2.1", family: 4, dnssec: false },
  * ]);
  * ```
  */
-export function buildJsonReport(input: JsonReportInput): JsonReport {
-  const { mx, sts } = input;
-  const policy = sts.policy && sts.policy.mode !== "none" ? sts.policy : undefined;
-  const hosts: JsonMxHost[] = (mx?.hosts ?? []).map((host) => ({
-    host: host.host,
-    priority: host.priority,
-    outcome: host.outcome,
-    source: host.source,
-    local: input.isLocal(host.host),
-    stsMatch: policy ? matchesMx(host.host, policy.mx) : null,
-    addresses: [],
-    errors: host.errors.map((e) => ({
-      kind: e.kind,
-      message: e.message,
-      server: e.server ?? null,
-    })),
-  }));
-  // Print order: hosts as their first entry appears, addresses as the entries list them.
-  const ordered: JsonMxHost[] = [];
-  for (const entry of mx?.outcome === "ok" ? mx.entries : []) {
-    const host = hosts.find((h) => h.host === entry.host && h.priority === entry.priority);
-    if (!host) continue;
-    if (!ordered.includes(host)) ordered.push(host);
-    host.addresses.push({
-      address: formatAddress(entry.address),
-      ip: isIpv4Mapped(entry.address)
-        ? entry.address.subarray(12).join(".")
-        : formatAddress(entry.address),
-      family: entry.family,
-      dnssec: entry.dnssec,
-    });
-  }
-  const rest = hosts.filter((h) => !ordered.includes(h));
+export function renderJson(report: DomainReport, options: RenderJsonOptions = {}): JsonReport {
+  const { sts } = report;
+  const failure = failureKindOf(report.outcome);
   return {
     schemaVersion: JSON_SCHEMA_VERSION,
-    ...(input.line === undefined ? {} : { line: input.line }),
-    domain: input.domain,
-    queryName: mx?.queryName ?? null,
-    outcome: mx?.outcome ?? "deadline",
-    courierLine: input.courierLine ?? null,
-    reason: mx?.reason ?? (mx ? null : "the run's deadline was reached"),
-    errorKind: mx?.error?.kind ?? null,
-    exitCode: input.exitCode,
+    ...(options.line === undefined ? {} : { line: options.line }),
+    domain: report.domain,
+    queryName: report.queryName ?? null,
+    outcome: report.outcome,
+    courierLine: failure === undefined ? null : failureLine(report.domain, failure).trimEnd(),
+    reason: report.reason ?? null,
+    errorKind: dnsErrorOf(report)?.kind ?? null,
+    exitCode: exitCodeOf(report),
     sts: stsPart(sts),
-    mx: [...ordered, ...rest],
-    warnings: [...sts.warnings, ...(sts.reason ? [sts.reason] : []), ...(mx?.warnings ?? [])],
-    trace: input.trace.map((t) => ({
+    mx: report.hosts.map((host) => ({
+      host: host.host,
+      priority: host.priority,
+      outcome: host.outcome,
+      source: host.source,
+      local: host.local,
+      stsMatch: host.stsMatch,
+      addresses: host.addresses.map((a) => ({ address: courierAddress(a.ip), ...a })),
+      errors: host.errors.map((e) => ({
+        kind: e.kind,
+        message: e.message,
+        server: e.server ?? null,
+      })),
+    })),
+    warnings: [...sts.warnings, ...(sts.reason ? [sts.reason] : []), ...report.warnings],
+    trace: report.trace.map((t) => ({
       server: t.server,
       name: t.name,
       type: t.type,
@@ -255,6 +245,6 @@ export function buildJsonReport(input: JsonReportInput): JsonReport {
       error: t.error ?? null,
       ms: Math.round(t.ms * 1000) / 1000,
     })),
-    durationMs: Math.round(input.durationMs * 1000) / 1000,
+    durationMs: Math.round(report.durationMs * 1000) / 1000,
   };
 }

@@ -1,8 +1,10 @@
 // Courier's output lines, byte for byte (cli.md §2.4, §4-§6): pure functions returning text
 // that ends in "\n". Which line goes to stdout and which to stderr is the caller's business;
 // each function says where Courier writes it. Reason lines (DECISIONS contract 3) are ours.
-import type { StsMode } from "../sts/policy.ts";
+import { formatAddress, parseAddress } from "../address.ts";
 import type { UsageError } from "../errors.ts";
+import type { DomainOutcome, DomainReport } from "../lookup/domain_report.ts";
+import type { StsMode } from "../sts/policy.ts";
 
 /** Prefix of every reason line on stderr (DECISIONS contract 3). */
 export const REASON_PREFIX = "testmxlookup: ";
@@ -52,33 +54,6 @@ export interface RelayLine {
   /** Whether the reply that supplied the address had the AD bit (` (DNSSEC)`). */
   dnssec: boolean;
 }
-
-/** One address entry of a successful lookup. */
-export interface ReportEntry extends RelayLine {
-  /** Whether the host matches an `mx` pattern of the policy; undefined when not checked. */
-  stsMatch?: boolean;
-}
-
-/** A lookup that found relays. */
-export interface LookupReport {
-  /** The domain argument exactly as typed. */
-  arg: string;
-  /** The mode of the domain's usable policy; undefined when there is none. */
-  stsMode?: StsMode;
-  /** The address entries in print order. */
-  entries: ReportEntry[];
-}
-
-/** A lookup that failed. */
-export interface FailedReport {
-  /** The domain argument exactly as typed. */
-  arg: string;
-  /** Courier's class of the failure. */
-  failure: FailureKind;
-}
-
-/** The outcome of a normal run, as printed on stdout. */
-export type Report = LookupReport | FailedReport;
 
 /** What `--sts` shows (cli.md §6.1). */
 export interface StsDisplay {
@@ -139,43 +114,59 @@ export function failureLine(arg: string, kind: FailureKind): string {
 }
 
 /**
- * The whole stdout of a normal run (cli.md §4, §5).
+ * Courier's class of a failed outcome; undefined for ok. The deadline is Courier's timeout, a
+ * soft error (D4), and so is a lookup the caller aborted.
+ */
+export function failureKindOf(outcome: DomainOutcome): FailureKind | undefined {
+  if (outcome === "ok") return undefined;
+  return outcome === "deadline" || outcome === "aborted" ? "soft" : outcome;
+}
+
+/** An address as Courier prints it (`::ffff:192.0.2.1`), from its plain text. */
+export function courierAddress(ip: string): string {
+  const address = parseAddress(ip);
+  return address ? formatAddress(address) : ip;
+}
+
+/**
+ * The whole stdout of a lookup, Courier's lines (cli.md §4, §5): a pure function of the
+ * report.
  *
- * @param report The structured outcome.
+ * @param report The report from `lookupDomain`.
  * @returns The text, every line ending in "\n".
  *
- * @example Courier's lines, from a lookup or a failure
+ * @example Courier's lines of an address literal and of a failure
  * ```ts
- * import { formatReport } from "@testmxlookup/testmxlookup";
+ * import { formatReport, lookupDomain } from "@testmxlookup/testmxlookup";
  * import assert from "node:assert/strict";
  *
- * const entry = {
- *   host: "mx.example.com",
- *   priority: 10,
- *   address: "::ffff:192.0.2.1",
- *   local: false,
- *   dnssec: true,
- *   stsMatch: false,
- * };
+ * const report = await lookupDomain("[192.0.2.1]");
  * assert.equal(
- *   formatReport({ arg: "example.com", stsMode: "enforce", entries: [entry] }),
- *   "Domain example.com:\n" +
- *     "STS: enforcing\n" +
- *     "Relay: mx.example.com, Priority: 10, Address: ::ffff:192.0.2.1 (DNSSEC)\n" +
- *     "ERROR: STS Policy verification failed: mx.example.com\n",
+ *   formatReport(report),
+ *   "Domain [192.0.2.1]:\n" +
+ *     "Relay: [192.0.2.1], Priority: -1, Address: ::ffff:192.0.2.1\n",
  * );
- * const failed = formatReport({ arg: "nope.example", failure: "hard" });
- * assert.equal(failed, "nope.example: hard error.\n");
+ * const failed = formatReport({ ...report, outcome: "hard", hosts: [] });
+ * assert.equal(failed, "[192.0.2.1]: hard error.\n");
  * ```
  */
-export function formatReport(report: Report): string {
-  if ("failure" in report) return failureLine(report.arg, report.failure);
+export function formatReport(report: DomainReport): string {
+  const failure = failureKindOf(report.outcome);
+  if (failure !== undefined) return failureLine(report.domain, failure);
   const checked = report.stsMode === "testing" || report.stsMode === "enforce";
-  let text = domainLine(report.arg) + stsModeLine(report.stsMode);
-  for (const entry of report.entries) {
-    text += relayLine(entry);
-    // Courier repeats the verdict after every address line of the host (cli.md §4 item 4).
-    if (checked && entry.stsMatch === false) text += stsFailedLine(entry.host);
+  let text = domainLine(report.domain) + stsModeLine(report.stsMode);
+  for (const host of report.hosts) {
+    for (const address of host.addresses) {
+      text += relayLine({
+        host: host.host,
+        priority: host.priority,
+        address: courierAddress(address.ip),
+        local: host.local,
+        dnssec: address.dnssec,
+      });
+      // Courier repeats the verdict after every address line of the host (cli.md §4 item 4).
+      if (checked && host.stsMatch === false) text += stsFailedLine(host.host);
+    }
   }
   return text;
 }

@@ -39,7 +39,8 @@ export const MAX_MAX_AGE = 31557600;
 
 const SINGLE_FIELDS = ["version", "mode", "max_age"] as const;
 type SingleField = typeof SINGLE_FIELDS[number];
-const MODES: readonly string[] = ["enforce", "testing", "none"];
+/** The policy modes of RFC 8461 §3.2. */
+export const STS_MODES: readonly StsMode[] = ["enforce", "testing", "none"];
 // sts-policy-ext-name; the known field names fit it too.
 const FIELD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 // The grammar allows no control character but HTAB (sts-policy-vchar, WSP).
@@ -142,7 +143,9 @@ export function parsePolicy(text: string): ParsedPolicy {
   const version = required(single, "version", names);
   if (version !== "STSv1") invalid(`version ${quote(version, 100)} is not "STSv1"`);
   const mode = required(single, "mode", names);
-  if (!MODES.includes(mode)) invalid(`mode ${quote(mode, 100)} is not enforce, testing or none`);
+  if (!(STS_MODES as readonly string[]).includes(mode)) {
+    invalid(`mode ${quote(mode, 100)} is not enforce, testing or none`);
+  }
   const maxAgeText = required(single, "max_age", names);
   // sts-policy-max-age-value = 1*10(DIGIT): no sign, no white space inside, no junk.
   if (!/^[0-9]{1,10}$/.test(maxAgeText)) {

@@ -2,8 +2,9 @@
 // what is printed and exits 130. In process with a fake host, as a subprocess, and in the
 // test world against this tool's own `--json`.
 import assert from "node:assert/strict";
-import { type CliHost, runCli } from "../../lib/cli/run.ts";
-import { MAX_LINE_LENGTH } from "../../lib/batch.ts";
+import type { CliHost } from "../../lib/cli/cli_host.ts";
+import { runCli } from "../../lib/cli/run.ts";
+import { MAX_LINE_LENGTH } from "../../lib/lookup/read_domain_lines.ts";
 import type { JsonReport } from "../../lib/report/json.ts";
 import type { UdpSocket } from "../../lib/host.ts";
 import { assertValidReport } from "../_schema.ts";

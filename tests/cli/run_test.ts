@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type CliHost, runCli } from "../../lib/cli/run.ts";
+import type { CliHost } from "../../lib/cli/cli_host.ts";
+import { runCli } from "../../lib/cli/run.ts";
 import { USAGE } from "../../lib/report/text.ts";
 
 /** A CLI host with files from a table and no network: enough for every path without DNS. */
@@ -73,6 +74,22 @@ Deno.test("runCli() refuses an unsendable name before any packet, as an internal
   assert.equal(await runCli(["a..b.test"], host), 1);
   assert.equal(out.stdout, "a..b.test: internal error.\n");
   assert.match(out.stderr, /empty label/);
+});
+
+Deno.test("runCli() gives a name that cannot be asked one reason line, also with STS on", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "run_test_sts_on_" });
+  try {
+    const { host, out } = fakeHost({}, { TESTMXLOOKUP_STS_DIR: dir });
+    const name = `${"a".repeat(64)}.test`;
+    assert.equal(await runCli([name], host), 1);
+    assert.equal(out.stdout, `${name}: internal error.\n`);
+    assert.equal(
+      out.stderr,
+      `testmxlookup: "${name}" has a label longer than 63 octets\n`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("runCli() completes a dotless name with resolv.conf's domain", async () => {

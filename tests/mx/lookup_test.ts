@@ -91,6 +91,8 @@ Deno.test("lookupMx() falls back to the implicit MX with priority -1", async () 
   const none = await lookup({}, "nx.test");
   assert.equal(none.outcome, "hard");
   assert.match(none.reason!, /no MX record \(NXDOMAIN\) and no address/);
+  // The hard outcome keeps its DNS error (D18).
+  assert.equal(none.error?.kind, "NXDOMAIN");
 });
 
 Deno.test("lookupMx() is soft when the MX query fails", async () => {

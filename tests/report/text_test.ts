@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../../lib/errors.ts";
 import {
+  type AddressReport,
+  type DomainReport,
+  type HostReport,
+  NO_STS,
+} from "../../lib/lookup/domain_report.ts";
+import {
   cachedPolicyNotFoundLine,
   ctime,
   domainLine,
@@ -15,7 +21,6 @@ import {
   type RelayLine,
   relayLine,
   reloadingLine,
-  type Report,
   stsDisplay,
   stsFailedLine,
   stsModeLine,
@@ -158,41 +163,77 @@ Deno.test("usageErrorText() prints the message, then the usage when asked", () =
   );
 });
 
-const REPORTS: { name: string; report: Report; want: string }[] = [
+function report(domain: string, fields: Partial<DomainReport> = {}): DomainReport {
+  return {
+    domain,
+    outcome: "ok",
+    hosts: [],
+    sts: NO_STS,
+    warnings: [],
+    trace: [],
+    ...fields,
+    durationMs: 0,
+  };
+}
+
+const V4: AddressReport = { ip: "192.0.2.1", family: 4, dnssec: false };
+
+function host(
+  name: string,
+  fields: Partial<HostReport>,
+  ...addresses: AddressReport[]
+): HostReport {
+  return {
+    host: name,
+    priority: 10,
+    outcome: "ok",
+    source: "query",
+    local: false,
+    stsMatch: null,
+    errors: [],
+    ...fields,
+    addresses: addresses.length > 0 ? addresses : [V4],
+  };
+}
+
+const REPORTS: { name: string; report: DomainReport; want: string }[] = [
   {
     name: "prints a failure as its single line",
-    report: { arg: "A.Test", failure: "soft" },
+    report: report("A.Test", { outcome: "soft" }),
     want: "A.Test: soft error.\n",
   },
   {
+    name: "prints a reached deadline as Courier's soft error (D4)",
+    report: report("a.test", { outcome: "deadline" }),
+    want: "a.test: soft error.\n",
+  },
+  {
     name: "prints the domain line and relays without STS",
-    report: {
-      arg: "a.test",
-      entries: [
-        { ...RELAY, stsMatch: false },
-        { ...RELAY, address: "2001:db8::1", dnssec: true },
-      ],
-    },
+    report: report("a.test", {
+      hosts: [host("mx.a.test", {}, V4, { ip: "2001:db8::1", family: 6, dnssec: true })],
+    }),
     want: "Domain a.test:\n" +
       "Relay: mx.a.test, Priority: 10, Address: ::ffff:192.0.2.1\n" +
       "Relay: mx.a.test, Priority: 10, Address: 2001:db8::1 (DNSSEC)\n",
   },
   {
     name: "prints no ERROR lines for mode none",
-    report: { arg: "a.test", stsMode: "none", entries: [{ ...RELAY, stsMatch: false }] },
+    report: report("a.test", { stsMode: "none", hosts: [host("mx.a.test", { stsMatch: false })] }),
     want: "Domain a.test:\nRelay: mx.a.test, Priority: 10, Address: ::ffff:192.0.2.1\n",
   },
   {
     name: "prints the ERROR line after every address line of a non-matching host",
-    report: {
-      arg: "a.test",
+    report: report("a.test", {
       stsMode: "enforce",
-      entries: [
-        { ...RELAY, host: "good.a.test", stsMatch: true },
-        { ...RELAY, host: "bad.a.test", stsMatch: false },
-        { ...RELAY, host: "bad.a.test", address: "2001:db8::2", stsMatch: false },
+      hosts: [
+        host("good.a.test", { stsMatch: true }),
+        host("bad.a.test", { stsMatch: false }, V4, {
+          ip: "2001:db8::2",
+          family: 6,
+          dnssec: false,
+        }),
       ],
-    },
+    }),
     want: "Domain a.test:\nSTS: enforcing\n" +
       "Relay: good.a.test, Priority: 10, Address: ::ffff:192.0.2.1\n" +
       "Relay: bad.a.test, Priority: 10, Address: ::ffff:192.0.2.1\n" +
@@ -202,18 +243,24 @@ const REPORTS: { name: string; report: Report; want: string }[] = [
   },
   {
     name: "prints STS: testing and its ERROR lines",
-    report: {
-      arg: "a.test",
+    report: report("a.test", {
       stsMode: "testing",
-      entries: [{ ...RELAY, local: true, stsMatch: false }],
-    },
+      hosts: [host("mx.a.test", { local: true, stsMatch: false })],
+    }),
     want: "Domain a.test:\nSTS: testing\n" +
       "Relay: mx.a.test, Priority: 10, Address: ::ffff:192.0.2.1 [ LOCAL ]\n" +
       "ERROR: STS Policy verification failed: mx.a.test\n",
   },
   {
+    name: "prints an IPv4 address from an AAAA record as glibc does",
+    report: report("a.test", {
+      hosts: [host("mx.a.test", {}, { ip: "::ffff:192.0.2.7", family: 6, dnssec: false })],
+    }),
+    want: "Domain a.test:\nRelay: mx.a.test, Priority: 10, Address: ::ffff:192.0.2.7\n",
+  },
+  {
     name: "prints only the domain line when there are no entries",
-    report: { arg: "a.test", entries: [] },
+    report: report("a.test"),
     want: "Domain a.test:\n",
   },
 ];

@@ -1,21 +1,19 @@
 import assert from "node:assert/strict";
-import { answer } from "./fakes/answer.ts";
+import { answer } from "../fakes/answer.ts";
 import {
-  type BatchResult,
-  lookupDomain,
+  type DomainItem,
   lookupMany,
-  MAX_LINE_LENGTH,
-  readDomainLines,
-} from "../lib/batch.ts";
-import { DnsError } from "../lib/errors.ts";
+  type LookupManyResult,
+} from "../../lib/lookup/lookup_many.ts";
+import { DnsError } from "../../lib/errors.ts";
 import {
   type Querier,
   type QueryResult,
   Resolver,
   type ResolverQueryOptions,
-} from "../lib/resolver/resolver.ts";
-import type { ResourceRecord } from "../lib/wire/message.ts";
-import { FakeDnsServer, reply, rr } from "./fakes/dns_server.ts";
+} from "../../lib/resolver/resolver.ts";
+import type { ResourceRecord } from "../../lib/wire/message.ts";
+import { FakeDnsServer, reply, rr } from "../fakes/dns_server.ts";
 
 /** The domain a query serves: `d1.test` for `d1.test MX`, `mx.d1.test A`, `_mta-sts.d1.test TXT`. */
 const domainOf = (name: string): string => name.replace(/^(_mta-sts|mx)\./, "");
@@ -112,8 +110,10 @@ function delays(seed: number, maxMs: number): () => number {
 const names = (count: number, prefix = "d"): string[] =>
   Array.from({ length: count }, (_, i) => `${prefix}${i}.test`);
 
-async function collect(results: AsyncIterable<BatchResult>): Promise<BatchResult[]> {
-  const all: BatchResult[] = [];
+async function collect<T extends DomainItem>(
+  results: AsyncIterable<LookupManyResult<T>>,
+): Promise<LookupManyResult<T>[]> {
+  const all: LookupManyResult<T>[] = [];
   for await (const result of results) all.push(result);
   return all;
 }
@@ -131,11 +131,14 @@ Deno.test("lookupMany() yields every domain once, in input order, whatever order
   const domains = names(60);
   const results = await collect(lookupMany(domains, { resolver, concurrency: 6 }));
   assert.deepEqual(results.map((r) => r.index), domains.map((_, i) => i));
-  assert.deepEqual(results.map((r) => r.domain), domains);
+  assert.deepEqual(results.map((r) => r.item), domains);
   for (const r of results) {
     assert.equal(r.error, undefined);
-    assert.equal(r.lookup?.mx?.outcome, "ok", r.domain);
-    assert.deepEqual(r.lookup.mx.entries.map((e) => e.host), [`mx.${r.domain}`]);
+    assert.equal(r.report.outcome, "ok", r.item);
+    assert.deepEqual(r.report.hosts.map((h) => h.host), [`mx.${r.item}`]);
+    assert.deepEqual(r.report.hosts[0].addresses.map((a) => a.ip), [
+      `192.0.2.${Number(r.item.slice(1, -5)) % 250}`,
+    ]);
   }
 });
 
@@ -143,7 +146,7 @@ Deno.test("lookupMany() gives failures and invalid names a result of their own, 
   const resolver = new FakeQuerier();
   const domains = ["d1.test", "nx.test", "", "a..b.test", "[192.0.2.9]", "d2.test"];
   const results = await collect(lookupMany(domains, { resolver }));
-  assert.deepEqual(results.map((r) => [r.domain, r.lookup?.mx?.outcome]), [
+  assert.deepEqual(results.map((r) => [r.item, r.report.outcome]), [
     ["d1.test", "ok"],
     ["nx.test", "hard"],
     // The root, as Courier asks it: no mail host there.
@@ -172,7 +175,7 @@ Deno.test("lookupMany() fills every slot while one slow domain holds the output 
   release();
   const results = await done;
   assert.equal(resolver.maxDomains, 5);
-  assert.deepEqual(results.map((r) => r.domain), names(12));
+  assert.deepEqual(results.map((r) => r.item), names(12));
 });
 
 Deno.test("lookupMany() holds at most 4 × concurrency domains, however long the input", async () => {
@@ -197,23 +200,30 @@ Deno.test("lookupMany() holds at most 4 × concurrency domains, however long the
   assert.ok(most <= 4 * 4 + 1, `${most} domains held`);
 });
 
-Deno.test("lookupMany() on abort delivers only what finished in order, and aborts the rest", async () => {
+Deno.test("lookupMany() on abort delivers what finished, in order, and the rest as aborted", async () => {
   const resolver = new FakeQuerier();
   resolver.delayMs = (name) => name === "d2.test" ? Infinity : 0;
   const controller = new AbortController();
-  const got: string[] = [];
-  await assert.rejects(async () => {
-    for await (
-      const r of lookupMany(names(10), { resolver, concurrency: 3, signal: controller.signal })
-    ) {
-      got.push(r.domain);
-      if (got.length === 2) {
-        // Aborted once d3 and d4 have finished behind the stuck d2: they must not come out.
-        until(() => resolver.answered.includes("mx.d4.test A")).then(() => controller.abort());
-      }
+  const got: LookupManyResult<string>[] = [];
+  for await (
+    const r of lookupMany(names(10), { resolver, concurrency: 3, signal: controller.signal })
+  ) {
+    got.push(r);
+    if (got.length === 2) {
+      // Aborted once d3 and d4 have finished behind the stuck d2: they still come out.
+      until(() => resolver.answered.includes("mx.d4.test A")).then(() => controller.abort());
     }
-  }, { name: "AbortError" });
-  assert.deepEqual(got, ["d0.test", "d1.test"]);
+  }
+  assert.deepEqual(got.slice(0, 5).map((r) => [r.item, r.report.outcome]), [
+    ["d0.test", "ok"],
+    ["d1.test", "ok"],
+    ["d2.test", "aborted"],
+    ["d3.test", "ok"],
+    ["d4.test", "ok"],
+  ]);
+  assert.equal((got[2].error as DOMException).name, "AbortError");
+  assert.deepEqual(got.map((r) => r.index), got.map((_, i) => i));
+  for (const r of got) assert.ok(["ok", "aborted"].includes(r.report.outcome), r.item);
   assert.ok(resolver.aborted.includes("d2.test MX"), resolver.aborted.join(", "));
   assert.ok(
     !resolver.answered.some((q) => q.startsWith("d9.test")),
@@ -221,11 +231,32 @@ Deno.test("lookupMany() on abort delivers only what finished in order, and abort
   );
 });
 
+Deno.test("lookupMany() with ordered: false yields each result as it finishes", async () => {
+  const resolver = new FakeQuerier();
+  resolver.delayMs = (name) => name.startsWith("d0.") ? 30 : 0;
+  const results = await collect(lookupMany(names(4), { resolver, ordered: false }));
+  assert.equal(results.at(-1)?.item, "d0.test");
+  assert.deepEqual(results.map((r) => r.index).sort(), [0, 1, 2, 3]);
+  for (const r of results) assert.equal(r.report.outcome, "ok", r.item);
+});
+
+Deno.test("lookupMany() carries the caller's items through to their results", async () => {
+  const resolver = new FakeQuerier();
+  const items = [{ line: 3, domain: "d1.test" }, { line: 7, domain: "nx.test" }];
+  const results = await collect(lookupMany(items, { resolver }));
+  assert.deepEqual(results.map((r) => [r.item, r.report.domain, r.report.outcome]), [
+    [items[0], "d1.test", "ok"],
+    [items[1], "nx.test", "hard"],
+  ]);
+  // A hard outcome keeps the DNS error behind it.
+  assert.equal((results[1].report.error as DnsError).kind, "NXDOMAIN");
+});
+
 Deno.test("lookupMany() gives a domain past its deadline a result without MX, and goes on", async () => {
   const resolver = new FakeQuerier();
   resolver.delayMs = (name) => name === "d1.test" ? Infinity : 0;
   const results = await collect(lookupMany(names(3), { resolver, deadlineMs: 20 }));
-  assert.deepEqual(results.map((r) => r.lookup?.mx?.outcome), ["ok", undefined, "ok"]);
+  assert.deepEqual(results.map((r) => r.report.outcome), ["ok", "deadline", "ok"]);
   assert.equal(results[1].error, undefined);
   assert.ok(resolver.aborted.includes("d1.test MX"));
 });
@@ -242,7 +273,7 @@ Deno.test("lookupMany() aborts the lookups in flight when the caller stops early
     }
   }
   for await (const r of lookupMany(source(), { resolver, concurrency: 4 })) {
-    assert.equal(r.domain, "d0.test");
+    assert.equal(r.item, "d0.test");
     await until(() => resolver.outstanding.size === 3);
     break;
   }
@@ -263,7 +294,7 @@ Deno.test("lookupMany() delivers the domains read before the input failed, then 
   }
   const got: string[] = [];
   await assert.rejects(async () => {
-    for await (const r of lookupMany(source(), { resolver })) got.push(r.domain);
+    for await (const r of lookupMany(source(), { resolver })) got.push(r.item);
   }, { message: "Input error" });
   assert.deepEqual(got, ["d0.test", "d1.test"]);
 });
@@ -275,9 +306,10 @@ Deno.test("lookupMany() passes on what a lookup throws as that domain's error", 
       name.includes("bug") ? Promise.reject(new TypeError("Bug")) : fake.query(name, type, options),
   };
   const results = await collect(lookupMany(["d1.test", "bug.test"], { resolver: failing }));
-  assert.equal(results[0].lookup?.mx?.outcome, "ok");
+  assert.equal(results[0].report.outcome, "ok");
   assert.ok(results[1].error instanceof TypeError);
-  assert.equal(results[1].lookup, undefined);
+  assert.equal(results[1].report.outcome, "internal");
+  assert.equal(results[1].report.reason, "Internal error: Bug");
 });
 
 Deno.test("lookupMany() rejects a concurrency below 1 and a deadline of 0", async () => {
@@ -305,8 +337,8 @@ Deno.test("lookupMany() gives each domain only its own round trips from a shared
     attempts: 1,
   });
   const results = await collect(lookupMany(["a.test", "b.test"], { resolver }));
-  for (const { domain, lookup } of results) {
-    const asked = lookup!.trace.map((t) => `${t.name} ${t.type}`).sort();
+  for (const { item: domain, report } of results) {
+    const asked = report.trace.map((t) => `${t.name} ${t.type}`).sort();
     assert.deepEqual(asked, [
       `_mta-sts.${domain} TXT`,
       `${domain} MX`,
@@ -314,98 +346,4 @@ Deno.test("lookupMany() gives each domain only its own round trips from a shared
       `mx.${domain} AAAA`,
     ]);
   }
-});
-
-/** A stream of the given chunks, strings encoded as UTF-8. */
-function streamOf(...chunks: (string | Uint8Array)[]): ReadableStream<Uint8Array> {
-  return ReadableStream.from(
-    chunks.map((c) => typeof c === "string" ? new TextEncoder().encode(c) : c),
-  );
-}
-
-async function linesOf(stream: ReadableStream<Uint8Array>): Promise<[number, string][]> {
-  const all: [number, string][] = [];
-  for await (const { line, domain } of readDomainLines(stream)) all.push([line, domain]);
-  return all;
-}
-
-const LINE_CASES: { name: string; chunks: (string | Uint8Array)[]; want: [number, string][] }[] = [
-  {
-    name: "skips blank and # lines but counts them",
-    chunks: ["a.test\n\n   \n# note\n  #x.test\nb.test\n"],
-    want: [[1, "a.test"], [6, "b.test"]],
-  },
-  {
-    name: "drops \\r\\n ends and surrounding spaces and tabs, keeps inner ones",
-    chunks: ["\t a.test \r\nb .test\r\n"],
-    want: [[1, "a.test"], [2, "b .test"]],
-  },
-  {
-    name: "reads a last line without a newline",
-    chunks: ["a.test\nb.test"],
-    want: [[1, "a.test"], [2, "b.test"]],
-  },
-  {
-    name: "joins lines split across chunks",
-    chunks: ["a.te", "st\nb", ".test\n"],
-    want: [[1, "a.test"], [2, "b.test"]],
-  },
-  {
-    name: "decodes a UTF-8 character split across chunks",
-    chunks: [new Uint8Array([0x6d, 0xc3]), new Uint8Array([0xbc, 0x2e, 0x74, 0x0a])],
-    want: [[1, "mü.t"]],
-  },
-  { name: "yields nothing for an empty input", chunks: [], want: [] },
-  {
-    // Found by the growth target of scripts/fuzz.ts: trimming such lines took a millisecond each.
-    name: "keeps a run of 1,000 blanks inside a line, trims its ends",
-    chunks: [` \ta${" \t".repeat(500)}b \t\r\n \r\n`],
-    want: [[1, `a${" \t".repeat(500)}b`]],
-  },
-  {
-    name: "cuts an overlong line and skips its rest, across chunks",
-    chunks: ["x".repeat(MAX_LINE_LENGTH + 10), "y".repeat(5000), "yy\nb.test\n"],
-    want: [[1, "x".repeat(MAX_LINE_LENGTH)], [2, "b.test"]],
-  },
-  {
-    name: "cuts an overlong line that arrives in one chunk",
-    chunks: [`${"z".repeat(MAX_LINE_LENGTH * 3)}\nb.test`],
-    want: [[1, "z".repeat(MAX_LINE_LENGTH)], [2, "b.test"]],
-  },
-];
-
-for (const { name, chunks, want } of LINE_CASES) {
-  Deno.test(`readDomainLines() ${name}`, async () => {
-    assert.deepEqual(await linesOf(streamOf(...chunks)), want);
-  });
-}
-
-Deno.test("readDomainLines() stops a pending read when the signal aborts", async () => {
-  let cancelled = false;
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(new TextEncoder().encode("a.test\n"));
-      // Then nothing more, as from a terminal nobody types into.
-    },
-    cancel() {
-      cancelled = true;
-    },
-  });
-  const controller = new AbortController();
-  const got: string[] = [];
-  for await (const { domain } of readDomainLines(stream, { signal: controller.signal })) {
-    got.push(domain);
-    setTimeout(() => controller.abort(), 1);
-  }
-  assert.deepEqual(got, ["a.test"]);
-  assert.ok(cancelled);
-});
-
-Deno.test("lookupDomain() gives one reason for a name neither MX nor STS can use", async () => {
-  const resolver = new FakeQuerier();
-  const long = `${"a".repeat(64)}.test`;
-  const found = await lookupDomain(long, { resolver });
-  assert.equal(found.mx?.outcome, "internal");
-  assert.match(found.mx?.reason ?? "", /label longer than 63 octets/);
-  assert.equal(found.sts.reason, undefined);
 });

@@ -1,0 +1,113 @@
+// `--batch FILE`: one JSON line per domain, in input order, each as soon as its predecessors
+// are out; a progress line on a terminal's stderr; SIGINT stops reading, aborts the lookups in
+// flight and keeps the lines already printed (exit 130).
+import { ConfigError, isPermissionRefusal, osErrorText } from "../errors.ts";
+import { lookupMany } from "../lookup/lookup_many.ts";
+import { type DomainLine, readDomainLines } from "../lookup/read_domain_lines.ts";
+import { exitCodeOf, renderJson } from "../report/json.ts";
+import { REASON_PREFIX, reasonLine } from "../report/text.ts";
+import { EXIT_INTERRUPTED, EXIT_IOERR, EXIT_NOINPUT, EXIT_OK, EXIT_SOFTWARE } from "./args.ts";
+import type { CliHost } from "./cli_host.ts";
+import { CoalescingWriter } from "./_coalescing_writer.ts";
+import { domainOptions, type Session } from "./session.ts";
+
+const PROGRESS_INTERVAL_MS = 100;
+
+/** The `\r`-rewritten count on a terminal's stderr during `--batch`. */
+class Progress {
+  readonly #host: CliHost;
+  #shownMs = -Infinity;
+  #shown = false;
+
+  constructor(host: CliHost) {
+    this.#host = host;
+  }
+
+  async update(done: number, read: number, failed: number, force = false): Promise<void> {
+    const now = performance.now();
+    // A terminal redrawn on every one of 100,000 lines would slow the batch down.
+    if (!force && now - this.#shownMs < PROGRESS_INTERVAL_MS) return;
+    this.#shownMs = now;
+    this.#shown = true;
+    await this.#host.stderr(`\r${REASON_PREFIX}${done}/${read} done, ${failed} failed`);
+  }
+
+  /** Ends the progress line, once. */
+  async end(): Promise<void> {
+    if (!this.#shown) return;
+    this.#shown = false;
+    await this.#host.stderr("\n");
+  }
+}
+
+/** Looks up every domain of the input at `path` (`-` for stdin); returns the exit status. */
+export async function batchCommand(session: Session, path: string): Promise<number> {
+  const { host, args } = session;
+  const options = await domainOptions(session);
+  if (!host.openInput) throw new Error("This host cannot read a batch input");
+  let input: ReadableStream<Uint8Array>;
+  try {
+    input = await host.openInput(path);
+  } catch (error) {
+    if (isPermissionRefusal(error)) throw error;
+    await host.stderr(reasonLine(`Cannot read batch input ${path}: ${osErrorText(error)}`));
+    return EXIT_NOINPUT;
+  }
+  const interrupt = new AbortController();
+  const stopListening = host.onInterrupt?.(() => interrupt.abort());
+  const progress = host.isStderrTerminal() ? new Progress(host) : undefined;
+  let read = 0;
+  let readFailure: unknown;
+  async function* lines(): AsyncGenerator<DomainLine> {
+    try {
+      for await (const entry of readDomainLines(input, { signal: interrupt.signal })) {
+        read++;
+        yield entry;
+      }
+    } catch (error) {
+      readFailure = error;
+      throw error;
+    }
+  }
+  let done = 0;
+  let failed = 0;
+  let exitCode = EXIT_OK;
+  // Lines finished while one is being written go out with the next write.
+  const out = new CoalescingWriter(host.stdoutStream ?? host.stdout);
+  try {
+    const results = lookupMany(lines(), {
+      ...options,
+      concurrency: args.concurrency,
+      deadlineMs: args.deadlineMs,
+      signal: interrupt.signal,
+    });
+    for await (const { item, report, error } of results) {
+      // Output stays in input order: nothing after the first domain the interrupt stopped.
+      if (report.outcome === "aborted") break;
+      if (error instanceof ConfigError || isPermissionRefusal(error)) throw error;
+      await out.write(`${JSON.stringify(renderJson(report, { line: item.line }))}\n`);
+      done++;
+      const status = exitCodeOf(report);
+      if (status !== EXIT_OK) {
+        failed++;
+        if (exitCode !== EXIT_SOFTWARE) exitCode = status;
+      }
+      await progress?.update(done, read, failed);
+    }
+    await out.flush();
+    if (!interrupt.signal.aborted) await progress?.update(done, read, failed, true);
+  } catch (error) {
+    if (error !== readFailure) throw error;
+    await out.flush();
+    await progress?.end();
+    await host.stderr(reasonLine(`Cannot read batch input ${path}: ${osErrorText(error)}`));
+    return EXIT_IOERR;
+  } finally {
+    stopListening?.();
+    session.resolver.close();
+    await progress?.end();
+  }
+  if (!interrupt.signal.aborted) return exitCode;
+  await host.stderr(reasonLine(`Interrupted after ${done} domains`));
+  return EXIT_INTERRUPTED;
+}

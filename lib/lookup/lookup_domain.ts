@@ -1,0 +1,152 @@
+// One domain as `testmxlookup DOMAIN` looks it up: the MX hosts with their addresses and, at
+// the same time, the MTA-STS policy, under a deadline of its own; the result is one
+// DomainReport (domain_report.ts). Printing it is lib/report/'s.
+import { TimeLimit } from "../_deadlines.ts";
+import { isLocal, type LocalConfig } from "../local.ts";
+import { lookupMx } from "../mx/lookup.ts";
+import { type ExchangeTrace, type Querier, Resolver } from "../resolver/resolver.ts";
+import type { CacheSize } from "../sts/cache_file.ts";
+import { lookupSts } from "../sts/lookup.ts";
+import type { StsStore } from "../sts/store.ts";
+import { type DomainReport, NO_STS, toDomainReport } from "./domain_report.ts";
+
+/** Options of {@linkcode lookupDomain}. */
+export interface LookupDomainOptions {
+  /**
+   * The resolver; one may serve many lookups at once.
+   * @default {a new Resolver() asking 127.0.0.1 and ::1, closed after the lookup}
+   */
+  resolver?: Querier;
+  /** The STS policy cache; undefined means none (every lookup downloads). */
+  store?: StsStore;
+  /**
+   * Certificates to trust for policy downloads (PEM), or a loader called when a download
+   * needs them; undefined means Deno's built-in roots.
+   */
+  caCerts?: string[] | (() => Promise<string[] | undefined>);
+  /** This server's own domains, for each host's `local` (`[ LOCAL ]`); none when undefined. */
+  local?: LocalConfig;
+  /** resolv.conf's default domain for names without a dot. */
+  defaultDomain?: string;
+  /** List IPv6 addresses first (Courier's `ESMTP_PREFER_IPV6_MX`). @default {false} */
+  preferIpv6?: boolean;
+  /** The clock for STS cache ages, in milliseconds since the epoch. @default {Date.now} */
+  now?: () => number;
+  /** This lookup's deadline in milliseconds; undefined means none of its own. */
+  deadlineMs?: number;
+  /**
+   * Start the policy download with the TXT query (see `LookupStsOptions.prefetch`): faster
+   * for one domain, two queries more for each domain without a policy.
+   * @default {true}, and false in `lookupMany`
+   */
+  prefetch?: boolean;
+  /** Aborts the lookup; it then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Looks up one domain as the `testmxlookup DOMAIN` command does: the MX hosts and their
+ * addresses, and at the same time the MTA-STS policy, with each host's policy match.
+ *
+ * @param domain The domain argument, in any form `lookupMx` takes.
+ * @param options The resolver, STS cache, deadline and signal.
+ * @returns The report; DNS and STS failures are in it, and a reached deadline is the outcome
+ *   `deadline`.
+ * @throws {DOMException} When `signal` aborts (or the signal's own reason); errors of the
+ *   `caCerts` loader or of the cache directory's permissions are passed on.
+ *
+ * @example A domain whose resolver never answers reaches its deadline
+ * ```ts
+ * import { lookupDomain, type Querier } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * // A resolver that waits until the lookup gives up on it.
+ * const silent: Querier = {
+ *   query: (_name, _type, options) =>
+ *     new Promise((_, reject) =>
+ *       options?.signal?.addEventListener("abort", () => reject(options.signal?.reason))
+ *     ),
+ * };
+ * const report = await lookupDomain("slow.example", { resolver: silent, deadlineMs: 10 });
+ * assert.equal(report.outcome, "deadline");
+ * assert.equal(report.sts.policy, undefined);
+ * ```
+ *
+ * @example An address literal needs no DNS
+ * ```ts
+ * import { lookupDomain } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const report = await lookupDomain("[192.0.2.1]", { deadlineMs: 1000 });
+ * assert.equal(report.outcome, "ok");
+ * assert.deepEqual(report.hosts[0].addresses, [{ ip: "192.0.2.1", family: 4, dnssec: false }]);
+ * ```
+ */
+export function lookupDomain(
+  domain: string,
+  options: LookupDomainOptions = {},
+): Promise<DomainReport> {
+  return lookupWith(domain, options);
+}
+
+/**
+ * {@linkcode lookupDomain} with the `.cache_size` reader a batch shares among its domains, so
+ * that the file is read once per run, as one run of Courier reads it once.
+ */
+export async function lookupWith(
+  domain: string,
+  options: LookupDomainOptions,
+  readCacheSize?: () => Promise<CacheSize>,
+): Promise<DomainReport> {
+  const started = performance.now();
+  const trace: ExchangeTrace[] = [];
+  using owned = options.resolver ? undefined : new Resolver();
+  const shared = options.resolver ?? owned!;
+  // A cancellable timer: AbortSignal.timeout would live on for its full time after the
+  // lookup, and a long batch would hold thousands of them (see exchange.ts).
+  using limit = new TimeLimit(
+    options.deadlineMs,
+    options.signal,
+    () => new DOMException("The domain's deadline was reached", "TimeoutError"),
+  );
+  const { signal } = limit;
+  // One resolver serves every lookup of a batch; each lookup collects its own round trips.
+  const resolver: Querier = {
+    query: (name, type, query) =>
+      shared.query(name, type, { ...query, onExchange: (t) => trace.push(t) }),
+  };
+  const local = options.local;
+  const facts = { domain, trace, isLocal: local && ((host: string) => isLocal(host, local)) };
+  try {
+    // The TXT query and the download overlap with the MX and address queries.
+    const [mx, sts] = await Promise.all([
+      lookupMx(domain, {
+        resolver,
+        defaultDomain: options.defaultDomain,
+        preferIpv6: options.preferIpv6,
+        signal,
+      }),
+      lookupSts(domain, {
+        resolver,
+        store: options.store,
+        readCacheSize,
+        caCerts: options.caCerts,
+        now: options.now,
+        prefetch: options.prefetch,
+        signal,
+      }),
+    ]);
+    // A name the MX lookup failed on and STS cannot use (over-long label, the root): the MX
+    // reason says why, once.
+    if (mx.outcome !== "ok" && sts.domain === undefined) delete sts.reason;
+    return toDomainReport({ ...facts, mx, sts, durationMs: performance.now() - started });
+  } catch (error) {
+    if (!signal.aborted || options.signal?.aborted) throw error;
+    return toDomainReport({
+      ...facts,
+      sts: NO_STS,
+      error: signal.reason,
+      durationMs: performance.now() - started,
+    });
+  }
+}

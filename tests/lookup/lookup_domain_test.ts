@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { DnsError } from "../../lib/errors.ts";
+import { lookupDomain } from "../../lib/lookup/lookup_domain.ts";
+import type { Querier, ResolverQueryOptions } from "../../lib/resolver/resolver.ts";
+import type { ResourceRecord } from "../../lib/wire/message.ts";
+import { answer } from "../fakes/answer.ts";
+
+const rr = (name: string, data: ResourceRecord["data"]): ResourceRecord => ({
+  name,
+  type: data.type,
+  class: "IN",
+  ttl: 300,
+  data,
+});
+
+/** a.test: MX 10 mx.a.test at 192.0.2.1; no AAAA, no STS record; `slow` names never answer. */
+const querier: Querier = {
+  query(name: string, type: string, options?: ResolverQueryOptions) {
+    options?.onExchange?.({ server: "fake", name, type, transport: "udp", edns: false, ms: 1 });
+    if (name.startsWith("slow")) {
+      return new Promise((_, reject) =>
+        options?.signal?.addEventListener("abort", () => reject(options.signal?.reason))
+      );
+    }
+    if (name === "a.test" && type === "MX") {
+      return Promise.resolve(answer(name, type, [rr(name, {
+        type: "MX",
+        preference: 10,
+        exchange: "mx.a.test",
+      })]));
+    }
+    if (name === "mx.a.test" && type === "A") {
+      return Promise.resolve(answer(name, type, [rr(name, { type: "A", address: "192.0.2.1" })]));
+    }
+    return Promise.reject(new DnsError("NODATA", `${name} has no ${type}`, { name, type }));
+  },
+};
+
+Deno.test("lookupDomain() reports hosts, [ LOCAL ] from the configuration, and its round trips", async () => {
+  const report = await lookupDomain("a.test", {
+    resolver: querier,
+    local: { locals: "mx.a.test\n", hostname: "vm" },
+  });
+  assert.equal(report.outcome, "ok");
+  assert.deepEqual(report.hosts.map((h) => [h.host, h.priority, h.local, h.addresses]), [
+    ["mx.a.test", 10, true, [{ ip: "192.0.2.1", family: 4, dnssec: false }]],
+  ]);
+  assert.deepEqual(report.trace.map((t) => `${t.name} ${t.type}`).sort(), [
+    "_mta-sts.a.test TXT",
+    "a.test MX",
+    "mx.a.test A",
+    "mx.a.test AAAA",
+  ]);
+  assert.equal(report.sts.policy, undefined);
+});
+
+Deno.test("lookupDomain() ends at its deadline with the outcome deadline", async () => {
+  const report = await lookupDomain("slow.test", { resolver: querier, deadlineMs: 5 });
+  assert.equal(report.outcome, "deadline");
+  assert.equal((report.error as DOMException).name, "TimeoutError");
+  assert.deepEqual(report.hosts, []);
+});
+
+Deno.test("lookupDomain() rejects with the caller's abort reason", async () => {
+  const controller = new AbortController();
+  const lookup = lookupDomain("slow.test", { resolver: querier, signal: controller.signal });
+  controller.abort(new Error("Stopped"));
+  await assert.rejects(lookup, { message: "Stopped" });
+});
+
+Deno.test("lookupDomain() gives one reason for a name neither MX nor STS can use", async () => {
+  const long = `${"a".repeat(64)}.test`;
+  const report = await lookupDomain(long, { resolver: querier });
+  assert.equal(report.outcome, "internal");
+  assert.match(report.reason ?? "", /label longer than 63 octets/);
+  assert.equal(report.sts.reason, undefined);
+});
