@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { expireCache, overrideMode, purgePolicy, setCacheSize } from "../../lib/sts/admin.ts";
-import { COURIER_STUB_POLICY } from "../../lib/sts/cache_file.ts";
+import { COURIER_STUB_POLICY, encodeEntry } from "../../lib/sts/cache_file.ts";
 import { CACHE_SIZE_FILE, StsStore } from "../../lib/sts/store.ts";
 
 const POLICY = "version: STSv1\nmode: enforce\nmx: *.sts.test\nmax_age: 86400\n";
@@ -59,12 +59,13 @@ Deno.test("overrideMode() rewrites the cached mode and keeps id and patterns", a
 });
 
 Deno.test("overrideMode() finds nothing to override: absent, stub, STS off", async () => {
-  await withStore(async (store) => {
+  await withStore(async (store, dir) => {
     assert.deepEqual(await overrideMode(store, "sts.test", "testing"), {
       kind: "not-cached",
       warnings: [],
     });
-    await store.write("stub.test", "id1", COURIER_STUB_POLICY);
+    // Courier's stub, as Courier writes it (this tool's write() refuses what it cannot parse).
+    await Deno.writeFile(`${dir}/stub.test`, encodeEntry("id1", COURIER_STUB_POLICY));
     assert.equal((await overrideMode(store, "stub.test", "testing")).kind, "not-cached");
     await store.write("sts.test", "id1", POLICY);
     await setCacheSize(store, 0);
@@ -90,7 +91,7 @@ Deno.test("overrideMode() names a questionable .cache_size and uses the default 
   });
 });
 
-Deno.test("expireCache() keeps the newest .cache_size entries and reports a missing directory", async () => {
+Deno.test("expireCache() keeps the newest .cache_size entries; a missing directory is nothing to trim", async () => {
   await withStore(async (store, dir) => {
     for (const [i, name] of ["a.test", "b.test", "c.test"].entries()) {
       await store.write(name, "id", POLICY);
@@ -104,8 +105,8 @@ Deno.test("expireCache() keeps the newest .cache_size entries and reports a miss
       "c.test",
     ]);
     const missing = await expireCache(new StsStore(`${dir}/none`));
-    assert.deepEqual(missing.warnings, []);
-    assert.equal(missing.error?.kind, "CACHE_READ");
+    // As Courier: no cache directory (a stock install) prints nothing and is no failure.
+    assert.deepEqual(missing, { warnings: [] });
   });
 });
 
