@@ -9,7 +9,7 @@ import { fetchPolicy } from "../../lib/sts/fetch.ts";
 import { lookupSts } from "../../lib/sts/lookup.ts";
 import { StsStore } from "../../lib/sts/store.ts";
 import { FakeDnsServer, reply, rr } from "../fakes/dns_server.ts";
-import { testCerts, toLocalPort } from "../sts/_tls.ts";
+import { testCerts } from "../sts/_tls.ts";
 
 const DOMAIN = "sts.test";
 /** The download's total timeout. */
@@ -203,14 +203,19 @@ for (const c of CASES) {
       ? [certs.expiredCert, certs.expiredKey]
       : [certs.cert, certs.key];
     await using policyServer = new RawTlsServer(cert, key, c.script);
-    await using dns = FakeDnsServer.start((q) =>
-      reply(q, { answers: [rr.txt(`_mta-sts.${DOMAIN}`, "v=STSv1; id=abc123;")] })
-    );
+    // The TXT id, and the policy host at 127.0.0.1 (no AAAA).
+    await using dns = FakeDnsServer.start((q) => {
+      const { name, type } = q.questions[0];
+      if (type === "TXT") return reply(q, { answers: [rr.txt(name, "v=STSv1; id=abc123;")] });
+      return reply(q, { answers: type === "A" ? [rr.a(name, "127.0.0.1")] : [] });
+    });
     const dir = await Deno.makeTempDir({ prefix: "sts-abuse-" });
     try {
+      const resolver = new Resolver({ servers: [dns.nameServer], timeoutMs: 1000, attempts: 1 });
       const options = {
+        resolver,
         caCerts: [certs.ca],
-        fetch: toLocalPort(policyServer.port),
+        port: policyServer.port,
         timeout: TIMEOUT_MS,
       };
       // The download alone, for its kind.
@@ -219,10 +224,10 @@ for (const c of CASES) {
       // The whole lookup, for what the user sees and what the cache keeps.
       const started = performance.now();
       const sts = await lookupSts(DOMAIN, {
-        resolver: new Resolver({ servers: [dns.nameServer], timeoutMs: 1000, attempts: 1 }),
+        resolver,
         store: new StsStore(dir),
         caCerts: [certs.ca],
-        fetch: options.fetch,
+        fetchPort: policyServer.port,
         fetchTimeout: TIMEOUT_MS,
       });
       const ms = Math.round(performance.now() - started);
