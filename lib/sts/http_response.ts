@@ -338,7 +338,7 @@ export class HttpResponseParser {
     const name = colon < 0 ? "" : line.slice(0, colon);
     if (!TOKEN.test(name)) throw new HttpResponseError("MALFORMED", `bad field line ${show(line)}`);
     if (fields.length >= this.#maxFields) {
-      throw new HttpResponseError("HEAD_TOO_LARGE", `over ${this.#maxFields} fields`);
+      throw new HttpResponseError("HEAD_TOO_LARGE", `more than ${this.#maxFields} fields`);
     }
     fields.push([name.toLowerCase(), trimOws(line.slice(colon + 1))]);
   }

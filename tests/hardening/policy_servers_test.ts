@@ -1,6 +1,7 @@
 // Abusive MTA-STS policy servers, hand-written HTTP over real TLS on 127.0.0.1: an endless
-// body, a body that stops half-way, a slow body, a redirect to itself, a certificate for
-// another name, an expired one, silence. Each must fail the download with its own kind, give
+// body, a body that stops half-way, a slow body, a redirect to itself, a bad chunk size, an
+// endless head, a close without a response, a huge announced body, a certificate for another
+// name, an expired one, silence. Each must fail the download with its own kind, give
 // lookupSts one line of reason for stderr, and leave the cache as it was: empty.
 import assert from "node:assert/strict";
 import { Resolver } from "../../lib/resolver/resolver.ts";
@@ -177,6 +178,39 @@ const CASES: Case[] = [
     },
     kind: "REDIRECT",
     reason: /status 301 \(redirect to "https:\/\/mta-sts\.sts\.test\/.*" not followed/,
+  },
+  {
+    name: "a bad chunk size",
+    script: async (conn) => {
+      await writeAll(conn, text(`${HEAD}Transfer-Encoding: chunked\r\n\r\n-5\r\n${POLICY}`));
+    },
+    kind: "NETWORK",
+    reason: /malformed response: bad chunk size "-5"$/,
+  },
+  {
+    name: "an endless head",
+    script: async (conn) => {
+      await writeAll(conn, text(HEAD));
+      for (let i = 0; i < 4096; i++) {
+        await writeAll(conn, text(`X-Filler-${i}: ${"y".repeat(1000)}\r\n`));
+      }
+    },
+    kind: "NETWORK",
+    reason: /response head over 16384 bytes$/,
+  },
+  {
+    name: "a close without a response",
+    script: async () => {},
+    kind: "NETWORK",
+    reason: /the connection closed without a response$/,
+  },
+  {
+    name: "a body of 1 GiB announced",
+    script: async (conn) => {
+      await writeAll(conn, text(`${HEAD}Content-Length: 1073741824\r\n\r\n${POLICY}`));
+    },
+    kind: "TOO_LARGE",
+    reason: /1073741824 bytes announced, over the limit of 65536$/,
   },
   {
     name: "a certificate for another name",
