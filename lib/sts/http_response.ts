@@ -1,8 +1,23 @@
 // An HTTP/1.1 response (RFC 9112) read as it arrives, for the policy download: the status line,
 // the header fields, and a body framed by Content-Length, the chunked coding or the connection's
 // close. Pure logic, no I/O: every byte is looked at a bounded number of times (linear time),
-// and the head, each line, the field count and the body are capped. Judging the response
-// (status, Content-Type) is the caller's.
+// and the head, each line, the field count and the body are capped. The grammar of each line
+// is in _http_lines.ts; judging the response (status, Content-Type) is the caller's.
+import {
+  addFieldLine,
+  bodyFraming,
+  type HttpBodyFraming,
+  HttpResponseError,
+  type HttpResponseHead,
+  parseChunkSize,
+  parseStatusLine,
+} from "./_http_lines.ts";
+
+export { fieldValue, HttpResponseError } from "./_http_lines.ts";
+export type { HttpBodyFraming, HttpResponseErrorKind, HttpResponseHead } from "./_http_lines.ts";
+
+const LF = 0x0a;
+const CR = 0x0d;
 
 /** The most bytes of response head (interim 1xx heads included) and of chunked trailers. */
 export const MAX_HEAD_BYTES = 16 * 1024;
@@ -12,57 +27,6 @@ export const MAX_LINE_BYTES = 8 * 1024;
 
 /** The most header fields (and, apart, trailer fields). */
 export const MAX_FIELDS = 100;
-
-/** Why a response cannot be read. */
-export type HttpResponseErrorKind =
-  /** It breaks RFC 9112's grammar (status line, field line, framing, chunk size). */
-  | "MALFORMED"
-  /** Its head, a line of it, or its field count is over the limits. */
-  | "HEAD_TOO_LARGE"
-  /** Its body is over the caller's limit. */
-  | "BODY_TOO_LARGE"
-  /** The connection ended before the response did. */
-  | "TRUNCATED";
-
-/** A response that cannot be read; `message` is one lower-case phrase. */
-export class HttpResponseError extends Error {
-  /** Why. */
-  readonly kind: HttpResponseErrorKind;
-
-  /**
-   * @param kind Why.
-   * @param message What was wrong, e.g. `bad chunk size "zz"`.
-   */
-  constructor(kind: HttpResponseErrorKind, message: string) {
-    super(message);
-    this.name = "HttpResponseError";
-    this.kind = kind;
-  }
-}
-
-/** A response's head. */
-export interface HttpResponseHead {
-  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
-  minorVersion: number;
-  /** The status code, 100 to 999. */
-  status: number;
-  /** The reason phrase, possibly empty. */
-  reason: string;
-  /** Each field as `[lower-case name, value]`, in order; obs-fold joined with a space. */
-  fields: [string, string][];
-}
-
-/**
- * A field's value: repeated fields joined with ", " (RFC 9110 §5.3).
- *
- * @param head The head.
- * @param name The field name, lower case.
- * @returns The value, or undefined when the field is absent.
- */
-export function fieldValue(head: HttpResponseHead, name: string): string | undefined {
-  const values = head.fields.filter(([n]) => n === name).map(([, v]) => v);
-  return values.length === 0 ? undefined : values.join(", ");
-}
 
 /** Limits of {@linkcode HttpResponseParser}. */
 export interface HttpResponseLimits {
@@ -76,9 +40,6 @@ export interface HttpResponseLimits {
   maxFields?: number;
 }
 
-/** How the body's end is found (RFC 9112 §6.3). */
-export type HttpBodyFraming = "none" | "length" | "chunked" | "close";
-
 type State =
   | "status"
   | "fields"
@@ -89,22 +50,6 @@ type State =
   | "trailer"
   | "close"
   | "done";
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const STATUS_LINE = /^HTTP\/1\.([01]) ([0-9]{3})(?: (.*))?$/;
-const DIGITS = /^[0-9]+$/;
-const HEX = /^[0-9A-Fa-f]+$/;
-const LF = 0x0a;
-const CR = 0x0d;
-
-/** Trims spaces and tabs only (String#trim also takes U+00A0, a valid obs-text byte here). */
-function trimOws(text: string): string {
-  let start = 0;
-  let end = text.length;
-  while (start < end && (text[start] === " " || text[start] === "\t")) start++;
-  while (end > start && (text[end - 1] === " " || text[end - 1] === "\t")) end--;
-  return text.slice(start, end);
-}
 
 /**
  * Reads one response from the bytes a connection delivers: `push` each piece as it comes,
@@ -295,23 +240,17 @@ export class HttpResponseParser {
   #onLine(line: string): void {
     switch (this.#state) {
       case "status": {
-        const match = STATUS_LINE.exec(line);
-        if (match === null) {
-          throw new HttpResponseError("MALFORMED", `bad status line ${show(line)}`);
-        }
-        this.#minor = Number(match[1]);
-        this.#status = Number(match[2]);
-        this.#reason = match[3] ?? "";
-        if (this.#status < 100) {
-          throw new HttpResponseError("MALFORMED", `bad status line ${show(line)}`);
-        }
+        const status = parseStatusLine(line);
+        this.#minor = status.minorVersion;
+        this.#status = status.status;
+        this.#reason = status.reason;
         this.#fields = [];
         this.#state = "fields";
         return;
       }
       case "fields":
         if (line === "") return this.#endHead();
-        return this.#addField(line, this.#fields);
+        return addFieldLine(line, this.#fields, this.#maxFields);
       case "chunk-size":
         return this.#onChunkSize(line);
       case "chunk-end":
@@ -321,26 +260,9 @@ export class HttpResponseParser {
       case "trailer":
         // Trailer fields are read for their syntax and limits only; none is used.
         if (line === "") this.#state = "done";
-        else this.#addField(line, this.#fields);
+        else addFieldLine(line, this.#fields, this.#maxFields);
         return;
     }
-  }
-
-  #addField(line: string, fields: [string, string][]): void {
-    if (line[0] === " " || line[0] === "\t") {
-      // obs-fold (RFC 9112 §5.2): a user agent replaces it with a space.
-      const last = fields.at(-1);
-      if (last === undefined) throw new HttpResponseError("MALFORMED", "a folded first field");
-      last[1] = last[1] === "" ? trimOws(line) : `${last[1]} ${trimOws(line)}`;
-      return;
-    }
-    const colon = line.indexOf(":");
-    const name = colon < 0 ? "" : line.slice(0, colon);
-    if (!TOKEN.test(name)) throw new HttpResponseError("MALFORMED", `bad field line ${show(line)}`);
-    if (fields.length >= this.#maxFields) {
-      throw new HttpResponseError("HEAD_TOO_LARGE", `more than ${this.#maxFields} fields`);
-    }
-    fields.push([name.toLowerCase(), trimOws(line.slice(colon + 1))]);
   }
 
   #endHead(): void {
@@ -358,33 +280,9 @@ export class HttpResponseParser {
     }
     this.#head = head;
     this.#fields = [];
-    const coding = fieldValue(head, "transfer-encoding");
-    const length = fieldValue(head, "content-length");
-    if (head.status < 200 || head.status === 204 || head.status === 304) {
-      return this.#startBody("none");
-    }
-    if (coding !== undefined) {
-      // RFC 9112 §6.3: both at once "ought to be handled as an error"; no coding but chunked
-      // was asked for (the request names none).
-      if (length !== undefined) {
-        throw new HttpResponseError("MALFORMED", "both Transfer-Encoding and Content-Length");
-      }
-      if (coding.toLowerCase() !== "chunked") {
-        throw new HttpResponseError("MALFORMED", `Transfer-Encoding ${show(coding)}`);
-      }
-      return this.#startBody("chunked");
-    }
-    if (length !== undefined) {
-      // A list of one value repeated is allowed (RFC 9110 §8.6); anything else is not.
-      const values = length.split(",").map(trimOws);
-      if (!values.every((v) => DIGITS.test(v) && v === values[0])) {
-        throw new HttpResponseError("MALFORMED", `Content-Length ${show(length)}`);
-      }
-      // Over 15 digits the number loses precision but stays far over any cap.
-      this.#declaredLength = Number(values[0]);
-      return this.#startBody("length");
-    }
-    this.#startBody("close");
+    const { framing, length } = bodyFraming(head);
+    this.#declaredLength = length;
+    this.#startBody(framing);
   }
 
   #startBody(framing: HttpBodyFraming): void {
@@ -400,15 +298,7 @@ export class HttpResponseParser {
   }
 
   #onChunkSize(line: string): void {
-    // chunk-size [ BWS ";" chunk-ext ] (RFC 9112 §7.1); extensions are ignored.
-    const semicolon = line.indexOf(";");
-    const digits = trimOws(semicolon < 0 ? line : line.slice(0, semicolon));
-    if (!HEX.test(digits)) {
-      throw new HttpResponseError("MALFORMED", `bad chunk size ${show(digits)}`);
-    }
-    const significant = digits.replace(/^0+/, "");
-    // Past 12 hex digits the size is far over any cap, and parseInt would lose precision.
-    const size = significant.length > 12 ? Infinity : parseInt(significant || "0", 16);
+    const size = parseChunkSize(line);
     if (size === 0) {
       this.#state = "trailer";
       return;
@@ -440,11 +330,6 @@ export class HttpResponseParser {
       `the body is over the limit of ${this.#maxBody} bytes`,
     );
   }
-}
-
-/** A bounded, quoted excerpt of response text for a message. */
-function show(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 }
 
 /**
