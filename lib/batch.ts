@@ -52,8 +52,9 @@ export interface LookupDomainOptions {
   /** This lookup's deadline in milliseconds; undefined means none of its own. */
   deadlineMs?: number;
   /**
-   * Start the policy download with the TXT query (see `LookupStsOptions.prefetch`): faster
-   * for one domain, two queries more for each domain without a policy.
+   * Ask for the policy host's addresses while a slow TXT query is out (see
+   * `LookupStsOptions.prefetch`): faster for one domain, two queries more for each domain
+   * without a policy.
    * @default {true}, and false in {@linkcode lookupMany}
    */
   prefetch?: boolean;
