@@ -153,6 +153,7 @@ export async function connectPolicyHost(
   try {
     await raced(tls.handshake(), signal, () => {});
   } catch (error) {
+    signal.removeEventListener("abort", close);
     close();
     rethrowPermissionRefusal(error);
     signal.throwIfAborted();
