@@ -60,8 +60,8 @@ export async function policyHostAddresses(
 /**
  * Gets Deno's one-time TLS set-up out of the way while the network is busy: its first
  * handshake seeds the crypto library's random generator, about 23 ms on the main thread
- * (measured with Deno 2.9; generating an HMAC key does the same). Called only once a download
- * is certain, so it is never wasted.
+ * (measured with Deno 2.9; generating an HMAC key does the same). Called once a connection is
+ * under way, so that a download that finds no policy host or no address costs nothing.
  */
 function warmUpTls(): void {
   crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign"]).catch(() => {});
@@ -117,7 +117,6 @@ export async function connectPolicyHost(
     throw new TypeError("fetchPolicy() needs a resolver to find the policy host");
   }
   const pending = options.addresses ?? policyHostAddresses(host, options.resolver!, signal);
-  warmUpTls();
   let addresses: string[];
   try {
     addresses = await pending;
@@ -131,6 +130,8 @@ export async function connectPolicyHost(
   for (const address of addresses.slice(0, MAX_ADDRESSES_TRIED)) {
     try {
       const connecting = Deno.connect({ transport: "tcp", hostname: address, port });
+      // While the connection is being made: the handshake needs it next.
+      if (errors.length === 0) warmUpTls();
       tcp = await raced(connecting, signal, closeQuietly);
       break;
     } catch (error) {

@@ -160,12 +160,14 @@ export function fetchPolicy(
 /**
  * {@linkcode fetchPolicy} with the policy host's addresses already asked for: `lookupSts`
  * starts that query beside the TXT query (D22). The promise must be handled by the caller
- * (a rejection is read here only if the download happens).
+ * (a rejection is read here only if the download happens). `onConnected` is called once the
+ * connection (TLS included) is up, for work worth starting only then.
  */
 export async function downloadPolicy(
   domain: string,
   options: FetchPolicyOptions,
   addresses?: Promise<string[]>,
+  onConnected?: () => void,
 ): Promise<FetchedPolicy> {
   const host = policyHost(domain);
   const url = `https://${host}${POLICY_PATH}`;
@@ -193,6 +195,7 @@ export async function downloadPolicy(
       port: options.port ?? 443,
       signal,
     });
+    onConnected?.();
     const closeOnAbort = () => conn?.close();
     signal.addEventListener("abort", closeOnAbort, { once: true });
     try {

@@ -270,20 +270,27 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
       const id = (txt as { id: string }).id;
       let policy: StsPolicy;
       try {
-        // The cache code is needed once the policy is in: loaded while the network works.
-        if (decision.save && store) preloadFileLayer();
         const caCerts = typeof options.caCerts === "function"
           ? await options.caCerts()
           : options.caCerts;
         // D1: the policy host is found by the run's resolver, like every other name.
-        const fetched = await downloadPolicy(name, {
-          resolver: options.resolver,
-          caCerts,
-          timeout: options.fetchTimeout,
-          port: options.fetchPort,
-          connect: options.connect,
-          signal: options.signal,
-        }, early?.addresses);
+        const fetched = await downloadPolicy(
+          name,
+          {
+            resolver: options.resolver,
+            caCerts,
+            timeout: options.fetchTimeout,
+            port: options.fetchPort,
+            connect: options.connect,
+            signal: options.signal,
+          },
+          early?.addresses,
+          () => {
+            // The cache code is needed once the policy is in: loaded while the request is out,
+            // and only once a server has answered the handshake.
+            if (decision.save && store) preloadFileLayer();
+          },
+        );
         const parsed = parsePolicy(fetched.text);
         policy = parsed.policy;
         for (const warning of parsed.warnings) warnings.push(`${fetched.url}: ${warning}`);
