@@ -160,14 +160,14 @@ export function fetchPolicy(
 /**
  * {@linkcode fetchPolicy} with the policy host's addresses already asked for: `lookupSts`
  * starts that query beside the TXT query (D22). The promise must be handled by the caller
- * (a rejection is read here only if the download happens). `onConnected` is called once the
- * connection (TLS included) is up, for work worth starting only then.
+ * (a rejection is read here only if the download happens). `onRequestSent` is called once the
+ * request is out, for work worth starting only then, while the answer travels.
  */
 export async function downloadPolicy(
   domain: string,
   options: FetchPolicyOptions,
   addresses?: Promise<string[]>,
-  onConnected?: () => void,
+  onRequestSent?: () => void,
 ): Promise<FetchedPolicy> {
   const host = policyHost(domain);
   const url = `https://${host}${POLICY_PATH}`;
@@ -195,11 +195,11 @@ export async function downloadPolicy(
       port: options.port ?? 443,
       signal,
     });
-    onConnected?.();
+    signal.throwIfAborted();
     const closeOnAbort = () => conn?.close();
     signal.addEventListener("abort", closeOnAbort, { once: true });
     try {
-      return await exchange(conn, domain, url, signal, fail);
+      return await exchange(conn, domain, url, signal, fail, onRequestSent);
     } finally {
       signal.removeEventListener("abort", closeOnAbort);
     }
@@ -231,6 +231,7 @@ async function exchange(
   url: string,
   signal: AbortSignal,
   fail: (kind: StsErrorKind, detail: string, cause?: unknown) => StsError,
+  onRequestSent?: () => void,
 ): Promise<FetchedPolicy> {
   // Identity only: without Accept-Encoding any content coding would be acceptable (RFC 9110
   // §12.5.3). One request per connection.
@@ -238,6 +239,7 @@ async function exchange(
   const request = `GET ${POLICY_PATH} HTTP/1.1\r\nHost: ${host}\r\nAccept: text/plain\r\n` +
     "Accept-Encoding: identity\r\nConnection: close\r\n\r\n";
   await conn.write(new TextEncoder().encode(request));
+  onRequestSent?.();
   const parser = new HttpResponseParser({ maxBodyBytes: MAX_POLICY_BYTES });
   const buffer = new Uint8Array(16 * 1024);
   let judged = false;
