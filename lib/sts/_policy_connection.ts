@@ -2,6 +2,7 @@
 // looked up through the run's own resolver (D1), its addresses are tried in order over TCP,
 // and TLS is started with the name (SNI, certificate verified for it). No system resolver is
 // asked: Deno.connect is given addresses only, so glibc's getaddrinfo never runs.
+import { deadlines } from "../_deadlines.ts";
 import { DnsError, rethrowPermissionRefusal } from "../errors.ts";
 import type { TcpConnection } from "../host.ts";
 import type { Querier } from "../resolver/resolver.ts";
@@ -9,6 +10,12 @@ import { osReason } from "./_text.ts";
 
 /** Addresses of the policy host tried, at most, one after another. */
 export const MAX_ADDRESSES_TRIED = 8;
+
+/**
+ * How long a TCP connection may take before the TLS warm-up uses the wait: a connection on
+ * loopback or a refusal comes sooner, and then there is nothing to gain (D22).
+ */
+const CONNECT_IDLE_MS = 2;
 
 /** Why no connection was made; `fetch.ts` turns it into an `StsError`. */
 export class ConnectionFailure extends Error {
@@ -60,8 +67,8 @@ export async function policyHostAddresses(
 /**
  * Gets Deno's one-time TLS set-up out of the way while the network is busy: its first
  * handshake seeds the crypto library's random generator, about 23 ms on the main thread
- * (measured with Deno 2.9; generating an HMAC key does the same). Called once a connection is
- * under way, so that a download that finds no policy host or no address costs nothing.
+ * (measured with Deno 2.9; generating an HMAC key does the same). Called only while a TCP
+ * connection is slow to come, so that a refused or local one costs nothing.
  */
 function warmUpTls(): void {
   crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign"]).catch(() => {});
@@ -127,11 +134,15 @@ export async function connectPolicyHost(
   }
   let tcp: Deno.TcpConn | undefined;
   const errors: string[] = [];
+  let warmed = false;
   for (const address of addresses.slice(0, MAX_ADDRESSES_TRIED)) {
     try {
       const connecting = Deno.connect({ transport: "tcp", hostname: address, port });
-      // While the connection is being made: the handshake needs it next.
-      if (errors.length === 0) warmUpTls();
+      // The handshake comes next and needs the set-up: done while a slow connection is made.
+      using _idle = deadlines.after(CONNECT_IDLE_MS, () => {
+        if (!warmed) warmUpTls();
+        warmed = true;
+      });
       tcp = await raced(connecting, signal, closeQuietly);
       break;
     } catch (error) {
