@@ -198,23 +198,26 @@ export class HttpResponseParser {
     const lf = bytes.indexOf(LF, at);
     const end = lf < 0 ? bytes.length : lf + 1;
     const n = end - at;
-    if (this.#state === "chunk-size" || this.#state === "chunk-end") {
-      // Chunk framing may not outweigh the body: 1-byte chunks with long extensions would
-      // otherwise make a 64 KiB body cost hundreds of MiB of reading.
-      this.#framingBytes += n;
-      if (this.#framingBytes > this.#maxBody + this.#maxHead) {
-        throw new HttpResponseError("MALFORMED", "chunk framing larger than the body allows");
-      }
-    } else {
-      this.#headBytes += n;
-      if (this.#headBytes > this.#maxHead) {
-        const what = this.#state === "trailer" ? "trailer" : "response head";
-        throw new HttpResponseError("HEAD_TOO_LARGE", `${what} over ${this.#maxHead} bytes`);
-      }
-    }
-    if (this.#lineLength + n > this.#line.length) {
+    // Which limit the bytes cross first decides the error, so that it does not depend on how
+    // the bytes were split into pieces. Chunk framing may not outweigh the body: 1-byte
+    // chunks with long extensions would otherwise make a 64 KiB body cost hundreds of MiB.
+    const framing = this.#state === "chunk-size" || this.#state === "chunk-end";
+    const totalRoom = framing
+      ? this.#maxBody + this.#maxHead - this.#framingBytes
+      : this.#maxHead - this.#headBytes;
+    const lineRoom = this.#line.length - this.#lineLength;
+    if (n > lineRoom && lineRoom <= totalRoom) {
       throw new HttpResponseError("HEAD_TOO_LARGE", `a line over ${this.#line.length} bytes`);
     }
+    if (n > totalRoom) {
+      if (framing) {
+        throw new HttpResponseError("MALFORMED", "chunk framing larger than the body allows");
+      }
+      const what = this.#state === "trailer" ? "trailer" : "response head";
+      throw new HttpResponseError("HEAD_TOO_LARGE", `${what} over ${this.#maxHead} bytes`);
+    }
+    if (framing) this.#framingBytes += n;
+    else this.#headBytes += n;
     this.#line.set(bytes.subarray(at, end), this.#lineLength);
     this.#lineLength += n;
     return lf < 0 ? -1 : end;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   fieldValue,
   type HttpResponseErrorKind,
@@ -215,4 +216,56 @@ Deno.test("HttpResponseParser reads a 64 KiB body in 1-byte chunks and a head of
   // A value of spaces then one letter: trimmed without backtracking.
   const spaces = `HTTP/1.1 200 OK\r\nX:${" ".repeat(8000)}y\r\nContent-Length: 0\r\n\r\n`;
   assert.equal(fieldValue(parseHttpResponse(bytes(spaces), LIMITS).head, "x"), "y");
+});
+
+/** The parse of `bytes` fed in the pieces `cuts` makes: the head and body, or the error. */
+function outcome(bytes: Uint8Array, cuts: number[]): unknown {
+  const limits = { maxBodyBytes: 256, maxHeadBytes: 512, maxLineBytes: 64, maxFields: 8 };
+  const parser = new HttpResponseParser(limits);
+  try {
+    let at = 0;
+    for (const cut of [...cuts.map((c) => c % (bytes.length + 1))].sort((a, b) => a - b)) {
+      parser.push(bytes.subarray(at, Math.max(at, cut)));
+      at = Math.max(at, cut);
+    }
+    parser.push(bytes.subarray(at));
+    parser.end();
+    return { head: parser.head, body: text(parser.body) };
+  } catch (error) {
+    if (!(error instanceof Error) || !("kind" in error)) throw error;
+    return { kind: error.kind, message: error.message };
+  }
+}
+
+Deno.test("HttpResponseParser gives the same result however the bytes are split", () => {
+  // Responses built from plausible and broken pieces, cut at random places.
+  const piece = fc.constantFrom(
+    "HTTP/1.1 200 OK\r\n",
+    "HTTP/1.0 404 Not Found\r\n",
+    "HTTP/1.1 100 Continue\r\n\r\n",
+    "Content-Type: text/plain\r\n",
+    "Content-Length: 5\r\n",
+    "Transfer-Encoding: chunked\r\n",
+    " folded\r\n",
+    "X-Long: " + "y".repeat(100) + "\r\n",
+    "\r\n",
+    "\n",
+    "hello",
+    "5\r\nhello\r\n",
+    "0\r\n\r\n",
+    "zz\r\n",
+    "\r",
+    "\x00",
+  );
+  fc.assert(
+    fc.property(
+      fc.array(piece, { maxLength: 12 }),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      (pieces, cuts) => {
+        const input = bytes(pieces.join(""));
+        assert.deepEqual(outcome(input, cuts), outcome(input, []));
+      },
+    ),
+    { seed: 20261205, numRuns: 3000 },
+  );
 });
