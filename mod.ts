@@ -75,7 +75,7 @@ export type { ExpireCacheResult, OverrideResult, PurgeResult } from "./lib/sts/a
 export { StsError } from "./lib/sts/errors.ts";
 export type { StsErrorKind, StsErrorOptions } from "./lib/sts/errors.ts";
 export { fetchPolicy, parseCourierdTrustCerts } from "./lib/sts/fetch.ts";
-export type { FetchedPolicy, FetchPolicyOptions } from "./lib/sts/fetch.ts";
+export type { FetchedPolicy, FetchPolicyOptions, PolicyConnect } from "./lib/sts/fetch.ts";
 export { lookupSts } from "./lib/sts/lookup.ts";
 export type { LookupStsOptions, StsResult } from "./lib/sts/lookup.ts";
 export type { TxtOutcome } from "./lib/sts/freshness.ts";

@@ -170,7 +170,7 @@ async function latencyGroup(world: World, bare: Figures, ours: string[]): Promis
   }
   await startProxy(world);
   // Both tools read /etc/resolv.conf (Courier nothing else, even for the TXT query);
-  // wget and Deno's fetch resolve mta-sts.* through it too.
+  // wget resolves mta-sts.* through it too, and this tool through its own resolver.
   await world.writeEtc(
     "resolv.conf",
     `domain ${WORLD_DOMAIN}\nnameserver ${LATENCY_DNS_ADDRESS}\n`,

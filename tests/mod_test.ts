@@ -25,6 +25,7 @@ import {
   parsePolicy,
   parseResolvConf,
   parseStsRecords,
+  type PolicyConnect,
   type Querier,
   type QueryResult,
   renderJson,
@@ -35,6 +36,7 @@ import {
 } from "../mod.ts";
 import { UsageError } from "../cli.ts";
 import { assertValidReport } from "./_schema.ts";
+import { memoryServer } from "./sts/_memory_http.ts";
 import { startWorld, WORLD_CA_FILE, worldUnavailableReason } from "./world/world.ts";
 
 const MOD = fromFileUrl(new URL("../mod.ts", import.meta.url));
@@ -103,16 +105,9 @@ const EXAMPLE_DNS = {
   "_mta-sts.example.com TXT": [{ type: "TXT" as const, strings: [utf8("v=STSv1; id=20240101")] }],
 };
 
-/** A fetch that serves one policy and counts its requests. */
-function policyServer(body: string): { fetch: typeof fetch; urls: string[] } {
-  const urls: string[] = [];
-  return {
-    urls,
-    fetch: (input) => {
-      urls.push(String(input));
-      return Promise.resolve(new Response(body, { headers: { "content-type": "text/plain" } }));
-    },
-  };
+/** A policy server in memory that serves one policy and counts its requests. */
+function policyServer(body: string): { connect: PolicyConnect; urls: string[] } {
+  return memoryServer(() => new Response(body, { headers: { "content-type": "text/plain" } }));
 }
 
 Deno.test("mod.ts exports these values and nothing else that runs", () => {
@@ -394,7 +389,7 @@ Deno.test("lookupMx() works through any Querier and turns DNS failures into outc
 });
 
 Deno.test("fetchPolicy() enforces RFC 8461 §3.3 on what the server sends", async () => {
-  const serve = (response: Response) => ({ fetch: () => Promise.resolve(response) });
+  const serve = (response: Response) => ({ connect: memoryServer(() => response).connect });
   const plain = { "content-type": "text/plain" };
   const fetched = await fetchPolicy(
     "Example.COM.",
@@ -416,8 +411,24 @@ Deno.test("fetchPolicy() enforces RFC 8461 §3.3 on what the server sends", asyn
     await assert.rejects(fetchPolicy("example.com", serve(response)), { name: "StsError", kind });
   }
   await assert.rejects(fetchPolicy("a..example"), { kind: "INVALID_NAME" });
-  const failing = { fetch: () => Promise.reject(new TypeError("connection refused")) };
-  await assert.rejects(fetchPolicy("example.com", failing), { kind: "NETWORK" });
+  const failing = { connect: () => Promise.reject(new Error("connection refused")) };
+  await assert.rejects(fetchPolicy("example.com", failing), {
+    kind: "NETWORK",
+    message: 'Cannot fetch policy for "example.com": connection refused',
+  });
+  // The policy host is looked up through the resolver given, and its failure is the download's.
+  const querier = tableQuerier(EXAMPLE_DNS);
+  await assert.rejects(fetchPolicy("example.com", { resolver: querier }), { kind: "NETWORK" });
+  assert.deepEqual(querier.asked.sort(), ["mta-sts.example.com A", "mta-sts.example.com AAAA"]);
+  await assert.rejects(fetchPolicy("example.com"), TypeError);
+  await assert.rejects(
+    fetchPolicy("example.com", { resolver: querier, caCerts: ["x"] }),
+    TypeError,
+  );
+  const aborted = AbortSignal.abort(new Error("stop"));
+  await assert.rejects(fetchPolicy("example.com", { resolver: querier, signal: aborted }), {
+    message: "stop",
+  });
 });
 
 Deno.test("parseCourierdTrustCerts() reads TLS_TRUSTCERTS as Courier's shell would", () => {
@@ -434,7 +445,7 @@ Deno.test("lookupSts() fetches, caches and reuses a policy through injected DNS 
     const options = {
       resolver: querier,
       store: new StsStore(dir),
-      fetch: server.fetch,
+      connect: server.connect,
       now: () => 1_700_000_000_000,
     };
     const first = await lookupSts("Example.COM", options);
@@ -472,7 +483,7 @@ Deno.test("lookupDomain() computes each host's STS match and [ LOCAL ] once; ren
   // The injected fetch serves the policy: lookupSts is the same function lookupDomain calls.
   const sts = await lookupSts("example.com", {
     resolver: querier,
-    fetch: policyServer(POLICY).fetch,
+    connect: policyServer(POLICY).connect,
   });
   assert.equal(sts.policy?.mode, "enforce");
   assert.deepEqual(found.hosts.map((h) => [h.host, h.local, h.stsMatch]), [
@@ -640,9 +651,11 @@ try {
   await Deno.remove(dir, { recursive: true });
 }
 const report = renderJson(await lookupDomain("sts-enforce.test", { resolver, caCerts }));
-const fetched = await fetchPolicy("sts-enforce.test", { caCerts });
-const untrusted = await fetchPolicy("sts-untrusted.test", { caCerts }).then(() => "ok", kindOf);
-const redirect = await fetchPolicy("sts-redirect.test", { caCerts }).then(() => "ok", kindOf);
+const fetched = await fetchPolicy("sts-enforce.test", { resolver, caCerts });
+const untrusted = await fetchPolicy("sts-untrusted.test", { resolver, caCerts })
+  .then(() => "ok", kindOf);
+const redirect = await fetchPolicy("sts-redirect.test", { resolver, caCerts })
+  .then(() => "ok", kindOf);
 const nxdomain = await resolver.query("nxdomain.test", "MX").then(() => "ok", kindOf);
 const conf = await loadResolvConf("/etc/resolv.conf", denoHost());
 

@@ -18,12 +18,10 @@ export type StsErrorKind =
   | "TOO_LARGE"
   /** The TLS handshake failed, e.g. an untrusted or mismatched certificate. */
   | "TLS"
-  /** The connection failed: name resolution, refused, reset. */
+  /** The connection failed (name resolution, refused, reset) or the response is malformed. */
   | "NETWORK"
   /** The total time allowed for the download ran out. */
   | "TIMEOUT"
-  /** The caller's signal aborted the work. */
-  | "ABORTED"
   /** A cache file or the cache directory could not be read. */
   | "CACHE_READ"
   /** A cache file could not be written, touched or removed (read-only directory, no space). */

@@ -7,7 +7,8 @@ import { DnsError } from "../errors.ts";
 import type { Querier } from "../resolver/resolver.ts";
 import { StsError } from "./errors.ts";
 import { type CacheSize, DEFAULT_CACHE_SIZE } from "./cache_file.ts";
-import { type FetchedPolicy, fetchPolicy, type FetchPolicyOptions, warmUpTls } from "./fetch.ts";
+import { downloadPolicy, type PolicyConnect } from "./fetch.ts";
+import { policyHostAddresses } from "./_policy_connection.ts";
 import { type CachedEntryState, decideFreshness, type TxtOutcome } from "./freshness.ts";
 import { parsePolicy, type StsPolicy } from "./policy.ts";
 import { entryName, preloadFileLayer, type StsStore } from "./store.ts";
@@ -31,18 +32,21 @@ export interface LookupStsOptions {
   caCerts?: string[] | (() => Promise<string[] | undefined>);
   /** The download's total timeout in milliseconds. @default {20000} */
   fetchTimeout?: number;
+  /** The policy server's port; another one is for tests only. @default {443} */
+  fetchPort?: number;
   /**
-   * The fetch to use. One of the caller's own connects where it likes: the policy host's
-   * addresses are then not looked up. @default {globalThis.fetch}
+   * The connection for the download instead of TLS to the resolver's addresses for
+   * `mta-sts.<domain>` (tests): the policy host is then not looked up.
    */
-  fetch?: FetchPolicyOptions["fetch"];
+  connect?: PolicyConnect;
   /** The clock, milliseconds since the epoch. @default {Date.now} */
   now?: () => number;
   /**
-   * When there is no cached policy: ask for `mta-sts.<domain>`'s addresses together with the
-   * TXT record, and prepare TLS and the cache while the answers are out, so that a download
-   * starts as soon as the TXT id is known. Costs two DNS queries more for a domain without a
-   * policy; a batch, counting queries, turns it off. @default {true}
+   * When there is no cached policy and the TXT answer is slow to come: ask for
+   * `mta-sts.<domain>`'s addresses meanwhile, so that a download can connect as soon as the
+   * TXT id calls for it (D22). DNS only: nothing connects before the TXT id is known. Costs
+   * two DNS queries more for a domain without a policy behind a slow resolver; a batch,
+   * counting queries, turns it off. @default {true}
    */
   prefetch?: boolean;
   /** Aborts the lookup. */
@@ -50,8 +54,8 @@ export interface LookupStsOptions {
 }
 
 /**
- * How long the TXT query may be out before the waiting time is used to start a download: an
- * answer from a resolver on loopback comes sooner, and then there is nothing to gain.
+ * How long the TXT query may be out before the policy host's addresses are asked for too: an
+ * answer from a resolver on loopback comes sooner, and then there is nothing to gain (D22).
  */
 const IDLE_MS = 3;
 
@@ -104,62 +108,10 @@ async function lookupTxt(
   }
 }
 
-/**
- * The addresses of `mta-sts.<domain>` from the run's own resolver (D1), IPv4 first.
- *
- * @throws {DnsError} When neither family has one: the more telling of the two failures, which
- *   `fetchPolicy` reports as the download's.
- */
-async function policyHostAddresses(
-  name: string,
-  resolver: Querier,
-  signal: AbortSignal | undefined,
-): Promise<string[]> {
-  const answers = await Promise.allSettled(
-    ["A", "AAAA"].map((type) => resolver.query(`mta-sts.${name}`, type, { signal })),
-  );
-  signal?.throwIfAborted();
-  const addresses: string[] = [];
-  let failure: DnsError | undefined;
-  for (const answer of answers) {
-    if (answer.status === "rejected") {
-      if (!(answer.reason instanceof DnsError)) throw answer.reason;
-      // NODATA for one family is normal; the other reason says more.
-      if (failure === undefined || failure.kind === "NODATA") failure = answer.reason;
-      continue;
-    }
-    for (const record of answer.value.records) {
-      if (record.data.type === "A" || record.data.type === "AAAA") {
-        addresses.push(record.data.address);
-      }
-    }
-  }
-  // A query that succeeds has records of its type, so without addresses both failed.
-  if (addresses.length === 0) throw failure;
-  return addresses;
-}
-
 /** Marks `promise` as handled (its rejection is read later, or not needed) and returns it. */
 function settled<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => {});
   return promise;
-}
-
-/** The download, to the addresses given (see {@linkcode FetchPolicyOptions.addresses}). */
-async function startDownload(
-  name: string,
-  options: LookupStsOptions,
-  addresses: Promise<string[]> | undefined,
-  signal: AbortSignal | undefined,
-): Promise<FetchedPolicy> {
-  const caCerts = typeof options.caCerts === "function" ? await options.caCerts() : options.caCerts;
-  return await fetchPolicy(name, {
-    caCerts,
-    timeout: options.fetchTimeout,
-    signal,
-    fetch: options.fetch,
-    addresses,
-  });
 }
 
 /**
@@ -272,33 +224,23 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
   // Writability is learnt by writing: a read-only cache is Courier's case too (sts.md §4).
   const writable = store !== undefined;
   let decision = decideFreshness({ entry: cached?.state, nowSec, writable });
-  // With nothing cached and a TXT answer slower than IDLE_MS, the download starts while the
-  // TXT query is out (prefetch): the policy host's addresses are asked for, TLS and the cache
-  // code get ready, fetch starts, and its connection waits on `go`, given only if the TXT id
-  // calls for a download.
-  let download: Promise<FetchedPolicy> | undefined;
-  let prefetch: { go: PromiseWithResolvers<void>; early: AbortController } | undefined;
+  // With nothing cached and a TXT answer slower than IDLE_MS, the policy host's addresses are
+  // asked for while the TXT query is out (D22); nothing connects before the TXT id calls for
+  // a download, and the queries stop when it does not.
+  let early: { addresses: Promise<string[]>; stop: AbortController } | undefined;
   if (decision.action === "lookup-txt") {
     let idle: Disposable | undefined;
-    if (options.prefetch !== false && !options.fetch && cached?.policy === undefined) {
-      const { go, early } = prefetch = {
-        go: Promise.withResolvers<void>(),
-        early: new AbortController(),
-      };
+    if (options.prefetch !== false && !options.connect && cached?.policy === undefined) {
       idle = deadlines.after(IDLE_MS, () => {
+        const stop = new AbortController();
         const signal = options.signal
-          ? AbortSignal.any([options.signal, early.signal])
-          : early.signal;
-        // Each promise is awaited only if the TXT id calls for a download.
-        const addresses = settled(policyHostAddresses(name, options.resolver, signal));
-        download = settled(
-          startDownload(name, options, settled(go.promise.then(() => addresses)), signal),
-        );
-        // Then the CPU work, in a later task: the queries and fetch's start go out first.
-        idle = deadlines.after(IDLE_MS, () => {
-          warmUpTls();
-          if (store) preloadFileLayer();
-        });
+          ? AbortSignal.any([options.signal, stop.signal])
+          : stop.signal;
+        // Read only if the TXT id calls for a download.
+        early = {
+          addresses: settled(policyHostAddresses(`mta-sts.${name}`, options.resolver, signal)),
+          stop,
+        };
       });
     }
     try {
@@ -314,8 +256,7 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
     }
     decision = decideFreshness({ entry: cached?.state, nowSec, writable, txt });
   }
-  if (decision.action === "fetch") prefetch?.go.resolve();
-  else prefetch?.early.abort();
+  if (decision.action !== "fetch") early?.stop.abort();
   switch (decision.action) {
     case "lookup-txt":
     case "use-cached":
@@ -335,15 +276,27 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
       const id = (txt as { id: string }).id;
       let policy: StsPolicy;
       try {
+        const caCerts = typeof options.caCerts === "function"
+          ? await options.caCerts()
+          : options.caCerts;
         // D1: the policy host is found by the run's resolver, like every other name.
-        const fetched = await (download ?? startDownload(
+        const fetched = await downloadPolicy(
           name,
-          options,
-          options.fetch
-            ? undefined
-            : settled(policyHostAddresses(name, options.resolver, options.signal)),
-          options.signal,
-        ));
+          {
+            resolver: options.resolver,
+            caCerts,
+            timeout: options.fetchTimeout,
+            port: options.fetchPort,
+            connect: options.connect,
+            signal: options.signal,
+          },
+          early?.addresses,
+          () => {
+            // The cache code is needed once the policy is in: loaded while the answer travels
+            // (measured: started before the request, it held the request up by ~20 ms).
+            if (decision.save && store) preloadFileLayer();
+          },
+        );
         const parsed = parsePolicy(fetched.text);
         policy = parsed.policy;
         for (const warning of parsed.warnings) warnings.push(`${fetched.url}: ${warning}`);

@@ -1,6 +1,7 @@
 // Abusive MTA-STS policy servers, hand-written HTTP over real TLS on 127.0.0.1: an endless
-// body, a body that stops half-way, a slow body, a redirect to itself, a certificate for
-// another name, an expired one, silence. Each must fail the download with its own kind, give
+// body, a body that stops half-way, a slow body, a redirect to itself, a bad chunk size, an
+// endless head, a close without a response, a huge announced body, a certificate for another
+// name, an expired one, silence. Each must fail the download with its own kind, give
 // lookupSts one line of reason for stderr, and leave the cache as it was: empty.
 import assert from "node:assert/strict";
 import { Resolver } from "../../lib/resolver/resolver.ts";
@@ -9,7 +10,7 @@ import { fetchPolicy } from "../../lib/sts/fetch.ts";
 import { lookupSts } from "../../lib/sts/lookup.ts";
 import { StsStore } from "../../lib/sts/store.ts";
 import { FakeDnsServer, reply, rr } from "../fakes/dns_server.ts";
-import { testCerts, toLocalPort } from "../sts/_tls.ts";
+import { testCerts } from "../sts/_tls.ts";
 
 const DOMAIN = "sts.test";
 /** The download's total timeout. */
@@ -179,6 +180,39 @@ const CASES: Case[] = [
     reason: /status 301 \(redirect to "https:\/\/mta-sts\.sts\.test\/.*" not followed/,
   },
   {
+    name: "a bad chunk size",
+    script: async (conn) => {
+      await writeAll(conn, text(`${HEAD}Transfer-Encoding: chunked\r\n\r\n-5\r\n${POLICY}`));
+    },
+    kind: "NETWORK",
+    reason: /malformed response: bad chunk size "-5"$/,
+  },
+  {
+    name: "an endless head",
+    script: async (conn) => {
+      await writeAll(conn, text(HEAD));
+      for (let i = 0; i < 4096; i++) {
+        await writeAll(conn, text(`X-Filler-${i}: ${"y".repeat(1000)}\r\n`));
+      }
+    },
+    kind: "NETWORK",
+    reason: /response head over 16384 bytes$/,
+  },
+  {
+    name: "a close without a response",
+    script: async () => {},
+    kind: "NETWORK",
+    reason: /the connection closed without a response$/,
+  },
+  {
+    name: "a body of 1 GiB announced",
+    script: async (conn) => {
+      await writeAll(conn, text(`${HEAD}Content-Length: 1073741824\r\n\r\n${POLICY}`));
+    },
+    kind: "TOO_LARGE",
+    reason: /1073741824 bytes announced, over the limit of 65536$/,
+  },
+  {
     name: "a certificate for another name",
     tls: "other-name",
     script: async (conn) => await writeAll(conn, text(`${HEAD}\r\n${POLICY}`)),
@@ -203,14 +237,19 @@ for (const c of CASES) {
       ? [certs.expiredCert, certs.expiredKey]
       : [certs.cert, certs.key];
     await using policyServer = new RawTlsServer(cert, key, c.script);
-    await using dns = FakeDnsServer.start((q) =>
-      reply(q, { answers: [rr.txt(`_mta-sts.${DOMAIN}`, "v=STSv1; id=abc123;")] })
-    );
+    // The TXT id, and the policy host at 127.0.0.1 (no AAAA).
+    await using dns = FakeDnsServer.start((q) => {
+      const { name, type } = q.questions[0];
+      if (type === "TXT") return reply(q, { answers: [rr.txt(name, "v=STSv1; id=abc123;")] });
+      return reply(q, { answers: type === "A" ? [rr.a(name, "127.0.0.1")] : [] });
+    });
     const dir = await Deno.makeTempDir({ prefix: "sts-abuse-" });
     try {
+      const resolver = new Resolver({ servers: [dns.nameServer], timeoutMs: 1000, attempts: 1 });
       const options = {
+        resolver,
         caCerts: [certs.ca],
-        fetch: toLocalPort(policyServer.port),
+        port: policyServer.port,
         timeout: TIMEOUT_MS,
       };
       // The download alone, for its kind.
@@ -219,10 +258,10 @@ for (const c of CASES) {
       // The whole lookup, for what the user sees and what the cache keeps.
       const started = performance.now();
       const sts = await lookupSts(DOMAIN, {
-        resolver: new Resolver({ servers: [dns.nameServer], timeoutMs: 1000, attempts: 1 }),
+        resolver,
         store: new StsStore(dir),
         caCerts: [certs.ca],
-        fetch: options.fetch,
+        fetchPort: policyServer.port,
         fetchTimeout: TIMEOUT_MS,
       });
       const ms = Math.round(performance.now() - started);

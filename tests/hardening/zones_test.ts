@@ -8,6 +8,7 @@ import { lookupMx, type MxResult } from "../../lib/mx/lookup.ts";
 import { Resolver } from "../../lib/resolver/resolver.ts";
 import { lookupSts } from "../../lib/sts/lookup.ts";
 import { FakeDnsServer } from "../fakes/dns_server.ts";
+import { memoryServer } from "../sts/_memory_http.ts";
 import {
   a,
   aaaa,
@@ -148,16 +149,14 @@ Deno.test("lookupSts() reads the id from a TXT record of 16,000 one-octet string
   await using server = FakeDnsServer.start(zoneHandler(zone, undefined, { truncate: true }));
   const resolver = new Resolver({ servers: [server.nameServer], timeoutMs: 2000, attempts: 1 });
   const policy = "version: STSv1\nmode: testing\nmx: mx.many.test\nmax_age: 86400\n";
-  const fetched: string[] = [];
+  const policyServer = memoryServer(() =>
+    new Response(policy, { headers: { "content-type": "text/plain" } })
+  );
+  const fetched = policyServer.urls;
   const started = performance.now();
   const sts = await lookupSts("many.test", {
     resolver,
-    fetch: (input) => {
-      fetched.push(String(input));
-      return Promise.resolve(
-        new Response(policy, { headers: { "content-type": "text/plain" } }),
-      );
-    },
+    connect: policyServer.connect,
     signal: AbortSignal.timeout(DEADLINE_MS),
   });
   const ms = Math.round(performance.now() - started);

@@ -1,24 +1,32 @@
-// Test-only certificates made with openssl: a CA, a leaf for 127.0.0.1 and localhost signed by
-// it, a leaf for localhost only, an expired leaf, and a leaf signed by a CA the client does
-// not trust.
+// Test-only certificates made with openssl: a CA, a leaf for the tests' policy hosts
+// (POLICY_HOSTS), 127.0.0.1 and localhost signed by it, a leaf for localhost only, an expired
+// leaf, and a leaf signed by a CA the client does not trust.
+
+/** The policy hosts the good, expired and rogue leaves are issued for. */
+export const POLICY_HOSTS = ["mta-sts.a.test", "mta-sts.a.example", "mta-sts.sts.test"];
+const HOSTS_SAN = POLICY_HOSTS.map((h) => `DNS:${h}`).join(",");
+
+import { DnsError } from "../../lib/errors.ts";
+import type { Querier } from "../../lib/resolver/resolver.ts";
+import { answer } from "../fakes/answer.ts";
 
 /** PEM texts for one test run. */
 export interface TestCerts {
   /** The CA the client trusts. */
   ca: string;
-  /** Leaf for IP 127.0.0.1 and DNS localhost, signed by `ca`. */
+  /** Leaf for the policy hosts, IP 127.0.0.1 and DNS localhost, signed by `ca`. */
   cert: string;
   /** Its key. */
   key: string;
-  /** Leaf for DNS localhost only, signed by `ca`: wrong name for 127.0.0.1. */
+  /** Leaf for DNS localhost only, signed by `ca`: wrong name for the policy hosts. */
   otherNameCert: string;
   /** Its key. */
   otherNameKey: string;
-  /** Leaf for 127.0.0.1 and localhost signed by `ca`, valid only on 2020-01-01. */
+  /** Leaf like `cert`, signed by `ca`, valid only on 2020-01-01. */
   expiredCert: string;
   /** Its key. */
   expiredKey: string;
-  /** Leaf for 127.0.0.1 signed by an untrusted CA. */
+  /** Leaf for the policy hosts and 127.0.0.1 signed by an untrusted CA. */
   rogueCert: string;
   /** Its key. */
   rogueKey: string;
@@ -125,7 +133,7 @@ async function makeExpiredLeaf(dir: string, name: string, ca: string): Promise<v
       "[any]",
       "commonName = supplied",
       "[leaf]",
-      "subjectAltName = IP:127.0.0.1,DNS:localhost",
+      `subjectAltName = IP:127.0.0.1,DNS:localhost,${HOSTS_SAN}`,
       "basicConstraints = CA:FALSE",
       "extendedKeyUsage = serverAuth",
       "",
@@ -161,9 +169,9 @@ export function testCerts(): Promise<TestCerts> {
     try {
       await makeCa(dir, "ca");
       await makeCa(dir, "rogue-ca");
-      await makeLeaf(dir, "leaf", "ca", "IP:127.0.0.1,DNS:localhost");
+      await makeLeaf(dir, "leaf", "ca", `IP:127.0.0.1,DNS:localhost,${HOSTS_SAN}`);
       await makeLeaf(dir, "other", "ca", "DNS:localhost");
-      await makeLeaf(dir, "rogue", "rogue-ca", "IP:127.0.0.1");
+      await makeLeaf(dir, "rogue", "rogue-ca", `IP:127.0.0.1,${HOSTS_SAN}`);
       await makeExpiredLeaf(dir, "expired", "ca");
       const read = (file: string) => Deno.readTextFile(`${dir}/${file}`);
       return {
@@ -184,12 +192,21 @@ export function testCerts(): Promise<TestCerts> {
   return made;
 }
 
-/** A fetch that sends every policy request to 127.0.0.1:port and nothing anywhere else. */
-export function toLocalPort(port: number): typeof fetch {
-  return (input, init) => {
-    const url = String(input);
-    const local = url.replace(/^https:\/\/mta-sts\.[a-z0-9.-]+\//, `https://127.0.0.1:${port}/`);
-    if (local === url) throw new Error(`Test fetch refuses ${url}`);
-    return fetch(local, init);
+/**
+ * A resolver for `fetchPolicy` that puts every policy host at 127.0.0.1 (IPv4 only) and records
+ * what it was asked.
+ */
+export function localResolver(): Querier & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    query(name, type) {
+      asked.push(`${name} ${type}`);
+      if (type !== "A") {
+        return Promise.reject(new DnsError("NODATA", `No ${type} record for "${name}"`));
+      }
+      const data = { type: "A" as const, address: "127.0.0.1" };
+      return Promise.resolve(answer(name, type, [{ name, type, class: "IN", ttl: 300, data }]));
+    },
   };
 }

@@ -6,15 +6,16 @@ import {
   policyUrl,
   readCaCerts,
 } from "../../lib/sts/fetch.ts";
+import { DnsError } from "../../lib/errors.ts";
+import type { Querier } from "../../lib/resolver/resolver.ts";
 import { MAX_POLICY_BYTES } from "../../lib/sts/policy.ts";
-import { testCerts, toLocalPort } from "./_tls.ts";
+import { answer } from "../fakes/answer.ts";
+import { localResolver, testCerts } from "./_tls.ts";
 
 const POLICY = "version: STSv1\nmode: enforce\nmx: mx.a.test\nmax_age: 86400\n";
 
 interface Served {
   port: number;
-  /** A fetch that sends policy requests to this server instead. */
-  fetch: typeof fetch;
   /** Paths requested, in order. */
   requests: string[];
 }
@@ -46,20 +47,25 @@ async function withServer(
       return handler(request);
     },
   );
-  const port = server.addr.port;
-  const redirected = toLocalPort(port);
   try {
-    await body({ port, fetch: redirected, requests });
+    await body({ port: server.addr.port, requests });
   } finally {
     await server.shutdown();
   }
 }
 
+/** Options that reach `served` through a resolver putting every policy host at 127.0.0.1. */
 async function options(
   served: Served,
   extra: FetchPolicyOptions = {},
 ): Promise<FetchPolicyOptions> {
-  return { caCerts: [(await testCerts()).ca], fetch: served.fetch, timeout: 5000, ...extra };
+  return {
+    resolver: localResolver(),
+    port: served.port,
+    caCerts: [(await testCerts()).ca],
+    timeout: 5000,
+    ...extra,
+  };
 }
 
 const plain = (body: BodyInit, init: ResponseInit = {}) =>
@@ -202,34 +208,101 @@ Deno.test("fetchPolicy() rejects a certificate for another name", async () => {
 
 Deno.test("fetchPolicy() uses the system roots without caCerts, which do not know the test CA", async () => {
   await withServer(() => plain(POLICY), async (served) => {
-    await assert.rejects(fetchPolicy("a.test", { fetch: served.fetch, timeout: 5000 }), {
+    const resolver = localResolver();
+    await assert.rejects(fetchPolicy("a.test", { resolver, port: served.port, timeout: 5000 }), {
       kind: "TLS",
     });
   });
 });
 
-Deno.test("fetchPolicy() reports a refused connection as NETWORK", async () => {
+Deno.test("fetchPolicy() reports a refused connection as NETWORK, with the address", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
   listener.close();
-  const refused = toLocalPort(port);
   await assert.rejects(
-    fetchPolicy("a.test", { caCerts: [(await testCerts()).ca], fetch: refused, timeout: 5000 }),
-    { kind: "NETWORK" },
+    fetchPolicy("a.test", {
+      resolver: localResolver(),
+      caCerts: [(await testCerts()).ca],
+      port,
+      timeout: 5000,
+    }),
+    {
+      kind: "NETWORK",
+      message: `Cannot fetch policy for "a.test": cannot connect to 127.0.0.1 port ${port}: ` +
+        "Connection refused",
+    },
   );
 });
 
-Deno.test("fetchPolicy() stops when the caller's signal aborts", async () => {
-  const { promise: answer, resolve } = Promise.withResolvers<Response>();
-  await withServer(() => answer, async (served) => {
+Deno.test("fetchPolicy() asks the resolver given for A and AAAA, and nothing else", async () => {
+  await withServer(() => plain(POLICY), async (served) => {
+    const resolver = localResolver();
+    await fetchPolicy("A.Test.", await options(served, { resolver }));
+    assert.deepEqual(resolver.asked.sort(), ["mta-sts.a.test A", "mta-sts.a.test AAAA"]);
+  });
+});
+
+Deno.test("fetchPolicy() tries the addresses in order until one accepts", async () => {
+  // 127.0.0.9 is loopback too, but nothing listens there: refused at once.
+  const twoAddresses: Querier = {
+    query(name, type) {
+      if (type !== "A") return Promise.reject(new DnsError("NODATA", "none"));
+      const records = ["127.0.0.9", "127.0.0.1"].map((address) => ({
+        name,
+        type,
+        class: "IN",
+        ttl: 300,
+        data: { type: "A" as const, address },
+      }));
+      return Promise.resolve(answer(name, type, records));
+    },
+  };
+  await withServer(() => plain(POLICY), async (served) => {
+    const got = await fetchPolicy("a.test", await options(served, { resolver: twoAddresses }));
+    assert.equal(got.text, POLICY);
+    assert.deepEqual(served.requests, ["/.well-known/mta-sts.txt"]);
+  });
+});
+
+Deno.test("fetchPolicy() reports the resolver's failure as NETWORK and connects nowhere", async () => {
+  const nxdomain: Querier = {
+    query: (name, type) =>
+      Promise.reject(new DnsError("NXDOMAIN", `No such domain "${name}"`, { name, type })),
+  };
+  await withServer(() => plain(POLICY), async (served) => {
+    await assert.rejects(fetchPolicy("a.test", await options(served, { resolver: nxdomain })), {
+      kind: "NETWORK",
+      message: 'Cannot fetch policy for "a.test": No such domain "mta-sts.a.test"',
+    });
+    assert.deepEqual(served.requests, []);
+  });
+});
+
+Deno.test("fetchPolicy() rejects caCerts that are not PEM certificates at once, as TypeError", async () => {
+  const resolver = localResolver();
+  for (const caCerts of [["not a certificate"], [""], ["-----BEGIN CERTIFICATE-----\n"]]) {
+    await assert.rejects(fetchPolicy("a.test", { resolver, caCerts }), TypeError);
+  }
+  await assert.rejects(fetchPolicy("a.test", {}), TypeError);
+  assert.deepEqual(resolver.asked, []);
+});
+
+Deno.test("fetchPolicy() stops when the caller's signal aborts, with its reason", async () => {
+  const { promise: response, resolve } = Promise.withResolvers<Response>();
+  await withServer(() => response, async (served) => {
     const controller = new AbortController();
     const pending = fetchPolicy("a.test", await options(served, { signal: controller.signal }));
-    setTimeout(() => controller.abort(), 50);
+    const reason = new Error("stop now");
+    setTimeout(() => controller.abort(reason), 50);
     try {
-      await assert.rejects(pending, { kind: "ABORTED" });
+      await assert.rejects(pending, (error) => error === reason);
     } finally {
       resolve(plain(POLICY));
     }
+  });
+  const aborted = AbortSignal.abort(new Error("already"));
+  await assert.rejects(fetchPolicy("a.test", { resolver: localResolver(), signal: aborted }), {
+    message: "already",
   });
 });
 

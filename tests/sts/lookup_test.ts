@@ -3,9 +3,11 @@ import { answer } from "../fakes/answer.ts";
 import { DnsError, type DnsErrorKind } from "../../lib/errors.ts";
 import type { Querier, QueryResult } from "../../lib/resolver/resolver.ts";
 import { COURIER_STUB_POLICY, encodeEntry } from "../../lib/sts/cache_file.ts";
+import type { PolicyConnect } from "../../lib/sts/fetch.ts";
 import { lookupSts, type LookupStsOptions } from "../../lib/sts/lookup.ts";
 import { StsStore } from "../../lib/sts/store.ts";
 import { type LibUrl, runAsNobody } from "./_as_nobody.ts";
+import { memoryServer } from "./_memory_http.ts";
 
 // The injected clock; file ages are set relative to it with Deno.utime.
 const NOW_SEC = 1_700_000_000;
@@ -50,19 +52,17 @@ function fakeResolver(txt: TxtAnswer): FakeResolver {
 }
 
 interface FakeFetch {
-  fetch: typeof fetch;
+  connect: PolicyConnect;
   /** Every URL requested. */
   calls: string[];
 }
 
-/** A fetch that never touches the network: every request gets this answer. */
+/** A policy server that never touches the network: every request gets this answer. */
 function fakeFetch(body: string, status = 200, type = "text/plain"): FakeFetch {
-  const calls: string[] = [];
-  const fetch = ((input: RequestInfo | URL) => {
-    calls.push(String(input));
-    return Promise.resolve(new Response(body, { status, headers: { "content-type": type } }));
-  }) as typeof globalThis.fetch;
-  return { fetch, calls };
+  const server = memoryServer(() =>
+    new Response(body, { status, headers: { "content-type": type } })
+  );
+  return { connect: server.connect, calls: server.urls };
 }
 
 interface Cache {
@@ -137,7 +137,7 @@ function options(
   fetcher: FakeFetch,
   store: StsStore | undefined,
 ): LookupStsOptions {
-  return { resolver, store, fetch: fetcher.fetch, now: () => NOW_SEC * 1000 };
+  return { resolver, store, connect: fetcher.connect, now: () => NOW_SEC * 1000 };
 }
 
 Deno.test("lookupSts() without an entry asks TXT, downloads and saves Courier's exact bytes", async () => {
@@ -528,6 +528,10 @@ Deno.test("lookupSts() reads an unreadable .cache_size as the default size and s
   });
 });
 
+/** POLICY as a policy server sends it. */
+const HTTP_RESPONSE = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" +
+  `Content-Length: ${POLICY.length}\r\nConnection: close\r\n\r\n${POLICY}`;
+
 /** What the probe run as another user reports of its lookup. */
 interface ProbeReport {
   queries: number;
@@ -541,7 +545,8 @@ interface ProbeReport {
 
 /**
  * Runs lookupSts("sts.test") on `dir` in a subprocess, as nobody when we are root (root ignores
- * directory permissions), with a fake resolver answering `txt` and a fake fetch serving POLICY.
+ * directory permissions), with a fake resolver answering `txt` and a fake connection serving
+ * POLICY.
  */
 async function lookupAsNobody(dir: string, txt: TxtAnswer): Promise<ProbeReport> {
   const probe = (lib: LibUrl) => `
@@ -561,13 +566,23 @@ async function lookupAsNobody(dir: string, txt: TxtAnswer): Promise<ProbeReport>
         return Promise.resolve({ records });
       },
     };
-    const fetch = () => {
+    const response = new TextEncoder().encode(${JSON.stringify(HTTP_RESPONSE)});
+    const connect = () => {
       fetches++;
-      const headers = { "content-type": "text/plain" };
-      return Promise.resolve(new Response(${JSON.stringify(POLICY)}, { headers }));
+      let sent = false;
+      return Promise.resolve({
+        write: () => Promise.resolve(),
+        read(buffer) {
+          if (sent) return Promise.resolve(null);
+          sent = true;
+          buffer.set(response);
+          return Promise.resolve(response.length);
+        },
+        close() {},
+      });
     };
     const store = new StsStore(${JSON.stringify(dir)});
-    const result = await lookupSts("sts.test", { resolver, fetch, store, now: () => ${NOW_SEC}000 });
+    const result = await lookupSts("sts.test", { resolver, connect, store, now: () => ${NOW_SEC}000 });
     const { source, cache, reason, warnings } = result;
     console.log(JSON.stringify({ queries, fetches, source, mode: result.policy?.mode, cache, reason, warnings }));
   `;
