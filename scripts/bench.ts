@@ -1,4 +1,4 @@
-// `deno task bench [latency] [startup] [batch]`: the speed goals of issue #6, figures and
+// `deno task bench [latency] [startup] [batch]`: the speed goals, figures and
 // PASS/FAIL, not tests. Each group starts its own test world and times this tool against
 // its anchor in the same run: Courier's own testmxlookup (latency), a bare `deno run` of an
 // empty script (start-up), Node's c-ares resolver (batch). Every packet stays inside the
@@ -28,7 +28,7 @@ const CONCURRENCY = boundedInt("BENCH_CONCURRENCY", 50, 1, 1000);
 const STS_DOMAIN = "sts-bench.test";
 /** The same shape without MTA-STS. */
 const DNS_DOMAIN = "equal-mx.test";
-/** Added by the latency proxy in each direction (issue #6). */
+/** Added by the latency proxy in each direction. */
 const DELAY_MS = 25;
 
 const GOALS = {
@@ -127,9 +127,17 @@ async function emptyScript(): Promise<string> {
 
 // ---- latency-bound lookups ------------------------------------------------------------
 
-async function startProxy(world: World): Promise<void> {
-  const dns = `${LATENCY_DNS_ADDRESS}:53=127.0.0.1:53`;
-  world.spawn("latency-proxy", [
+/**
+ * Starts a latency proxy named `name` inside the world with `delayMs` each way for the given
+ * `--udp`/`--tcp` mappings; resolves once it says it is ready (bounded).
+ */
+async function startProxy(
+  world: World,
+  name: string,
+  delayMs: number,
+  maps: string[],
+): Promise<Deno.ChildProcess> {
+  const child = world.spawn(name, [
     Deno.execPath(),
     "run",
     "--no-config",
@@ -137,38 +145,66 @@ async function startProxy(world: World): Promise<void> {
     "--allow-net",
     PROXY,
     "--delay-ms",
-    String(DELAY_MS),
-    "--udp",
-    dns,
-    "--tcp",
-    dns,
-    "--tcp",
-    `${LATENCY_TLS_ADDRESS}:443=${POLICY_ADDRESS}:443`,
+    String(delayMs),
+    ...maps,
     "--time-limit-s",
     "1800",
   ]);
-  // Ready when a query through it is answered; bounded like the world's own probes.
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const probe = await world.run(
-      ["drill", `@${LATENCY_DNS_ADDRESS}`, STS_DOMAIN, "MX"],
-      { timeoutMs: 2_000 },
-    );
-    if (probe.code === 0 && /rcode: NOERROR/.test(text(probe.stdout))) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  const out = `${world.dir}/${name}.out`;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const said = await Deno.readTextFile(out).catch(() => "");
+    if (said.includes("ready")) return child;
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  throw new Error(`The latency proxy did not answer; see ${world.dir}/latency-proxy.out`);
+  child.kill("SIGKILL");
+  throw new Error(`The latency proxy ${name} did not start; see ${out}`);
+}
+
+async function stopProxy(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch { /* already gone */ }
+  await child.status;
 }
 
 async function latencyGroup(world: World, bare: Figures, ours: string[]): Promise<void> {
-  console.log(
-    `\n## Latency-bound lookups: ${STS_DOMAIN} (3 MX, A+AAAA each, MTA-STS enforce), ` +
-      `${DELAY_MS} ms each way on DNS (UDP+TCP) and on the policy server's TLS`,
-  );
   if (!world.courierBin) {
-    console.log(`Courier's binary unavailable: ${world.courierUnavailableReason}; group skipped`);
+    console.log(
+      `\nCourier's binary unavailable: ${world.courierUnavailableReason}; latency skipped`,
+    );
     return;
   }
-  await startProxy(world);
+  const dns = `${LATENCY_DNS_ADDRESS}:53=127.0.0.1:53`;
+  const dnsProxy = await startProxy(world, "latency-dns", DELAY_MS, ["--udp", dns, "--tcp", dns]);
+  try {
+    for (const tlsDelayMs of [0, DELAY_MS]) {
+      const tlsProxy = await startProxy(world, `latency-tls-${tlsDelayMs}`, tlsDelayMs, [
+        "--tcp",
+        `${LATENCY_TLS_ADDRESS}:443=${POLICY_ADDRESS}:443`,
+      ]);
+      try {
+        await latencyVariant(world, bare, ours, tlsDelayMs);
+      } finally {
+        await stopProxy(tlsProxy);
+      }
+    }
+  } finally {
+    await stopProxy(dnsProxy);
+  }
+}
+
+async function latencyVariant(
+  world: World,
+  bare: Figures,
+  ours: string[],
+  tlsDelayMs: number,
+): Promise<void> {
+  console.log(
+    `\n## Latency-bound lookups: ${STS_DOMAIN} (3 MX, A+AAAA each, MTA-STS enforce), ` +
+      `${DELAY_MS} ms each way on DNS (UDP+TCP)` +
+      (tlsDelayMs > 0 ? ` and ${tlsDelayMs} ms on the policy server's TLS` : ", TLS not delayed"),
+  );
+  const courierBin = world.courierBin!;
   // Both tools read /etc/resolv.conf (Courier nothing else, even for the TXT query);
   // wget resolves mta-sts.* through it too, and this tool through its own resolver.
   await world.writeEtc(
@@ -184,7 +220,7 @@ async function latencyGroup(world: World, bare: Figures, ours: string[]): Promis
       if (time !== null) rttSamples.push(Number(time[1]));
     }
     console.log(`one DNS round trip through the proxy (drill): ${ms(figures(rttSamples))}`);
-    const courier = [world.courierBin, STS_DOMAIN];
+    const courier = [courierBin, STS_DOMAIN];
     const ourLookup = [...ours, STS_DOMAIN];
     const requestsBefore = (await world.policyRequests()).length;
     const empty = await timeInterleaved(world, [
@@ -228,7 +264,9 @@ async function latencyGroup(world: World, bare: Figures, ours: string[]): Promis
     const limit = 2 * rtt + bare.median;
     // The download's own path: TXT ∥ mta-sts A/AAAA, then the TLS 1.3 handshake and the GET
     // (the proxy cannot delay the TCP handshake, see latency_proxy.ts).
-    const fetchFloor = (1 + 2) * rtt + bare.median;
+    // TLS 1.3 and the GET each cost a round trip of the TLS path; TXT ∥ address one of DNS's.
+    const tlsRtt = 2 * tlsDelayMs;
+    const fetchFloor = rtt + 2 * tlsRtt + bare.median;
     console.log(
       `limit (2 resolver round trips of ${rtt} ms + bare deno start-up ${
         bare.median.toFixed(1)
@@ -243,7 +281,7 @@ async function latencyGroup(world: World, bare: Figures, ours: string[]): Promis
       `  empty cache:   this tool ${empty[0].ms.median.toFixed(1)} ms = limit ${
         signed(empty[0].ms.median - limit)
       } ms; with the download's own round trips (TXT ∥ mta-sts address, then TLS handshake, ` +
-        `GET: 3 × ${rtt} ms + start-up = ${fetchFloor.toFixed(1)} ms) ${
+        `GET: ${rtt} + 2 × ${tlsRtt} ms + start-up = ${fetchFloor.toFixed(1)} ms) ${
           signed(empty[0].ms.median - fetchFloor)
         } ms`,
     );
@@ -268,22 +306,33 @@ async function startupGroup(
   bareArgv: string[],
   oursArgv: string[],
 ): Promise<Figures> {
-  console.log(`\n## Start-up (${label}), loopback without delay, Unbound answering from cache`);
+  console.log(
+    `\n## Local resolver, start-up (${label}): loopback without delay, Unbound answering from cache`,
+  );
+  const courier = world.courierBin;
   await world.resetSts(null);
   await runOnce(world, [...oursArgv, STS_DOMAIN]); // fills the policy cache and Unbound's
   await runOnce(world, [...oursArgv, DNS_DOMAIN]);
-  const [bare, sts, dnsOnly] = await timeInterleaved(world, [
+  const commands = [
     { argv: bareArgv },
     { argv: [...oursArgv, STS_DOMAIN] },
     { argv: [...oursArgv, DNS_DOMAIN] },
-  ], { rss: true });
+  ];
+  // Courier on the same cases, reading the cache entry this tool wrote (the same format).
+  if (courier) commands.push({ argv: [courier, STS_DOMAIN] }, { argv: [courier, DNS_DOMAIN] });
+  const [bare, sts, dnsOnly, courierSts, courierDns] = await timeInterleaved(world, commands, {
+    rss: true,
+  });
   console.log(`bare (empty script)              ${ms(bare.ms)}, peak RSS ${rss(bare.rssKib!)}`);
-  for (
-    const [name, row] of [[`${STS_DOMAIN} (policy cached)`, sts], [DNS_DOMAIN, dnsOnly]] as const
-  ) {
+  const rows = [
+    [`${STS_DOMAIN} (policy cached)`, sts, courierSts],
+    [DNS_DOMAIN, dnsOnly, courierDns],
+  ] as const;
+  for (const [name, row, anchor] of rows) {
     const extraMs = row.ms.median - bare.ms.median;
     const extraKib = row.rssKib!.median - bare.rssKib!.median;
     console.log(`full lookup ${name.padEnd(26)} ${ms(row.ms)}, peak RSS ${rss(row.rssKib!)}`);
+    if (anchor) console.log(`  Courier 1.0.16: ${ms(anchor.ms)}, peak RSS ${rss(anchor.rssKib!)}`);
     console.log(
       `  over bare: ${signed(extraMs)} ms (goal ≤ +${GOALS.startupMs} ms) ${
         verdict(extraMs <= GOALS.startupMs)
@@ -291,6 +340,24 @@ async function startupGroup(
         verdict(extraKib <= GOALS.startupRssKib)
       }`,
     );
+  }
+  if (courier) {
+    // Empty cache: each run downloads the policy (Courier through wget).
+    const [oursEmpty, courierEmpty] = await timeInterleaved(world, [
+      { argv: [...oursArgv, STS_DOMAIN], before: () => world.resetSts(null) },
+      { argv: [courier, STS_DOMAIN], before: () => world.resetSts(null) },
+    ], { rss: true });
+    console.log(
+      `full lookup ${`${STS_DOMAIN} (empty cache)`.padEnd(26)} ${ms(oursEmpty.ms)}, ` +
+        `peak RSS ${rss(oursEmpty.rssKib!)}`,
+    );
+    console.log(`  Courier 1.0.16: ${ms(courierEmpty.ms)}, peak RSS ${rss(courierEmpty.rssKib!)}`);
+    console.log(
+      `  this tool − Courier: ${signed(oursEmpty.ms.median - courierEmpty.ms.median)} ms ` +
+        `(goal ≤ 0) ${verdict(oursEmpty.ms.median <= courierEmpty.ms.median)}`,
+    );
+  } else {
+    console.log(`Courier's binary unavailable: ${world.courierUnavailableReason}; no anchors`);
   }
   return bare.ms;
 }
