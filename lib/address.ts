@@ -1,6 +1,7 @@
-// IP address text as Courier reads and prints it (resolver.md §2.2, §12): IPv4 in inet_aton
-// style without hexadecimal, then IPv6 in inet_pton style; every address held as 16 bytes,
-// IPv4 mapped into ::ffff:0:0/96, and printed as glibc's inet_ntop(AF_INET6) does.
+// IP address text as Courier reads and prints it (docs/courier.md#address-syntax,
+// #printing-addresses): IPv4 in inet_aton style without hexadecimal, then IPv6 in inet_pton style;
+// every address held as 16 bytes, IPv4 mapped into ::ffff:0:0/96, and printed as glibc's
+// inet_ntop(AF_INET6) does.
 
 /** An address as 16 bytes; IPv4 addresses are IPv4-mapped (`::ffff:a.b.c.d`). */
 export type Address = Uint8Array;
@@ -13,7 +14,8 @@ function parseIpv4(text: string): number | undefined {
   if (parts.length > 4) return undefined;
   const values: number[] = [];
   for (const part of parts) {
-    // Courier's parser has no hexadecimal: `0x7f.1` is not an address (resolver.md §2.2).
+    // Courier's parser has no hexadecimal: `0x7f.1` is not an address
+    // (docs/courier.md#address-syntax).
     let value: number;
     if (OCTAL.test(part)) value = parseInt(part, 8);
     else if (DECIMAL.test(part)) value = Number(part);
@@ -100,7 +102,7 @@ export function parseAddress(text: string): Address | undefined {
   const v4 = parseIpv4(text);
   if (v4 !== undefined) {
     const bytes = new Uint8Array(16);
-    // Courier stores 0.0.0.0 as the unspecified IPv6 address (resolver.md §2.2).
+    // Courier stores 0.0.0.0 as the unspecified IPv6 address (docs/courier.md#address-syntax).
     if (v4 !== 0) {
       bytes[10] = bytes[11] = 0xff;
       new DataView(bytes.buffer).setUint32(12, v4);

@@ -1,5 +1,5 @@
-// IDNA (UTS #46, DECISIONS D15) without node:url, whose first import loads Deno's whole Node
-// compatibility layer (issue #6): to A-labels through the WHATWG URL host parser, which runs
+// IDNA (UTS #46, D15) without node:url, whose first import loads Deno's whole Node
+// compatibility layer (README.md#speed): to A-labels through the WHATWG URL host parser, which runs
 // the same UTS #46 ToASCII; A-labels back to U-labels with RFC 3492 punycode.
 
 /**

@@ -1,5 +1,5 @@
-// Courier's `[ LOCAL ]` test, config_islocal (cli.md §4.1): `locals` (or `me`, or the host
-// name) with `!` exclusions and `.suffix` patterns, then the hosted domains. The GDBM file
+// Courier's `[ LOCAL ]` test, config_islocal (docs/courier.md#local-hosts): `locals` (or `me`, or
+// the host name) with `!` exclusions and `.suffix` patterns, then the hosted domains. The GDBM file
 // hosteddomains.dat is not read: its text source `hosteddomains` stands in (see below).
 import type { FileReader } from "./host.ts";
 import { domaincmpName } from "./names.ts";
@@ -30,9 +30,10 @@ const MAX_HOSTED_SUFFIXES = 5;
 /**
  * The `locals` lines compiled for lookups in time linear in the name, not in the file: Courier
  * tries the lines in order and the first one whose pattern matches decides (`!` = not local).
- * domaincmp (sts.md §9.2) matches a `.suffix` pattern against any deeper name and any other
- * pattern by equality, so each line is filed under its folded pattern, and a name is looked up
- * under itself and under each of its suffixes that begin with a dot. The earliest line wins.
+ * domaincmp (docs/courier.md#domain-comparison) matches a `.suffix` pattern against any deeper name
+ * and any other pattern by equality, so each line is filed under its folded pattern, and a name is
+ * looked up under itself and under each of its suffixes that begin with a dot. The earliest line
+ * wins.
  */
 interface CompiledList {
   /** Folded exact pattern → 2 × first line index + 1 when that line says local. */

@@ -1,10 +1,10 @@
-// Mutation and property-based fuzzing of every parser that reads what others wrote (#7): DNS
-// replies, the resolv.conf, TXT, policy and cache-file readers, the wildcard matcher and the
-// argument parser; and the growth target (scripts/fuzz_growth.ts): every reader timed on inputs
-// grown fourfold. Seeded and bounded in count and time; `deno task fuzz [--seed=N] [--scale=F]`
-// prints the figures, tests/fuzz_test.ts runs the untimed targets briefly in CI. Input i of a
-// target is a pure function of (seed, i): each finding prints the command that replays it.
-// Invariants: only the typed errors are thrown, nothing hangs, what a parser accepts
+// Mutation and property-based fuzzing of every parser that reads what others wrote
+// (README.md#security): DNS replies, the resolv.conf, TXT, policy and cache-file readers, the
+// wildcard matcher and the argument parser; and the growth target (scripts/fuzz_growth.ts): every
+// reader timed on inputs grown fourfold. Seeded and bounded in count and time; `deno task fuzz
+// [--seed=N] [--scale=F]` prints the figures, tests/fuzz_test.ts runs the untimed targets briefly
+// in CI. Input i of a target is a pure function of (seed, i): each finding prints the command that
+// replays it. Invariants: only the typed errors are thrown, nothing hangs, what a parser accepts
 // round-trips where an encoder exists, and reading time grows linearly with the input.
 import fc from "fast-check";
 import { formatAddress, parseAddress } from "../lib/address.ts";

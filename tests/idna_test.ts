@@ -41,7 +41,7 @@ Deno.test("labelToUnicode() refuses an A-label over 63 octets, which no DNS name
   assert.equal(labelToUnicode(`xn--${"ab".repeat(70_000)}-aaa`), undefined);
 });
 
-// node:url is what these replace (issue #6): seeded random names over the characters that
+// node:url is what these replace (README.md#speed): seeded random names over the characters that
 // matter, the same results wherever node:url's result is a possible host name.
 Deno.test("domainToAscii() and labelToUnicode() agree with node:url on random input", () => {
   const parts = [

@@ -15,7 +15,7 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  // locals (cli.md §4.1).
+  // locals (docs/courier.md#local-hosts).
   {
     name: "a host listed in locals is local",
     host: "mail.example.com",

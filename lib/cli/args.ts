@@ -1,5 +1,5 @@
-// The command line: Courier's option names and meanings (cli.md §2), parsed the sane way of
-// DECISIONS D11 (options anywhere, unknown options and stray arguments rejected). Pure: the
+// The command line: Courier's option names and meanings (docs/courier.md#argument-grammar), parsed
+// the sane way of D11 (options anywhere, unknown options and stray arguments rejected). Pure: the
 // result says what to do; running it, and printing warnings and errors, is `runCli`'s job.
 //
 // Exit statuses. Courier's are kept where Courier has one (contract 1); the rest follow
@@ -31,7 +31,10 @@ import { invalidAddressLine, REASON_PREFIX } from "../report/text.ts";
 
 /** Success, `--help`, `--version`. */
 export const EXIT_OK = 0;
-/** Courier's failure status: lookup failed, usage error, no policy (cli.md §3). */
+/**
+ * Courier's failure status: lookup failed, usage error, no policy
+ * (docs/courier.md#actions-and-exit-status).
+ */
 export const EXIT_FAILURE = 1;
 /** `--batch FILE`: the input cannot be opened (sysexits EX_NOINPUT). */
 export const EXIT_NOINPUT = 66;
@@ -46,7 +49,7 @@ export const EXIT_CONFIG = 78;
 /** `--batch` was stopped by SIGINT: the shell's status for a process killed by it. */
 export const EXIT_INTERRUPTED = 130;
 
-/** The run deadline when `--deadline` is not given (DECISIONS D4). */
+/** The run deadline when `--deadline` is not given (D4). */
 export const DEFAULT_DEADLINE_MS = 60_000;
 /**
  * Each domain's deadline with `--batch` when `--deadline` is not given: D4's 60 s bounds one
@@ -55,9 +58,9 @@ export const DEFAULT_DEADLINE_MS = 60_000;
 export const DEFAULT_BATCH_DEADLINE_MS: number = DEFAULT_DOMAIN_DEADLINE_MS;
 /** Lookups in flight with `--batch` when `--concurrency` is not given. */
 export const DEFAULT_CONCURRENCY: number = DEFAULT_BATCH_CONCURRENCY;
-/** EDNS payload size set by `--dnssec`, as Courier (cli.md §2 rule 2). */
+/** EDNS payload size set by `--dnssec`, as Courier (docs/courier.md#argument-grammar). */
 export const DNSSEC_UDP_SIZE = 1280;
-/** At most this many `@` servers are kept (cli.md §2.1). */
+/** At most this many `@` servers are kept (docs/courier.md#the-server-list-argument). */
 export const MAX_SERVERS = 4;
 
 const MAX_DEADLINE_SECONDS = 86_400;
@@ -100,7 +103,7 @@ export interface CliArgs {
   servers?: string[];
   /** Lines for stderr, each ending in "\n" (`<piece>: invalid IP address`). */
   warnings: string[];
-  /** EDNS payload size; 0 means no EDNS, anything else EDNS with DO (cli.md §2.2). */
+  /** EDNS payload size; 0 means no EDNS, anything else EDNS with DO (docs/courier.md#udpsize). */
   udpSize: number;
   /** `--sts-override=MODE`: MODE as typed, unchecked (Courier reports a bad one on stdout). */
   overrideMode?: string;
@@ -167,7 +170,7 @@ function decimal(value: string, min: number, max: number): number | undefined {
 
 /**
  * Splits an `@` argument's text on commas and spaces and keeps up to four valid addresses
- * (cli.md §2.1).
+ * (docs/courier.md#the-server-list-argument).
  */
 function parseServers(arg: string, warnings: string[]): string[] {
   const servers: string[] = [];
@@ -191,7 +194,7 @@ function parseServers(arg: string, warnings: string[]): string[] {
 /**
  * Parses the command line (without the program name).
  *
- * Courier's options keep their meaning; unlike Courier (DECISIONS D11) they may follow the
+ * Courier's options keep their meaning; unlike Courier (D11) they may follow the
  * domain, `--sts-override=MODE` may stand anywhere, and an unknown option, a second domain,
  * an `@` list without a valid address, or a bad option value is an error.
  *
@@ -213,7 +216,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg.startsWith("@")) {
-      // A later list replaces an earlier one (cli.md §2.1).
+      // A later list replaces an earlier one (docs/courier.md#the-server-list-argument).
       result.servers = parseServers(arg, result.warnings);
       continue;
     }
@@ -236,7 +239,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     }
     if (arg.startsWith("--sts-cache-enable=")) {
       // Courier checks N as soon as it sees it, before the usage check, with this message
-      // (cli.md §2 rule 10); unlike Courier's atoi, only plain digits count (D11).
+      // (docs/courier.md#argument-grammar); unlike Courier's atoi, only plain digits count (D11).
       const size = decimal(arg.slice("--sts-cache-enable=".length), 1, MAX_CACHE_SIZE);
       if (size === undefined) throw new UsageError("Invalid option.", EXIT_FAILURE);
       actions.add("cache-enable");
@@ -278,7 +281,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     if (name === "--deadline") deadlineGiven = true;
   }
 
-  // Courier's usage check (cli.md §2.4): usage text only, no message line.
+  // Courier's usage check (docs/courier.md#usage-text): usage text only, no message line.
   if (actions.size > 1) throw new UsageError("", EXIT_FAILURE, true);
   const action = actions.size === 1 ? [...actions][0] : "lookup";
   const domainless = action === "expire" || action === "cache-disable" ||
@@ -309,7 +312,7 @@ function defaults(action: CliAction): CliArgs {
 function setValue(result: CliArgs, option: ValueOption, value: string): void {
   switch (option) {
     case "--udpsize": {
-      // Any size enables EDNS with DO, as in Courier; 0 turns EDNS off (cli.md §2.2).
+      // Any size enables EDNS with DO, as in Courier; 0 turns EDNS off (docs/courier.md#udpsize).
       const size = decimal(value, 0, 0xffff);
       if (size === undefined) throw badValue(option, value, "a number from 0 to 65535");
       result.udpSize = size;

@@ -13,7 +13,7 @@ import { DEFAULT_STS_DIR, StsStore } from "../sts/store.ts";
 import type { CliArgs } from "./args.ts";
 import type { CliHost } from "./cli_host.ts";
 
-/** Default paths, Courier's (cli.md §8). */
+/** Default paths, Courier's (docs/courier.md#files-and-environment). */
 export const DEFAULT_PATHS = {
   resolvConf: "/etc/resolv.conf",
   configDir: "/etc/courier",
@@ -155,7 +155,7 @@ export function loadLocal(session: Session): Promise<LocalConfig> {
 const localConfigs = new WeakMap<Session, Promise<LocalConfig>>();
 
 function preferIpv6(host: CliHost): boolean {
-  // Courier: set, non-empty and not starting with "0" (cli.md §8).
+  // Courier: set, non-empty and not starting with "0" (docs/courier.md#files-and-environment).
   const value = host.env("ESMTP_PREFER_IPV6_MX");
   return value !== undefined && value !== "" && !value.startsWith("0");
 }

@@ -1,6 +1,7 @@
-// The MTA-STS commands (cli.md §6): `--sts` shows a domain's policy; `--sts-purge` and
-// `--sts-override=` change its cache entry first; `--sts-expire` and `--sts-cache-*` manage
-// the cache (lib/sts/admin.ts does the work, this file prints Courier's lines).
+// The MTA-STS commands (docs/courier.md#policy-display): `--sts` shows a domain's policy;
+// `--sts-purge` and `--sts-override=` change its cache entry first; `--sts-expire` and
+// `--sts-cache-*` manage the cache (lib/sts/admin.ts does the work, this file prints Courier's
+// lines).
 import { causeText, expireCache, overrideMode, purgePolicy, setCacheSize } from "../sts/admin.ts";
 import { StsError } from "../sts/errors.ts";
 import { lookupSts, type StsResult } from "../sts/lookup.ts";
@@ -19,7 +20,7 @@ import { EXIT_FAILURE, EXIT_OK } from "./args.ts";
 import { stsReasons } from "./lookup_command.ts";
 import { explain, type Session } from "./session.ts";
 
-/** `--sts`: the policy display (cli.md §6.1). */
+/** `--sts`: the policy display (docs/courier.md#policy-display). */
 export async function showPolicy(session: Session, domain: string): Promise<number> {
   const { host, args } = session;
   let sts: StsResult;
@@ -54,7 +55,7 @@ export async function showPolicy(session: Session, domain: string): Promise<numb
   return EXIT_OK;
 }
 
-/** `--sts-purge`: unlink the entry, say so, then display (cli.md §6.2). */
+/** `--sts-purge`: unlink the entry, say so, then display (docs/courier.md#purge-display). */
 export async function purgeCommand(session: Session, domain: string): Promise<number> {
   const { host } = session;
   const result = await purgePolicy(session.store, domain);
@@ -67,7 +68,10 @@ export async function purgeCommand(session: Session, domain: string): Promise<nu
   return await showPolicy(session, domain);
 }
 
-/** `--sts-override=MODE`: rewrite the cached entry's mode, then display (cli.md §6.3). */
+/**
+ * `--sts-override=MODE`: rewrite the cached entry's mode, then display
+ * (docs/courier.md#override-display).
+ */
 export async function overrideCommand(
   session: Session,
   domain: string,
@@ -85,7 +89,10 @@ export async function overrideCommand(
   return await showPolicy(session, domain);
 }
 
-/** `--sts-expire`, `--sts-cache-disable`, `--sts-cache-enable[=N]` (cli.md §3, D10). */
+/**
+ * `--sts-expire`, `--sts-cache-disable`, `--sts-cache-enable[=N]`
+ * (docs/courier.md#actions-and-exit-status, D10).
+ */
 export async function maintainCommand(session: Session): Promise<number> {
   const { store, args } = session;
   let failure: StsError | undefined;

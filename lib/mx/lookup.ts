@@ -1,6 +1,7 @@
-// The MX algorithm of Courier's testmxlookup (resolver.md §11), upstream flavour: null MX
-// means "no mail" (RFC 7505), both address families of every host are listed, and all address
-// queries run at once. D13: a host left without addresses by a soft failure is soft, not hard.
+// The MX algorithm of Courier's testmxlookup (docs/courier.md#the-mx-algorithm), upstream flavour:
+// null MX means "no mail" (RFC 7505), both address families of every host are listed, and all
+// address queries run at once. D13: a host left without addresses by a soft failure is soft, not
+// hard.
 import { type Address, formatAddress, parseAddress } from "../address.ts";
 import { DnsError } from "../errors.ts";
 import { displayName, sameName, wireName } from "../names.ts";

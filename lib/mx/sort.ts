@@ -1,4 +1,4 @@
-// The order of the printed list (DECISIONS D14): Courier sorts by priority and shuffles the
+// The order of the printed list (D14): Courier sorts by priority and shuffles the
 // rest; this tool lists equal priorities by host name so that output is reproducible.
 import type { Address } from "../address.ts";
 

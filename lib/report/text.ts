@@ -1,15 +1,16 @@
-// Courier's output lines, byte for byte (cli.md §2.4, §4-§6): pure functions returning text
-// that ends in "\n". Which line goes to stdout and which to stderr is the caller's business;
-// each function says where Courier writes it. Reason lines (DECISIONS contract 3) are ours.
+// Courier's output lines, byte for byte (docs/courier.md#usage-text, #lookup-lines to
+// #override-display): pure functions returning text that ends in "\n". Which line goes to stdout
+// and which to stderr is the caller's business; each function says where Courier writes it. Reason
+// lines (docs/decisions.md#the-compatibility-contract, item 3) are ours.
 import { formatAddress, parseAddress } from "../address.ts";
 import type { UsageError } from "../errors.ts";
 import type { DomainOutcome, DomainReport } from "../lookup/domain_report.ts";
 import type { StsMode } from "../sts/policy.ts";
 
-/** Prefix of every reason line on stderr (DECISIONS contract 3). */
+/** Prefix of every reason line on stderr (docs/decisions.md#the-compatibility-contract, item 3). */
 export const REASON_PREFIX = "testmxlookup: ";
 
-/** Courier's usage text (stderr, exit 1): 12 lines, 651 bytes (cli.md §2.4). */
+/** Courier's usage text (stderr, exit 1): 12 lines, 651 bytes (docs/courier.md#usage-text). */
 export const USAGE: string = "Usage: testmxlookup [options] [domain]\n" +
   "   @ip-address          override default name server\n" +
   "   --dnssec             enable DNSSEC\n" +
@@ -38,7 +39,7 @@ export const HELP: string = USAGE +
   "   --version            show the version\n" +
   "Options may come before or after the domain; --opt=value works for options with values.\n";
 
-/** Courier's classes of lookup failure (cli.md §5). */
+/** Courier's classes of lookup failure (docs/courier.md#lookup-failures). */
 export type FailureKind = "soft" | "hard" | "internal" | "cname" | "nomail";
 
 /** One `Relay:` line's facts. */
@@ -49,17 +50,19 @@ export interface RelayLine {
   priority: number;
   /** The address, already formatted as glibc's `inet_ntop(AF_INET6)` does. */
   address: string;
-  /** Whether the host is one of this server's domains (`[ LOCAL ]`, cli.md §4.1). */
+  /**
+   * Whether the host is one of this server's domains (`[ LOCAL ]`, docs/courier.md#local-hosts).
+   */
   local: boolean;
   /** Whether the reply that supplied the address had the AD bit (` (DNSSEC)`). */
   dnssec: boolean;
 }
 
-/** What `--sts` shows (cli.md §6.1). */
+/** What `--sts` shows (docs/courier.md#policy-display). */
 export interface StsDisplay {
   /** The policy id from the TXT record or the cache. */
   id: string;
-  /** Whether the policy shown was read from the cache in this run (DECISIONS D6). */
+  /** Whether the policy shown was read from the cache in this run (D6). */
   cached: boolean;
   /** When the policy was fetched or validated. */
   timestamp: Date;
@@ -76,7 +79,7 @@ export function domainLine(arg: string): string {
 
 /** `STS: testing` / `STS: enforcing` (stdout); empty for mode none or no policy. */
 export function stsModeLine(mode: StsMode | undefined): string {
-  // Courier says "enforcing" for mode "enforce" (cli.md §4 item 2).
+  // Courier says "enforcing" for mode "enforce" (docs/courier.md#lookup-lines item 2).
   if (mode === "testing") return "STS: testing\n";
   if (mode === "enforce") return "STS: enforcing\n";
   return "";
@@ -84,7 +87,7 @@ export function stsModeLine(mode: StsMode | undefined): string {
 
 /**
  * `Relay: <host>, Priority: <prio>, Address: <addr>` plus the suffixes ` [ LOCAL ]`,
- * ` [ ERROR ]`, ` (DNSSEC)` in that order (stdout, cli.md §4 item 3).
+ * ` [ ERROR ]`, ` (DNSSEC)` in that order (stdout, docs/courier.md#lookup-lines item 3).
  */
 export function relayLine(line: RelayLine): string {
   // Courier's `[ ERROR ]` is a plain string comparison of host and address text: it fires
@@ -108,7 +111,10 @@ const FAILURE_TEXT: Record<FailureKind, string> = {
   nomail: "no mail.",
 };
 
-/** `<arg>: soft error.` and the other failure lines (stdout, exit 1; cli.md §5). */
+/**
+ * `<arg>: soft error.` and the other failure lines (stdout, exit 1;
+ * docs/courier.md#lookup-failures).
+ */
 export function failureLine(arg: string, kind: FailureKind): string {
   return `${arg}: ${FAILURE_TEXT[kind]}\n`;
 }
@@ -129,8 +135,8 @@ export function courierAddress(ip: string): string {
 }
 
 /**
- * The whole stdout of a lookup, Courier's lines (cli.md §4, §5): a pure function of the
- * report.
+ * The whole stdout of a lookup, Courier's lines (docs/courier.md#lookup-lines, #lookup-failures): a
+ * pure function of the report.
  *
  * @param report The report from `lookupDomain`.
  * @returns The text, every line ending in "\n".
@@ -164,7 +170,8 @@ export function formatReport(report: DomainReport): string {
         local: host.local,
         dnssec: address.dnssec,
       });
-      // Courier repeats the verdict after every address line of the host (cli.md §4 item 4).
+      // Courier repeats the verdict after every address line of the host
+      // (docs/courier.md#lookup-lines item 4).
       if (checked && host.stsMatch === false) text += stsFailedLine(host.host);
     }
   }
@@ -195,8 +202,8 @@ export function ctime(date: Date): string {
 }
 
 /**
- * The `--sts` display (stdout, cli.md §6.1): id, timestamps, a blank line, the policy text
- * verbatim (no newline added).
+ * The `--sts` display (stdout, docs/courier.md#policy-display): id, timestamps, a blank line, the
+ * policy text verbatim (no newline added).
  */
 export function stsDisplay(display: StsDisplay): string {
   // ctime's own "\n" plus the format's "\n" after Expiration make the blank line.
@@ -206,32 +213,40 @@ export function stsDisplay(display: StsDisplay): string {
     display.policy;
 }
 
-/** `Reloading <arg>` (stdout, `--sts-purge`, cli.md §6.2). */
+/** `Reloading <arg>` (stdout, `--sts-purge`, docs/courier.md#purge-display). */
 export function reloadingLine(arg: string): string {
   return `Reloading ${arg}\n`;
 }
 
-/** `Unknown STS policy: <mode>` (stdout, `--sts-override=`, cli.md §6.3). */
+/** `Unknown STS policy: <mode>` (stdout, `--sts-override=`, docs/courier.md#override-display). */
 export function unknownStsPolicyLine(mode: string): string {
   return `Unknown STS policy: ${mode}\n`;
 }
 
-/** `<arg>: cached policy not found.` (stdout, `--sts-override=`, cli.md §6.3). */
+/**
+ * `<arg>: cached policy not found.` (stdout, `--sts-override=`, docs/courier.md#override-display).
+ */
 export function cachedPolicyNotFoundLine(arg: string): string {
   return `${arg}: cached policy not found.\n`;
 }
 
-/** `<path>: no write permission.` (stdout, `--sts-override=`, cli.md §6.3). */
+/** `<path>: no write permission.` (stdout, `--sts-override=`, docs/courier.md#override-display). */
 export function noWritePermissionLine(path: string): string {
   return `${path}: no write permission.\n`;
 }
 
-/** `<arg>: STS policy not found.` (stderr, `--sts` without a policy, exit 1; cli.md §6.1). */
+/**
+ * `<arg>: STS policy not found.` (stderr, `--sts` without a policy, exit 1;
+ * docs/courier.md#policy-display).
+ */
 export function stsPolicyNotFoundLine(arg: string): string {
   return `${arg}: STS policy not found.\n`;
 }
 
-/** `<piece>: invalid IP address` (stderr, a bad piece of an `@` list; cli.md §2.1). */
+/**
+ * `<piece>: invalid IP address` (stderr, a bad piece of an `@` list;
+ * docs/courier.md#the-server-list-argument).
+ */
 export function invalidAddressLine(piece: string): string {
   return `${piece}: invalid IP address\n`;
 }

@@ -1,5 +1,5 @@
-// resolv.conf(5) as glibc reads it, with Courier's address grammar (resolver.md §2) and
-// D12's defaults: `nameserver`, `domain`, `search`, `options timeout attempts rotate`.
+// resolv.conf(5) as glibc reads it, with Courier's address grammar (docs/courier.md#resolv-conf)
+// and D12's defaults: `nameserver`, `domain`, `search`, `options timeout attempts rotate`.
 // Pure; reading the file goes through the host. Lines it cannot use become warnings.
 import { quote } from "../_text.ts";
 import { addressToHost, parseAddress } from "../address.ts";
@@ -140,7 +140,8 @@ export function parseResolvConf(text: string): ResolvConf {
         addNameserver(conf, values, warn);
         break;
       case "domain": {
-        // Courier lowercases the line (resolver.md §2.1); glibc makes `domain` the search list.
+        // Courier lowercases the line (docs/courier.md#resolv-conf); glibc makes `domain` the
+        // search list.
         const domain = values[0] === undefined ? undefined : toDomain(values[0]);
         if (domain === undefined) {
           warn("Ignoring domain without a value");

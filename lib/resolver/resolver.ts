@@ -91,7 +91,10 @@ export class Resolver implements Querier, Disposable {
   /** resolv.conf's default domain (see {@linkcode ResolverOptions.defaultDomain}). */
   readonly defaultDomain?: string;
   #next = 0;
-  /** The server that answered last: the next query starts there (Courier, resolver.md §1). */
+  /**
+   * The server that answered last: the next query starts there (Courier,
+   * docs/courier.md#two-resolvers).
+   */
   #preferred = 0;
 
   /**

@@ -1,10 +1,11 @@
-// Courier's cache file format (sts.md §3), byte for byte, as pure functions: an entry in and
-// out of bytes, Courier's temporary-failure stub, the `--sts-override` rewrite (§11) and the
-// `.cache_size` file (§13). Reading and writing the files is store.ts's job.
+// Courier's cache file format (docs/courier.md#cache-file-format), byte for byte, as pure
+// functions: an entry in and out of bytes, Courier's temporary-failure stub, the `--sts-override`
+// rewrite (docs/courier.md#override-rewrite) and the `.cache_size` file
+// (docs/courier.md#cache-size). Reading and writing the files is store.ts's job.
 import type { StsMode } from "./policy.ts";
 import { latin1, quote } from "./_text.ts";
 
-/** A cache file that passed Courier's checks (sts.md §3.1). */
+/** A cache file that passed Courier's checks (docs/courier.md#reading-a-cache-file). */
 export interface CacheEntry {
   /** The TXT id the policy was fetched for; may be empty in a Courier-written file. */
   id: string;
@@ -21,8 +22,9 @@ export type DecodedEntry =
   | { valid: false; reason: string };
 
 /**
- * The policy Courier caches when the TXT id is known but the download failed (sts.md §10),
- * spelling and the doubled `version:` included. Recognised by this exact text.
+ * The policy Courier caches when the TXT id is known but the download failed
+ * (docs/courier.md#the-temporary-failure-stub), spelling and the doubled `version:` included.
+ * Recognised by this exact text.
  */
 export const COURIER_STUB_POLICY: string = "version: version: STSv1\n" +
   "mode: none\n" +
@@ -31,7 +33,7 @@ export const COURIER_STUB_POLICY: string = "version: version: STSv1\n" +
   "info: this domain's STS policy. Another attempt will be made after\n" +
   "info: this cache entry expires.\n";
 
-/** The cache size when `.cache_size` is missing or empty (sts.md §13). */
+/** The cache size when `.cache_size` is missing or empty (docs/courier.md#cache-size). */
 export const DEFAULT_CACHE_SIZE = 1000;
 
 const LF = 0x0a;
@@ -39,8 +41,8 @@ const encoder = new TextEncoder();
 const utf8 = new TextDecoder();
 
 /**
- * The bytes of a cache file: `1\nid:<id>\n\n<policy>` (sts.md §3). Courier writes `0\n`
- * first and flips it to `1\n` in place; store.ts renames a complete file instead (D5).
+ * The bytes of a cache file: `1\nid:<id>\n\n<policy>` (docs/courier.md#cache-file-format). Courier
+ * writes `0\n` first and flips it to `1\n` in place; store.ts renames a complete file instead (D5).
  *
  * @param id The TXT id; bytes 0-255 only, without `:`, space, CR or LF, which Courier's
  *   reader treats as the end of the id.
@@ -62,9 +64,9 @@ export function encodeEntry(id: string, policy: string): Uint8Array {
 }
 
 /**
- * Reads a cache file the way Courier does (sts.md §3.1): the first line must be exactly `1`;
- * header lines follow up to an empty line, and the last `id` line gives the id; the policy
- * is the rest and must not be empty.
+ * Reads a cache file the way Courier does (docs/courier.md#reading-a-cache-file): the first line
+ * must be exactly `1`; header lines follow up to an empty line, and the last `id` line gives the
+ * id; the policy is the rest and must not be empty.
  *
  * @param bytes The whole file.
  * @returns The entry, or why it is not one.
@@ -106,8 +108,8 @@ function headerId(line: string): string | undefined {
 }
 
 /**
- * The policy text after `--sts-override=MODE` (sts.md §11): Courier drops every line that
- * starts with `mode:` or `info:` and appends two `info:` lines and `mode: MODE`.
+ * The policy text after `--sts-override=MODE` (docs/courier.md#override-rewrite): Courier drops
+ * every line that starts with `mode:` or `info:` and appends two `info:` lines and `mode: MODE`.
  *
  * Unlike Courier, indented `mode:`/`info:` lines and blank lines are dropped too, so that
  * the new mode is the only one both parsers see (Courier stops at a blank line and takes
@@ -133,16 +135,16 @@ export function overridePolicy(policy: string, mode: StsMode, arg: string): stri
 
 /** The cache size read from `.cache_size`, with a warning when the file is questionable. */
 export interface CacheSize {
-  /** The number of entries to keep; 0 means STS is off (sts.md §1). */
+  /** The number of entries to keep; 0 means STS is off (docs/courier.md#when-sts-work-happens). */
   size: number;
   /** Set when the text is not a plain number (D10), naming the file. */
   warning?: string;
 }
 
 /**
- * Reads `.cache_size` (sts.md §13, D10) with Courier's verdict: missing or empty → 1000; else
- * C `atoi` of the first line, negative → 0. Anything but a plain number of 0 or more also
- * gives a warning, so that `junk` (off, as in Courier) and ` 3junk` (3, as in Courier) are
+ * Reads `.cache_size` (docs/courier.md#cache-size, D10) with Courier's verdict: missing or empty →
+ * 1000; else C `atoi` of the first line, negative → 0. Anything but a plain number of 0 or more
+ * also gives a warning, so that `junk` (off, as in Courier) and ` 3junk` (3, as in Courier) are
  * no longer silent.
  *
  * @param text The file's text, or undefined when it does not exist.

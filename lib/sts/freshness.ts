@@ -1,6 +1,6 @@
-// When to trust a cached policy, when to ask DNS and when to download (sts.md §6 with D5 and
-// D6 applied), as one pure function. A driver calls it before the TXT lookup and, when told
-// to look up, again with the outcome; the file and network work is the driver's.
+// When to trust a cached policy, when to ask DNS and when to download (docs/courier.md#freshness
+// with D5 and D6 applied), as one pure function. A driver calls it before the TXT lookup and, when
+// told to look up, again with the outcome; the file and network work is the driver's.
 
 /** What the decision needs from a cache entry that passed Courier's checks. */
 export interface CachedEntryState {
@@ -84,7 +84,7 @@ export function entryState(entry: CachedEntryState | undefined, nowSec: number):
 }
 
 /**
- * Decides the next step for a domain's policy (sts.md §6, D5, D6).
+ * Decides the next step for a domain's policy (docs/courier.md#freshness, D5, D6).
  *
  * - Fresh entries are used without DNS; so are half-way ones when the cache is read-only,
  *   as in Courier.

@@ -1,5 +1,5 @@
-// A domain's MTA-STS policy as a run establishes it (sts.md §6 with D5, D6): the cache
-// entry, the `_mta-sts` TXT id through the run's own resolver (D1), the download, and what
+// A domain's MTA-STS policy as a run establishes it (docs/courier.md#freshness with D5, D6): the
+// cache entry, the `_mta-sts` TXT id through the run's own resolver (D1), the download, and what
 // goes back into the shared cache. No lock is held across network I/O (D5).
 import { deadlines } from "../_deadlines.ts";
 import { parseAddress } from "../address.ts";
@@ -63,7 +63,10 @@ const IDLE_MS = 3;
 export interface StsResult {
   /** The domain as the cache names it (A-labels, lower case), when it is a valid name. */
   domain?: string;
-  /** False when `.cache_size` is 0: STS is off entirely, as in Courier (sts.md §1). */
+  /**
+   * False when `.cache_size` is 0: STS is off entirely, as in Courier
+   * (docs/courier.md#when-sts-work-happens).
+   */
   enabled: boolean;
   /** The usable policy, if any. */
   policy?: StsPolicy;
@@ -221,7 +224,8 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
     txt,
     cache: "unchanged",
   });
-  // Writability is learnt by writing: a read-only cache is Courier's case too (sts.md §4).
+  // Writability is learnt by writing: a read-only cache is Courier's case too
+  // (docs/courier.md#opening-and-locking).
   const writable = store !== undefined;
   let decision = decideFreshness({ entry: cached?.state, nowSec, writable });
   // With nothing cached and a TXT answer slower than IDLE_MS, the policy host's addresses are
@@ -267,7 +271,8 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
         if (decision.deleteEntry && store && await store.remove(name)) cache = "removed";
       } catch (error) {
         if (!(error instanceof StsError)) throw error;
-        // A read-only cache keeps the entry, as Courier's read-only mode does (sts.md §4).
+        // A read-only cache keeps the entry, as Courier's read-only mode does
+        // (docs/courier.md#opening-and-locking).
         warnings.push(`The cache entry could not be removed: ${error.message}`);
       }
       return { ...base, reason: txt?.reason, txt, cache };
@@ -314,7 +319,8 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
           cache = "written";
         } catch (error) {
           if (!(error instanceof StsError)) throw error;
-          // Without write permission the lookup still succeeds (sts.md §4, read-only mode).
+          // Without write permission the lookup still succeeds
+          // (docs/courier.md#opening-and-locking, read-only mode).
           warnings.push(`The policy could not be saved: ${error.message}`);
         }
       }

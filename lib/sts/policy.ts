@@ -185,8 +185,8 @@ export function parsePolicy(text: string): ParsedPolicy {
 
 /**
  * The text as Courier caches and prints it: every CR deleted and every NUL turned into a
- * space (sts.md §7). For a policy {@linkcode parsePolicy} accepts, this only turns CRLF into
- * LF, so the cached text parses to the same policy; Courier reads our files unchanged.
+ * space (docs/courier.md#download). For a policy {@linkcode parsePolicy} accepts, this only turns
+ * CRLF into LF, so the cached text parses to the same policy; Courier reads our files unchanged.
  *
  * @param text A policy text.
  * @returns The text without CR and NUL.

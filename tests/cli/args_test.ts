@@ -32,7 +32,7 @@ interface Accepted {
 }
 
 const ACCEPTED: Accepted[] = [
-  // Courier's grammar (cli.md §2).
+  // Courier's grammar (docs/courier.md#argument-grammar).
   { name: "a bare domain is a lookup", argv: ["a.test"], want: { domain: "a.test" } },
   {
     name: "the domain is kept exactly as typed",
@@ -131,7 +131,7 @@ const ACCEPTED: Accepted[] = [
     argv: ["--sts-cache-enable=5", "--sts-cache-enable"],
     want: { action: "cache-enable" },
   },
-  // @ lists (cli.md §2.1).
+  // @ lists (docs/courier.md#the-server-list-argument).
   {
     name: "@ takes one server",
     argv: ["@127.0.0.1", "a.test"],
@@ -267,7 +267,7 @@ interface Rejected {
 const COURIER_USAGE = { message: "", showUsage: true };
 
 const REJECTED: Rejected[] = [
-  // Courier's usage check (cli.md §2.4): usage only.
+  // Courier's usage check (docs/courier.md#usage-text): usage only.
   { name: "no arguments print the usage", argv: [], ...COURIER_USAGE },
   { name: "options without a domain print the usage", argv: ["--dnssec"], ...COURIER_USAGE },
   { name: "--sts without a domain prints the usage", argv: ["--sts"], ...COURIER_USAGE },
@@ -301,7 +301,7 @@ const REJECTED: Rejected[] = [
     argv: ["--sts-cache-enable=5", "a.test"],
     ...COURIER_USAGE,
   },
-  // Courier's `Invalid option.` (cli.md §2 rule 10), before the usage check.
+  // Courier's `Invalid option.` (docs/courier.md#argument-grammar), before the usage check.
   ...["0", "1000000", "abc", "", "5x", "+5", " 5", "-1"].map((n) => ({
     name: `--sts-cache-enable=${JSON.stringify(n)} is Courier's "Invalid option."`,
     argv: [`--sts-cache-enable=${n}`, "a.test"],

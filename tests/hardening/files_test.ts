@@ -1,4 +1,4 @@
-// Hostile configuration files through the real program (#7): resolv.conf, Courier's
+// Hostile configuration files through the real program (README.md#security): resolv.conf, Courier's
 // configuration directory and the STS cache directory missing, empty, huge, binary, a
 // directory, a FIFO or a link. Each gives at most one clear line (or a bounded list) and the
 // exit status of lib/cli/args.ts's table, never a crash, a flood or a hang.

@@ -181,7 +181,7 @@ Deno.test("Resolver.query() retries without EDNS after a FORMERR to a query with
   );
   const result = await resolver([server], { udpSize: 1232 }).query("x.test", "A");
   assert.deepEqual(addresses(result.records), ["192.0.2.1"]);
-  // Courier's OPT record: the payload asked for, DO always set (resolver.md §3).
+  // Courier's OPT record: the payload asked for, DO always set (docs/courier.md#the-query).
   assert.deepEqual(server.queries.map((q) => q.message.edns), [
     { udpSize: 1232, dnssecOk: true },
     undefined,
@@ -260,7 +260,7 @@ Deno.test("Resolver.query() follows a CNAME chain within one reply", async () =>
 });
 
 Deno.test("Resolver.query() continues with a CNAME target found in the additional section", async () => {
-  // The reply that crashed Courier 1.0.16 (resolver.md §10, defect).
+  // The reply that crashed Courier 1.0.16 (docs/courier.md#cname-chains, defect).
   await using server = FakeDnsServer.start((q) =>
     reply(q, {
       answers: [rr.cname("alias.test", "real.test")],

@@ -13,7 +13,7 @@ const encoder = new TextEncoder();
 const bytes = (text: string) => encoder.encode(text);
 const latin1 = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
 const POLICY = "version: STSv1\nmode: enforce\nmx: *.sts.test\nmax_age: 86400\n";
-// Written by Courier 1.0.16 (sts.md §3, 72 bytes).
+// Written by Courier 1.0.16 (docs/courier.md#cache-file-format, 72 bytes).
 const COURIER_FILE = "1\nid:abc123\n\n" + POLICY;
 
 Deno.test("decodeEntry() reads the file Courier wrote", () => {

@@ -18,7 +18,7 @@ const EXPIRED = NOW_SEC - 90_000;
 
 const POLICY = "version: STSv1\nmode: enforce\nmx: *.sts.test\nmax_age: 86400\n";
 const NEW_POLICY = "version: STSv1\nmode: testing\nmx: mx.sts.test\nmax_age: 86400\n";
-// sts.md §3, the 72-byte example [V].
+// docs/courier.md#cache-file-format, the 72-byte example [V].
 const COURIER_FILE = "1\nid:abc123\n\n" + POLICY;
 const POLICY_URL = "https://mta-sts.sts.test/.well-known/mta-sts.txt";
 
@@ -193,7 +193,7 @@ Deno.test("lookupSts() uses a fresh entry without DNS or download", async () => 
   });
 });
 
-Deno.test("lookupSts() reads and uses the 72-byte file Courier wrote (sts.md §3)", async () => {
+Deno.test("lookupSts() reads and uses the 72-byte file Courier wrote (docs/courier.md#cache-file-format)", async () => {
   await withCache(async ({ store, path }) => {
     await plant(path, COURIER_FILE, FRESH);
     assert.equal((await Deno.stat(path)).size, 72);
@@ -379,7 +379,8 @@ Deno.test("lookupSts() treats Courier's stub as absent and replaces it with the 
   await withCache(async ({ store, path }) => {
     const stub = encodeEntry("stub1", COURIER_STUB_POLICY);
     assert.equal(stub.length, 228);
-    // Fresh, and the TXT id is unchanged: Courier would never download again (sts.md §10).
+    // Fresh, and the TXT id is unchanged: Courier would never download again
+    // (docs/courier.md#the-temporary-failure-stub).
     await plant(path, stub, FRESH);
     const resolver = fakeResolver(["v=STSv1; id=stub1"]);
     const fetcher = fakeFetch(POLICY);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { matchesMx } from "../../lib/sts/match.ts";
 
-// [host, pattern, matches]. Courier's verdict (sts.md §9) is noted where ours differs.
+// [host, pattern, matches]. Courier's verdict (docs/courier.md#mx-matching) is noted where ours
+// differs.
 const CASES: [string, string, boolean][] = [
   // RFC 8461 §4.1.
   ["mail.example.com", "mail.example.com", true],

@@ -1,4 +1,4 @@
-// The cache directory as another account that can write it leaves it (#7 "Hostile files"):
+// The cache directory as another account that can write it leaves it (README.md#security):
 // links, directories, FIFOs, device files, hard links to files outside, crash leftovers, a
 // huge entry. The store never follows a link out, never writes through one, never blocks on
 // a FIFO, never reads past its caps, never widens a mode, and says what it skipped.

@@ -6,8 +6,8 @@ const bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
 /** One TXT record from its character-strings. */
 const record = (...strings: string[]) => strings.map(bytes);
 
-// [case, records, the id or a pattern of the reason for no policy]. Courier's verdict (sts.md §5.4)
-// is noted where ours differs.
+// [case, records, the id or a pattern of the reason for no policy]. Courier's verdict
+// (docs/courier.md#txt-discovery) is noted where ours differs.
 const CASES: [string, Uint8Array[][], string | RegExp][] = [
   ["a plain record", [record("v=STSv1; id=a1")], "a1"],
   ["the RFC 8461 §3.1 example", [record("v=STSv1; id=20160831085700Z;")], "20160831085700Z"],

@@ -1,6 +1,6 @@
 // The differential test: Courier's own testmxlookup (Debian 1.0.16) and this tool run on the
 // same cases in the same world, and their stdout and exit status must be the same bytes,
-// except where DECISIONS.md names a difference, which each case below spells out.
+// except where docs/decisions.md names a difference, which each case below spells out.
 import assert from "node:assert/strict";
 import type { JsonReport } from "../../lib/report/json.ts";
 import { assertValidReport } from "../_schema.ts";
@@ -118,7 +118,7 @@ const EXTRA_CASES: ExtraCase[] = [
   },
 ];
 
-/** Where this tool differs from Courier 1.0.16, case by case (see DECISIONS.md). */
+/** Where this tool differs from Courier 1.0.16, case by case (see docs/decisions.md). */
 const DIFFERENCES: Record<string, Difference> = {
   "null-mx.test": {
     why: "contract 4: upstream Courier (≥ 1.1.6) and RFC 7505 say a null MX means no mail",

@@ -26,7 +26,7 @@ export interface StsCase {
   cache: Record<string, string>;
   /** Requests the policy server logged for the run (`World.policyRequests`). */
   requests: string[];
-  /** Where this tool deliberately differs (DECISIONS.md), if it does. */
+  /** Where this tool deliberately differs (docs/decisions.md), if it does. */
   differs?: string;
 }
 
@@ -62,12 +62,15 @@ export function servedPolicy(domain: string): string {
   return body;
 }
 
-/** A cache entry as Courier writes it (`sts.md` §3). */
+/** A cache entry as Courier writes it (`docs/courier.md#cache-file-format`). */
 export function cacheEntry(id: string, policy: string): string {
   return `1\nid:${id}\n\n${policy}`;
 }
 
-/** Courier's temporary-failure stub policy, typos included (`sts.md` §10). */
+/**
+ * Courier's temporary-failure stub policy, typos included
+ * (`docs/courier.md#the-temporary-failure-stub`).
+ */
 export const COURIER_STUB = "version: version: STSv1\n" +
   "mode: none\n" +
   "max_age: 86400\n" +

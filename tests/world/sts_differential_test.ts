@@ -1,7 +1,7 @@
 // The MTA-STS differential test: Courier's own testmxlookup (Debian 1.0.16) and this tool run
 // in the same world on every STS case, on Courier's cache option sequence, on each other's
 // cache files and on aged entries. stdout, exit status and the cache bytes must be Courier's,
-// except where DECISIONS.md names a difference, which the tables below spell out in full.
+// except where docs/decisions.md names a difference, which the tables below spell out in full.
 import assert from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { JsonReport } from "../../lib/report/json.ts";
@@ -29,7 +29,7 @@ const reason = (pattern: RegExp): RegExp => new RegExp(`^testmxlookup: .*${patte
 
 /** This tool's expected result where it differs from Courier's on one STS case. */
 interface CaseDifference {
-  /** The DECISIONS.md item(s) behind the difference. */
+  /** The docs/decisions.md item(s) behind the difference. */
   why: string;
   /** Our stdout lines; Courier's when absent. */
   stdout?: string[];
@@ -526,7 +526,8 @@ Deno.test({
           assert.deepEqual(await cache(), { [name]: stub }, "D6: a failed fetch writes nothing");
 
           // A stub for a domain whose policy can be fetched now: Courier keeps it (no STS line,
-          // no download, sts.md §10); ours downloads and replaces it (D6).
+          // no download, docs/courier.md#the-temporary-failure-stub); ours downloads and replaces
+          // it (D6).
           const enforce = "sts-enforce.test";
           await world.resetSts(null);
           await plant(enforce, cacheEntry("enforce1", COURIER_STUB));
@@ -593,7 +594,7 @@ Deno.test({
             assert.equal(after.ino, before.ino);
             assert.equal(after.mtime!.getTime(), aged * 1000);
           } else {
-            // Courier touches the entry (sts.md §6 A): same bytes, mtime now.
+            // Courier touches the entry (docs/courier.md#freshness): same bytes, mtime now.
             const started = nowSec();
             const r = await counted(courier([name]));
             assert.equal(text(r.result.stdout), lines(STS_CASES[0].stdout));

@@ -201,7 +201,7 @@ export interface World extends AsyncDisposable {
   readSts(): Promise<Map<string, StsFile>>;
   /**
    * Sets the mtime (and atime) of a file in the STS directory — the cache entry's
-   * timestamp (`sts.md` §3). `mtime`: a Date or seconds since the epoch.
+   * timestamp (`docs/courier.md#cache-file-format`). `mtime`: a Date or seconds since the epoch.
    */
   setStsMtime(name: string, mtime: Date | number): Promise<void>;
   /**
