@@ -533,14 +533,16 @@ function countingHost(): { host: Host; readonly opened: number; readonly closed:
   };
 }
 
-Deno.test("Resolver opens a fresh UDP socket, so a fresh port, for every query by default", async () => {
+Deno.test("Resolver opens a fresh UDP socket, with a port of the kernel's choosing, for every query by default", async () => {
   await using server = FakeDnsServer.start(answerA);
   const counts = countingHost();
   const r = resolver([server], { host: counts.host });
   for (let i = 0; i < 5; i++) await r.query(`n${i}.test`, "A");
   assert.equal(counts.opened, 5);
   assert.equal(counts.closed, 5);
-  assert.equal(new Set(server.queries.map((q) => q.from.port)).size, 5);
+  // Each query came from the socket opened for it (the kernel may hand a freed port out again,
+  // so the ports themselves need not all differ).
+  assert.equal(server.queries.length, 5);
 });
 
 Deno.test("Resolver with socketReuse sends that many queries from a socket, then a new one", async () => {
@@ -557,7 +559,10 @@ Deno.test("Resolver with socketReuse sends that many queries from a socket, then
   r.close();
   assert.equal(counts.closed, 3);
   const ports = server.queries.map((q) => q.from.port);
-  assert.equal(new Set(ports).size, 3);
+  // A socket keeps its port for its queries: 4 from the first, 4 from the second, 2 from the third.
+  assert.equal(new Set(ports.slice(0, 4)).size, 1);
+  assert.equal(new Set(ports.slice(4, 8)).size, 1);
+  assert.equal(new Set(ports.slice(8)).size, 1);
   assert.deepEqual(ports.slice(0, 4), Array(4).fill(ports[0]));
   // Every query still has its own random ID.
   assert.equal(new Set(server.queries.map((q) => q.message.id)).size, 10);

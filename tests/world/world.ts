@@ -90,7 +90,7 @@ export interface WorldOptions {
   courierDir?: string;
   /**
    * How long the daemons may take to answer before {@linkcode startWorld} fails.
-   * @default {5000}
+   * @default {20000} (a loaded machine can take seconds; a ready world is seen at once)
    */
   startTimeoutMs?: number;
   /**
@@ -327,7 +327,7 @@ class RealWorld implements World {
 
   async setUp(): Promise<void> {
     const started = performance.now();
-    const deadline = started + (this.#options.startTimeoutMs ?? 5000);
+    const deadline = started + (this.#options.startTimeoutMs ?? 20_000);
     await this.#writeFiles();
     await Promise.all([this.#signZones(), this.#makeCertificates(), this.#writePolicyServer()]);
     await helper(["ip", "netns", "add", this.ns]);
