@@ -5,7 +5,7 @@ import type { CertificateVerdict } from "./certificate.ts";
 import type { AddressProbe } from "./probe.ts";
 import type { TlsRptResult } from "./tls_rpt.ts";
 
-/** The JSON form of one address's probe (`probe.schema.json`, `#/definitions/probe`). */
+/** The JSON form of one address's probe (`lib/report/report.schema.json`, `#/definitions/probe`). */
 export interface ProbeJson {
   /** The TCP connection was made. */
   reached: boolean;

@@ -4,6 +4,8 @@
 import { formatAddress, parseAddress } from "../address.ts";
 import type { UsageError } from "../errors.ts";
 import type { DomainOutcome, DomainReport } from "../lookup/domain_report.ts";
+import type { AddressProbe } from "../probe/probe.ts";
+import { renderAddressProbe, renderProbeSummary } from "../probe/render.ts";
 import type { StsMode } from "../sts/policy.ts";
 
 /** Prefix of every reason line on stderr (DECISIONS contract 3). */
@@ -166,9 +168,20 @@ export function formatReport(report: DomainReport): string {
       });
       // Courier repeats the verdict after every address line of the host (cli.md §4 item 4).
       if (checked && host.stsMatch === false) text += stsFailedLine(host.host);
+      if (address.probe !== undefined) text += lines(renderAddressProbe(address.probe));
     }
   }
+  if (report.probeStatus !== undefined) {
+    const probes: AddressProbe[] = report.hosts.flatMap((host) =>
+      host.addresses.flatMap((address) => address.probe ?? [])
+    );
+    text += lines(renderProbeSummary(probes, report.tlsRpt));
+  }
   return text;
+}
+
+function lines(list: readonly string[]): string {
+  return list.map((line) => `${line}\n`).join("");
 }
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];

@@ -5,7 +5,7 @@ import { probeJson, renderAddressProbe, renderProbeSummary } from "../../lib/pro
 import { parseTlsRpt } from "../../lib/probe/tls_rpt.ts";
 
 const schema = JSON.parse(
-  await Deno.readTextFile(new URL("../../lib/probe/probe.schema.json", import.meta.url)),
+  await Deno.readTextFile(new URL("../../lib/report/report.schema.json", import.meta.url)),
 );
 const ajv = new Ajv({ allErrors: true, strict: true });
 ajv.addSchema(schema);
@@ -142,7 +142,7 @@ Deno.test("renderProbeSummary() gives TLS-RPT and the count of failing addresses
   ]);
 });
 
-Deno.test("probeJson() and TLS-RPT results match probe.schema.json", () => {
+Deno.test("probeJson() and TLS-RPT results match the report schema", () => {
   for (const probe of [healthy, expired, silent]) {
     const json = JSON.parse(JSON.stringify(probeJson(probe)));
     assert.ok(validateProbe(json), JSON.stringify(validateProbe.errors));
