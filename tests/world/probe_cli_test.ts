@@ -62,7 +62,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    await using world = await startWorld();
+    // STS on (no `.cache_size`), as on a fresh machine: probe-sts.test has a policy.
+    await using world = await startWorld({ stsCacheSize: null });
     await startMailServers(world);
 
     await t.step("a healthy domain: text lines under each Relay line, exit 0", async () => {
@@ -174,6 +175,29 @@ Deno.test({
         assert.match(text(r.stdout), /^ {2}DANE: MISMATCH: DANE senders will not deliver here/m);
       },
     );
+
+    await t.step("MTA-STS enforce: an expired MX and one not listed fail, exit 2", async () => {
+      const argv = ["--probe", "--probe-timeout", "5", "probe-sts.test"];
+      const r = await tool(world, argv);
+      assert.equal(r.code, 2, describe(argv, r));
+      const out = text(r.stdout);
+      assert.match(out, /^Domain probe-sts\.test:\nSTS: enforcing\n/, describe(argv, r));
+      // The probe's lines follow Courier's error line of the address.
+      assert.match(
+        out,
+        /^Relay: other\.probe\.test, Priority: 30, Address: ::ffff:127\.0\.25\.1\nERROR: STS Policy verification failed: other\.probe\.test\n {2}SMTP: greeted, STARTTLS, /m,
+      );
+      assert.match(out, /^ {2}MTA-STS: FAIL \(MX host not in the policy's mx list\)$/m);
+      assert.match(out, /^ {2}MTA-STS: FAIL \(certificate not valid for the MX host name\)$/m);
+      assert.match(out, /^Probe: 2 of 4 addresses FAIL$/m);
+      const report = await json(world, "probe-sts.test", 2);
+      assert.deepEqual(verdicts(report), [
+        ["127.0.25.1", true, true, "none", "pass", false],
+        ["2001:db8:25::1", true, true, "none", "pass", false],
+        ["127.0.25.2", true, true, "none", "fail", true],
+        ["127.0.25.1", true, true, "none", "fail", true],
+      ]);
+    });
 
     await t.step("a lookup failure keeps Courier's line and status 1", async () => {
       const argv = ["--probe", "nxdomain-probe.test"];
