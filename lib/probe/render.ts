@@ -34,7 +34,22 @@ export interface ProbeJson {
 }
 
 /**
- * The `probe` object of an address in `--json`.
+ * The `probe` object of an address in `--json` (`#/definitions/probe` of the report schema).
+ *
+ * @example An address where nothing listens
+ * ```ts
+ * import { probeJson } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const json = probeJson({
+ *   host: "mx.example", address: "192.0.2.1", port: 25, reached: false, greeted: false,
+ *   error: "Connection refused", errorKind: "REFUSED", errorStage: "connect",
+ *   starttls: null, tls: null, certificate: null, dane: "none", daneDetail: null,
+ *   sts: null, stsReason: null, fails: true,
+ * });
+ * assert.equal(json.errorKind, "REFUSED");
+ * assert.equal("host" in json, false);
+ * ```
  *
  * @param probe What the probe found.
  * @returns A plain object for JSON.stringify.
