@@ -35,7 +35,13 @@ export const HELP: string = USAGE +
   "   --resolv-conf path   read name servers from path (default /etc/resolv.conf)\n" +
   "   --config-dir dir     Courier's configuration (default /etc/courier)\n" +
   "   --sts-dir dir        STS policy cache (default /var/lib/courier/sts)\n" +
-  "   --ca-file path       trust these certificates for policy downloads\n" +
+  "   --ca-file path       trust these certificates for policy downloads and --probe\n" +
+  "   --probe              connect to every address over SMTP: STARTTLS, certificate,\n" +
+  "                        DANE, MTA-STS, TLS-RPT; exit 0 all deliver, 2 some addresses\n" +
+  "                        fail, 3 all fail (1 stays a lookup failure)\n" +
+  "   --port n             SMTP port of --probe (default 25)\n" +
+  "   --helo name          EHLO name of --probe (default Courier's me, else the host name)\n" +
+  "   --probe-timeout s    each stage of --probe's SMTP dialogue (default 10)\n" +
   "   --help               show this text\n" +
   "   --version            show the version\n" +
   "Options may come before or after the domain; --opt=value works for options with values.\n";
