@@ -181,8 +181,12 @@ export function renderProbeSummary(
   const failing = probes.filter((probe) => probe.fails).length;
   const count = (n: number) => n === 1 ? "1 address" : `${n} addresses`;
   if (probes.length === 0) lines.push("Probe: no address to probe");
-  else if (failing === 0) lines.push(`Probe: all ${count(probes.length)} accept delivery`);
-  else if (failing === probes.length) {
+  else if (failing === 0) {
+    const all = probes.length === 1
+      ? "the only address accepts"
+      : `all ${count(probes.length)} accept`;
+    lines.push(`Probe: ${all} delivery`);
+  } else if (failing === probes.length) {
     const all = probes.length === 1 ? "the only address FAILS" : `all ${count(probes.length)} FAIL`;
     lines.push(`Probe: ${all}: mail will not be delivered`);
   } else lines.push(`Probe: ${failing} of ${count(probes.length)} FAIL`);

@@ -140,6 +140,7 @@ Deno.test("renderProbeSummary() gives TLS-RPT and the count of failing addresses
     `TLS-RPT: INVALID: No "rua" field (RFC 8460 §3: required)`,
     "Probe: the only address FAILS: mail will not be delivered",
   ]);
+  assert.deepEqual(renderProbeSummary([healthy]), ["Probe: the only address accepts delivery"]);
 });
 
 Deno.test("probeJson() and TLS-RPT results match the report schema", () => {

@@ -136,7 +136,7 @@ Deno.test({
       assert.match(text(r.stdout), /^ {2}Verdict: delivers \(warnings above\)$/m);
       assert.match(
         text(r.stdout),
-        /^TLS-RPT: none published\nProbe: all 1 address accept delivery\n$/m,
+        /^TLS-RPT: none published\nProbe: the only address accepts delivery\n$/m,
       );
     });
 
