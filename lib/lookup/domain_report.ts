@@ -86,6 +86,8 @@ export interface DomainReport {
    * none could be probed); D33.
    */
   probeStatus?: number;
+  /** With `--probe`: why the probe stopped before it finished (the deadline), if it did. */
+  probeStopped?: string;
 }
 
 /** The STS state of a lookup that never got an answer (deadline, internal error). */

@@ -111,7 +111,12 @@ export async function probeReport(
     if (!options.signal?.aborted) throw error;
     // The deadline came during the probe: the lookup stands, the probe did not finish.
     const why = error instanceof Error ? error.message : String(error);
-    return { ...report, warnings: [...report.warnings, `Probe stopped: ${why}`], probeStatus: 3 };
+    return {
+      ...report,
+      warnings: [...report.warnings, `Probe stopped: ${why}`],
+      probeStatus: 3,
+      probeStopped: why,
+    };
   }
   const byHost = new Map(probed.map((h, i) => [h.report, result.hosts[i]]));
   return {

@@ -177,7 +177,9 @@ export function formatReport(report: DomainReport): string {
       if (address.probe !== undefined) text += lines(renderAddressProbe(address.probe));
     }
   }
-  if (report.probeStatus !== undefined) {
+  if (report.probeStopped !== undefined) {
+    text += `Probe: STOPPED before it finished: ${report.probeStopped}\n`;
+  } else if (report.probeStatus !== undefined) {
     const probes: AddressProbe[] = report.hosts.flatMap((host) =>
       host.addresses.flatMap((address) => address.probe ?? [])
     );

@@ -129,3 +129,30 @@ Deno.test("probeReport() leaves a failed lookup alone, and probes no address lit
   assert.equal(literal.probeStatus, 3);
   assert.match(formatReport(literal), /\nProbe: no address to probe\n$/);
 });
+
+Deno.test("probeReport() under a deadline: the lookup stands, the probe says it stopped (D36)", async () => {
+  await using silent = await startFakeSmtp({ greeting: null });
+  // A resolver that answers nothing until the deadline.
+  const waiting: Querier = {
+    query: (_name, _type, options) =>
+      new Promise((_, reject) =>
+        options?.signal?.addEventListener("abort", () => reject(options.signal?.reason))
+      ),
+  };
+  const given = report([["mx.probe.test", "127.0.0.1"]]);
+  const probed = await probeReport(given, {
+    helo: "client.test",
+    port: silent.port,
+    resolver: waiting,
+    signal: AbortSignal.timeout(200),
+  });
+  assert.equal(probed.outcome, "ok");
+  assert.equal(probed.probeStatus, 3);
+  assert.equal(exitCodeOf(probed), 3);
+  assert.equal(probed.warnings.length, 1);
+  assert.match(probed.warnings[0], /^Probe stopped: /);
+  assert.equal(
+    formatReport(probed),
+    `${formatReport(given)}Probe: STOPPED before it finished: ${probed.probeStopped}\n`,
+  );
+});
