@@ -10,6 +10,10 @@
  * Courier does and {@linkcode renderJson} as the `--json` document. {@linkcode lookupMany}
  * does the same for a long list, carrying each item (a line number) through.
  *
+ * {@linkcode probeReport} goes one step further, as `--probe` does: every address of a report
+ * over SMTP (STARTTLS, the certificate, DANE, the MTA-STS verdict) and the domain's TLS-RPT
+ * record; {@linkcode probeAddress} probes one address. TLS code loads only when a probe runs.
+ *
  * Nothing happens on import; every function takes its servers, paths and an `AbortSignal`
  * through an options object, and many lookups may run at once. Run with `--unstable-net`
  * (UDP sockets), `--allow-net`, and read access to what you name (a policy cache, a CA file).
@@ -50,6 +54,27 @@ export type {
   HostReport,
 } from "./lib/lookup/domain_report.ts";
 export { lookupDomain } from "./lib/lookup/lookup_domain.ts";
+export { probeReport } from "./lib/lookup/probe_report.ts";
+export type { ProbeReportOptions } from "./lib/lookup/probe_report.ts";
+export type { CertificateVerdict } from "./lib/probe/certificate.ts";
+export type { DaneVerdict, DnsSecurity, TlsaRecord } from "./lib/probe/dane.ts";
+export { heloName } from "./lib/probe/domain.ts";
+export type { ProbeErrorKind, ProbeStage } from "./lib/probe/errors.ts";
+export { ConnectionLimiter } from "./lib/probe/limit.ts";
+export { probeAddress, probeHosts } from "./lib/probe/probe.ts";
+export type {
+  AddressProbe,
+  ProbeOptions,
+  ProbePolicy,
+  ProbeTarget,
+  TlsaAnswer,
+} from "./lib/probe/probe.ts";
+export { probeJson } from "./lib/probe/render.ts";
+export type { ProbeJson } from "./lib/probe/render.ts";
+export type { ProbeConnect, ProbeConnection, TlsSession } from "./lib/probe/smtp.ts";
+export { parseTlsRpt } from "./lib/probe/tls_rpt.ts";
+export type { TlsRptResult } from "./lib/probe/tls_rpt.ts";
+export type { StsVerdict } from "./lib/probe/verdict.ts";
 export type { LookupDomainOptions } from "./lib/lookup/lookup_domain.ts";
 export { lookupMany } from "./lib/lookup/lookup_many.ts";
 export type { DomainItem, LookupManyOptions, LookupManyResult } from "./lib/lookup/lookup_many.ts";
@@ -99,3 +124,5 @@ export type {
 export { formatReport } from "./lib/report/text.ts";
 export type { FailureKind } from "./lib/report/text.ts";
 export type { Message, Question, RecordData, ResourceRecord } from "./lib/wire/message.ts";
+export { parseTlsa } from "./lib/wire/tlsa.ts";
+export type { Tlsa } from "./lib/wire/tlsa.ts";

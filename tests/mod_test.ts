@@ -113,6 +113,7 @@ function policyServer(body: string): { connect: PolicyConnect; urls: string[] } 
 Deno.test("mod.ts exports these values and nothing else that runs", () => {
   assert.deepEqual(Object.keys(mod).sort(), [
     "ConfigError",
+    "ConnectionLimiter",
     "DnsError",
     "JSON_SCHEMA_VERSION",
     "MAX_LINE_LENGTH",
@@ -126,6 +127,7 @@ Deno.test("mod.ts exports these values and nothing else that runs", () => {
     "fetchPolicy",
     "formatAddress",
     "formatReport",
+    "heloName",
     "loadResolvConf",
     "lookupDomain",
     "lookupMany",
@@ -138,6 +140,12 @@ Deno.test("mod.ts exports these values and nothing else that runs", () => {
     "parsePolicy",
     "parseResolvConf",
     "parseStsRecords",
+    "parseTlsRpt",
+    "parseTlsa",
+    "probeAddress",
+    "probeHosts",
+    "probeJson",
+    "probeReport",
     "purgePolicy",
     "readDomainLines",
     "renderJson",

@@ -128,7 +128,19 @@ export interface CliArgs {
   configDir?: string;
   /** `--ca-file PATH`: trusted certificates for policy downloads; undefined means the default. */
   caFile?: string;
+  /** `--probe`: probe every address over SMTP (lookup action only); DO bit on every query. */
+  probe: boolean;
+  /** `--port N`: the SMTP port of `--probe` (1..65535). @default {25} */
+  port: number;
+  /** `--helo NAME`: the EHLO name of `--probe`; undefined means Courier's `me`, else the host name. */
+  helo?: string;
+  /** `--probe-timeout` in milliseconds: each stage of the SMTP dialogue. @default {10000} */
+  probeTimeoutMs: number;
 }
+
+/** Each stage of `--probe`'s SMTP dialogue, when `--probe-timeout` is not given. */
+export const DEFAULT_PROBE_TIMEOUT_MS = 10_000;
+const MAX_PROBE_TIMEOUT_SECONDS = 600;
 
 type ValueOption =
   | "--udpsize"
@@ -138,7 +150,10 @@ type ValueOption =
   | "--sts-dir"
   | "--resolv-conf"
   | "--config-dir"
-  | "--ca-file";
+  | "--ca-file"
+  | "--port"
+  | "--helo"
+  | "--probe-timeout";
 
 const VALUE_OPTIONS: readonly string[] = [
   "--udpsize",
@@ -149,6 +164,9 @@ const VALUE_OPTIONS: readonly string[] = [
   "--resolv-conf",
   "--config-dir",
   "--ca-file",
+  "--port",
+  "--helo",
+  "--probe-timeout",
 ] satisfies ValueOption[];
 
 function usage(text: string): UsageError {
@@ -253,6 +271,9 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case "--json":
         result.json = true;
         continue;
+      case "--probe":
+        result.probe = true;
+        continue;
       case "--sts":
         actions.add("sts");
         continue;
@@ -293,6 +314,11 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   } else if (domainless ? domain !== undefined : domain === undefined) {
     throw new UsageError("", EXIT_FAILURE, true);
   }
+  if (result.probe) {
+    if (action !== "lookup") throw usage("Option --probe works only for MX lookups");
+    // DANE needs validated answers: the DO bit on every query of the run (RFC 7672 §2.2).
+    if (result.udpSize === 0) result.udpSize = DNSSEC_UDP_SIZE;
+  }
   result.action = action;
   if (domain !== undefined) result.domain = domain;
   return result;
@@ -306,6 +332,9 @@ function defaults(action: CliAction): CliArgs {
     json: false,
     deadlineMs: DEFAULT_DEADLINE_MS,
     concurrency: DEFAULT_CONCURRENCY,
+    probe: false,
+    port: 25,
+    probeTimeoutMs: DEFAULT_PROBE_TIMEOUT_MS,
   };
 }
 
@@ -326,6 +355,33 @@ function setValue(result: CliArgs, option: ValueOption, value: string): void {
       result.deadlineMs = Math.round(seconds * 1000);
       return;
     }
+    case "--port": {
+      const n = decimal(value, 1, 0xffff);
+      if (n === undefined) throw badValue(option, value, "a port number from 1 to 65535");
+      result.port = n;
+      return;
+    }
+    case "--probe-timeout": {
+      const seconds = /^[0-9]{1,6}(\.[0-9]{1,3})?$/.test(value) ? Number(value) : NaN;
+      if (!(seconds > 0 && seconds <= MAX_PROBE_TIMEOUT_SECONDS)) {
+        throw badValue(
+          option,
+          value,
+          `seconds, more than 0 and at most ${MAX_PROBE_TIMEOUT_SECONDS}`,
+        );
+      }
+      result.probeTimeoutMs = Math.round(seconds * 1000);
+      return;
+    }
+    case "--helo":
+      // One token of printable ASCII, as EHLO needs it (D32): no command can ride along.
+      if (
+        !/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]{1,45}\]$/.test(value)
+      ) {
+        throw badValue(option, value, "a host name or an [address] literal");
+      }
+      result.helo = value;
+      return;
     case "--concurrency": {
       const n = decimal(value, 1, MAX_CONCURRENCY);
       if (n === undefined) throw badValue(option, value, `a number from 1 to ${MAX_CONCURRENCY}`);

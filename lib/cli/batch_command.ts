@@ -40,6 +40,15 @@ class Progress {
   }
 }
 
+/**
+ * The worse of two domains' exit statuses (D35): an internal error, then a lookup failure
+ * (Courier's 1), then `--probe`'s 3 (every address fails), then 2 (some do), then 0.
+ */
+export function worseStatus(a: number, b: number): number {
+  const rank = (status: number) => [EXIT_OK, 2, 3, 1, EXIT_SOFTWARE].indexOf(status);
+  return rank(b) > rank(a) ? b : a;
+}
+
 /** Looks up every domain of the input at `path` (`-` for stdin); returns the exit status. */
 export async function batchCommand(session: Session, path: string): Promise<number> {
   const { host, args } = session;
@@ -90,7 +99,7 @@ export async function batchCommand(session: Session, path: string): Promise<numb
       const status = exitCodeOf(report);
       if (status !== EXIT_OK) {
         failed++;
-        if (exitCode !== EXIT_SOFTWARE) exitCode = status;
+        exitCode = worseStatus(exitCode, status);
       }
       await progress?.update(done, read, failed);
     }

@@ -160,16 +160,45 @@ function preferIpv6(host: CliHost): boolean {
   return value !== undefined && value !== "" && !value.startsWith("0");
 }
 
+/**
+ * The most SMTP connections open at once over all the domains of `--batch --probe` (D35): each
+ * domain's probe keeps its own bound of 16 besides.
+ */
+export const BATCH_PROBE_CONNECTIONS = 64;
+
 /** What a lookup of the run needs; the deadline is the caller's. */
 export async function domainOptions(session: Session): Promise<LookupDomainOptions> {
+  const local = await loadLocal(session);
   return {
     resolver: session.resolver,
     store: session.store,
     caCerts: session.caCerts,
-    local: await loadLocal(session),
+    local,
     defaultDomain: session.defaultDomain,
     preferIpv6: preferIpv6(session.host),
     now: () => session.host.now(),
+    ...(session.args.probe ? { probe: await probeOptions(session, local) } : {}),
+  };
+}
+
+/** `--probe`'s settings; lib/probe is loaded here, only for a probing run. */
+async function probeOptions(
+  session: Session,
+  local: LocalConfig,
+): Promise<NonNullable<LookupDomainOptions["probe"]>> {
+  const { args } = session;
+  const [{ heloName }, { ConnectionLimiter }] = await Promise.all([
+    import("../probe/domain.ts"),
+    import("../probe/limit.ts"),
+  ]);
+  return {
+    helo: args.helo ?? heloName(local.me, local.hostname),
+    port: args.port,
+    caCerts: await session.caCerts(),
+    stageTimeout: args.probeTimeoutMs,
+    ...(args.batchFile === undefined
+      ? {}
+      : { limiter: new ConnectionLimiter(BATCH_PROBE_CONNECTIONS) }),
   };
 }
 

@@ -4,6 +4,8 @@
 import { addressToHost } from "../address.ts";
 import { DnsError } from "../errors.ts";
 import type { MxHost, MxOutcome, MxResult } from "../mx/lookup.ts";
+import type { AddressProbe } from "../probe/probe.ts";
+import type { TlsRptResult } from "../probe/tls_rpt.ts";
 import type { ExchangeTrace } from "../resolver/resolver.ts";
 import type { StsResult } from "../sts/lookup.ts";
 import { matchesMx } from "../sts/match.ts";
@@ -26,6 +28,8 @@ export interface AddressReport {
   family: 4 | 6;
   /** Whether the reply that supplied it had the AD bit. */
   dnssec: boolean;
+  /** With `--probe` (`probeReport`): what the SMTP probe of this address found. */
+  probe?: AddressProbe;
 }
 
 /** One MX host with its addresses. */
@@ -75,6 +79,15 @@ export interface DomainReport {
   trace: ExchangeTrace[];
   /** Wall time in milliseconds. */
   durationMs: number;
+  /** With `--probe`: the domain's TLS-RPT record (`_smtp._tls.<domain>`), judged. */
+  tlsRpt?: TlsRptResult;
+  /**
+   * With `--probe`, when the lookup ended ok: 0 no address fails, 2 some do, 3 all do (or
+   * none could be probed); D33.
+   */
+  probeStatus?: number;
+  /** With `--probe`: why the probe stopped before it finished (the deadline), if it did. */
+  probeStopped?: string;
 }
 
 /** The STS state of a lookup that never got an answer (deadline, internal error). */

@@ -9,6 +9,7 @@ import type { CacheSize } from "../sts/cache_file.ts";
 import { lookupSts } from "../sts/lookup.ts";
 import type { StsStore } from "../sts/store.ts";
 import { type DomainReport, NO_STS, toDomainReport } from "./domain_report.ts";
+import type { ProbeReportOptions } from "./probe_report.ts";
 
 /** Options of {@linkcode lookupDomain}. */
 export interface LookupDomainOptions {
@@ -40,6 +41,12 @@ export interface LookupDomainOptions {
    * @default {true}, and false in `lookupMany`
    */
   prefetch?: boolean;
+  /**
+   * Probe every address over SMTP after the lookup (`--probe`, see `probeReport`), under the
+   * lookup's deadline, TLSA and TLS-RPT through its resolver. The resolver should set the DO
+   * bit: without AD on the answers DANE does not apply. Undefined: no probe.
+   */
+  probe?: Omit<ProbeReportOptions, "resolver" | "secureMxHosts" | "signal">;
   /** Aborts the lookup; it then rejects with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -111,9 +118,21 @@ export async function lookupWith(
   );
   const { signal } = limit;
   // One resolver serves every lookup of a batch; each lookup collects its own round trips.
+  // With a probe, the MX hosts of validated MX answers (DANE needs the MX answer secure).
+  const secureMxHosts = new Set<string>();
   const resolver: Querier = {
-    query: (name, type, query) =>
-      shared.query(name, type, { ...query, onExchange: (t) => trace.push(t) }),
+    query: async (name, type, query) => {
+      const result = await shared.query(name, type, {
+        ...query,
+        onExchange: (t) => trace.push(t),
+      });
+      if (options.probe && type === "MX" && result.ad) {
+        for (const { data } of result.records) {
+          if (data.type === "MX") secureMxHosts.add(data.exchange.toLowerCase());
+        }
+      }
+      return result;
+    },
   };
   const local = options.local;
   const facts = { domain, trace, isLocal: local && ((host: string) => isLocal(host, local)) };
@@ -139,7 +158,12 @@ export async function lookupWith(
     // A name the MX lookup failed on and STS cannot use (over-long label, the root): the MX
     // reason says why, once.
     if (mx.outcome !== "ok" && sts.domain === undefined) delete sts.reason;
-    return toDomainReport({ ...facts, mx, sts, durationMs: performance.now() - started });
+    let report = toDomainReport({ ...facts, mx, sts, durationMs: 0 });
+    if (options.probe !== undefined) {
+      const { probeReport } = await import("./probe_report.ts");
+      report = await probeReport(report, { ...options.probe, resolver, secureMxHosts, signal });
+    }
+    return { ...report, durationMs: performance.now() - started };
   } catch (error) {
     if (!signal.aborted || options.signal?.aborted) throw error;
     return toDomainReport({

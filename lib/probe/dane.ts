@@ -2,19 +2,11 @@
 // whether the server's chain matches its TLSA records. Pure: the TLSA answer, its DNSSEC status,
 // and the digests come in.
 import type { CertificateInfo } from "./certificate.ts";
+import type { Tlsa } from "../wire/tlsa.ts";
 import { nameMatches } from "./name_match.ts";
 
-/** One TLSA record (RFC 6698 §2.1). */
-export interface TlsaRecord {
-  /** Certificate usage: 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE. */
-  usage: number;
-  /** 0 the whole certificate, 1 the SubjectPublicKeyInfo. */
-  selector: number;
-  /** 0 exact, 1 SHA-256, 2 SHA-512. */
-  matchingType: number;
-  /** The association data. */
-  data: Uint8Array;
-}
+/** One TLSA record (RFC 6698 §2.1), as `parseTlsa` reads it. */
+export type TlsaRecord = Tlsa;
 
 /** The DNSSEC status of an answer, as the validating resolver said (AD bit) or failed. */
 export type DnsSecurity = "secure" | "insecure" | "bogus" | "error";

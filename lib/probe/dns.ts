@@ -2,29 +2,11 @@
 // `_N._tcp.<mx host>` TLSA for DANE (RFC 7672 §2.2) and `_smtp._tls.<domain>` TXT for TLS-RPT
 // (RFC 8460 §3). The caller's resolver sets the DO bit so that the AD bit means something.
 import { DnsError } from "../errors.ts";
+import { parseTlsa } from "../wire/tlsa.ts";
 import type { Querier } from "../resolver/resolver.ts";
 import type { TlsaRecord } from "./dane.ts";
 import type { TlsaAnswer } from "./probe.ts";
 import { parseTlsRpt, type TlsRptResult } from "./tls_rpt.ts";
-
-/** Digest lengths of the hashing matching types (RFC 6698 §2.1.3). */
-const DIGEST_OCTETS: Record<number, number> = { 1: 32, 2: 64 };
-
-/**
- * The fields of a TLSA record's data (RFC 6698 §2.1), or undefined when it is malformed (fewer
- * than 4 octets, or a digest of the wrong length): such a record is unusable (RFC 7672 §2.2).
- *
- * @param rdata The record's data.
- * @returns The record, or undefined.
- */
-export function tlsaFromRdata(rdata: Uint8Array): TlsaRecord | undefined {
-  if (rdata.length < 4) return undefined;
-  const [usage, selector, matchingType] = rdata;
-  const data = rdata.slice(3);
-  const digest = DIGEST_OCTETS[matchingType];
-  if (digest !== undefined && data.length !== digest) return undefined;
-  return { usage, selector, matchingType, data };
-}
 
 /** What a lookup of TLSA records found, with the records that could not be read. */
 export interface TlsaLookup extends TlsaAnswer {
@@ -67,11 +49,13 @@ export async function lookupTlsa(
     const records: TlsaRecord[] = [];
     let malformed = 0;
     for (const record of result.records) {
-      // The codec keeps TLSA data raw (`raw`); older codecs call the type OTHER.
-      const raw = (record.data as { raw?: Uint8Array }).raw;
-      const parsed = raw === undefined ? undefined : tlsaFromRdata(raw);
-      if (parsed === undefined) malformed++;
-      else records.push(parsed);
+      if (record.data.type !== "TLSA") continue;
+      // A malformed record is unusable (RFC 7672 §2.2), counted, not fatal.
+      try {
+        records.push(parseTlsa(record.data.raw));
+      } catch {
+        malformed++;
+      }
     }
     return { tlsa: result.ad ? "secure" : "insecure", records, malformed, reason: null };
   } catch (error) {

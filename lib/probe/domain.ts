@@ -106,7 +106,7 @@ export async function probeDomain(
  *
  * @example
  * ```ts
- * import { heloName } from "./domain.ts";
+ * import { heloName } from "@testmxlookup/testmxlookup";
  * import assert from "node:assert/strict";
  *
  * assert.equal(heloName("mail.example.com", "box"), "mail.example.com");

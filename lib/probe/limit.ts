@@ -6,7 +6,7 @@
  *
  * @example At most two connections at once over every domain of a batch
  * ```ts
- * import { ConnectionLimiter } from "./limit.ts";
+ * import { ConnectionLimiter } from "@testmxlookup/testmxlookup";
  * import assert from "node:assert/strict";
  *
  * const limiter = new ConnectionLimiter(2);

@@ -253,7 +253,7 @@ async function finish(
  *
  * @example Probe one address with the world's CA, under an enforce policy
  * ```ts ignore
- * import { probeAddress } from "./probe.ts";
+ * import { probeAddress } from "@testmxlookup/testmxlookup";
  *
  * const result = await probeAddress(
  *   { host: "mx.example.com", address: "192.0.2.25" },
@@ -288,15 +288,14 @@ export async function probeAddress(
  *
  * @example Every address of two MX hosts, at most 8 connections at once
  * ```ts ignore
- * import { probeHosts } from "./probe.ts";
- * import { probeExitStatus } from "./verdict.ts";
+ * import { probeHosts } from "@testmxlookup/testmxlookup";
  *
  * const results = await probeHosts([
  *   { host: "mx1.example.com", address: "192.0.2.1" },
  *   { host: "mx1.example.com", address: "2001:db8::1" },
  *   { host: "mx2.example.com", address: "192.0.2.2" },
  * ], { helo: "mail.example.net", concurrency: 8 });
- * Deno.exitCode = probeExitStatus(results);
+ * console.log(results.filter((r) => r.fails).map((r) => `${r.address}: ${r.error}`));
  * ```
  *
  * @param targets The addresses, with their MX host names.

@@ -5,7 +5,7 @@ import type { CertificateVerdict } from "./certificate.ts";
 import type { AddressProbe } from "./probe.ts";
 import type { TlsRptResult } from "./tls_rpt.ts";
 
-/** The JSON form of one address's probe (`probe.schema.json`, `#/definitions/probe`). */
+/** The JSON form of one address's probe (`lib/report/report.schema.json`, `#/definitions/probe`). */
 export interface ProbeJson {
   /** The TCP connection was made. */
   reached: boolean;
@@ -34,7 +34,22 @@ export interface ProbeJson {
 }
 
 /**
- * The `probe` object of an address in `--json`.
+ * The `probe` object of an address in `--json` (`#/definitions/probe` of the report schema).
+ *
+ * @example An address where nothing listens
+ * ```ts
+ * import { probeJson } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
+ * const json = probeJson({
+ *   host: "mx.example", address: "192.0.2.1", port: 25, reached: false, greeted: false,
+ *   error: "Connection refused", errorKind: "REFUSED", errorStage: "connect",
+ *   starttls: null, tls: null, certificate: null, dane: "none", daneDetail: null,
+ *   sts: null, stsReason: null, fails: true,
+ * });
+ * assert.equal(json.errorKind, "REFUSED");
+ * assert.equal("host" in json, false);
+ * ```
  *
  * @param probe What the probe found.
  * @returns A plain object for JSON.stringify.
@@ -166,8 +181,12 @@ export function renderProbeSummary(
   const failing = probes.filter((probe) => probe.fails).length;
   const count = (n: number) => n === 1 ? "1 address" : `${n} addresses`;
   if (probes.length === 0) lines.push("Probe: no address to probe");
-  else if (failing === 0) lines.push(`Probe: all ${count(probes.length)} accept delivery`);
-  else if (failing === probes.length) {
+  else if (failing === 0) {
+    const all = probes.length === 1
+      ? "the only address accepts"
+      : `all ${count(probes.length)} accept`;
+    lines.push(`Probe: ${all} delivery`);
+  } else if (failing === probes.length) {
     const all = probes.length === 1 ? "the only address FAILS" : `all ${count(probes.length)} FAIL`;
     lines.push(`Probe: ${all}: mail will not be delivered`);
   } else lines.push(`Probe: ${failing} of ${count(probes.length)} FAIL`);

@@ -24,7 +24,7 @@ export const MAX_RUA = 16;
  *
  * @example One record with two reporting URIs
  * ```ts
- * import { parseTlsRpt } from "./tls_rpt.ts";
+ * import { parseTlsRpt } from "@testmxlookup/testmxlookup";
  * import assert from "node:assert/strict";
  *
  * const result = parseTlsRpt([

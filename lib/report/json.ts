@@ -3,6 +3,8 @@
 // `lib/report/report.schema.json`; bump `schemaVersion` on any change that is not an addition.
 import { DnsError } from "../errors.ts";
 import { dnsErrorOf, type DomainOutcome, type DomainReport } from "../lookup/domain_report.ts";
+import { type ProbeJson, probeJson } from "../probe/render.ts";
+import type { TlsRptResult } from "../probe/tls_rpt.ts";
 import type { StsResult } from "../sts/lookup.ts";
 import type { StsMode } from "../sts/policy.ts";
 import { courierAddress, failureKindOf, failureLine } from "./text.ts";
@@ -20,6 +22,8 @@ export interface JsonAddress {
   family: 4 | 6;
   /** The AD bit of the reply that supplied it. */
   dnssec: boolean;
+  /** With `--probe`: what the SMTP probe of this address found. */
+  probe?: ProbeJson;
 }
 
 /** One MX host. */
@@ -117,6 +121,8 @@ export interface JsonReport {
   trace: JsonTrace[];
   /** Wall time of the run in milliseconds; with `--batch`, of the domain's lookup. */
   durationMs: number;
+  /** With `--probe`: the domain's TLS-RPT verdict. */
+  tlsRpt?: TlsRptResult;
 }
 
 /** Options of {@linkcode renderJson}. */
@@ -157,6 +163,8 @@ function stsPart(sts: StsResult): JsonSts {
 /**
  * The exit status of a report, as the command line returns it: 0 when the outcome is ok, 70
  * when the lookup threw (an internal error of this tool), else 1, Courier's for every failure.
+ * A probed report that ended ok has the probe's status (D33): 0 no address fails, 2 some do,
+ * 3 all do.
  *
  * @param report The report.
  * @returns The status.
@@ -178,7 +186,7 @@ function stsPart(sts: StsResult): JsonSts {
  * ```
  */
 export function exitCodeOf(report: DomainReport): number {
-  if (report.outcome === "ok") return 0;
+  if (report.outcome === "ok") return report.probeStatus ?? 0;
   const threw = report.outcome === "internal" && report.error !== undefined &&
     !(report.error instanceof DnsError);
   return threw ? 70 : 1;
@@ -227,7 +235,11 @@ export function renderJson(report: DomainReport, options: RenderJsonOptions = {}
       source: host.source,
       local: host.local,
       stsMatch: host.stsMatch,
-      addresses: host.addresses.map((a) => ({ address: courierAddress(a.ip), ...a })),
+      addresses: host.addresses.map(({ probe, ...a }) => ({
+        address: courierAddress(a.ip),
+        ...a,
+        ...(probe === undefined ? {} : { probe: probeJson(probe) }),
+      })),
       errors: host.errors.map((e) => ({
         kind: e.kind,
         message: e.message,
@@ -246,5 +258,6 @@ export function renderJson(report: DomainReport, options: RenderJsonOptions = {}
       ms: Math.round(t.ms * 1000) / 1000,
     })),
     durationMs: Math.round(report.durationMs * 1000) / 1000,
+    ...(report.tlsRpt === undefined ? {} : { tlsRpt: report.tlsRpt }),
   };
 }

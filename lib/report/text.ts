@@ -5,6 +5,8 @@
 import { formatAddress, parseAddress } from "../address.ts";
 import type { UsageError } from "../errors.ts";
 import type { DomainOutcome, DomainReport } from "../lookup/domain_report.ts";
+import type { AddressProbe } from "../probe/probe.ts";
+import { renderAddressProbe, renderProbeSummary } from "../probe/render.ts";
 import type { StsMode } from "../sts/policy.ts";
 
 /** Prefix of every reason line on stderr (docs/decisions.md#the-compatibility-contract, item 3). */
@@ -34,7 +36,13 @@ export const HELP: string = USAGE +
   "   --resolv-conf path   read name servers from path (default /etc/resolv.conf)\n" +
   "   --config-dir dir     Courier's configuration (default /etc/courier)\n" +
   "   --sts-dir dir        STS policy cache (default /var/lib/courier/sts)\n" +
-  "   --ca-file path       trust these certificates for policy downloads\n" +
+  "   --ca-file path       trust these certificates for policy downloads and --probe\n" +
+  "   --probe              connect to every address over SMTP: STARTTLS, certificate,\n" +
+  "                        DANE, MTA-STS, TLS-RPT; exit 0 all deliver, 2 some addresses\n" +
+  "                        fail, 3 all fail (1 stays a lookup failure)\n" +
+  "   --port n             SMTP port of --probe (default 25)\n" +
+  "   --helo name          EHLO name of --probe (default Courier's me, else the host name)\n" +
+  "   --probe-timeout s    each stage of --probe's SMTP dialogue (default 10)\n" +
   "   --help               show this text\n" +
   "   --version            show the version\n" +
   "Options may come before or after the domain; --opt=value works for options with values.\n";
@@ -173,9 +181,22 @@ export function formatReport(report: DomainReport): string {
       // Courier repeats the verdict after every address line of the host
       // (docs/courier.md#lookup-lines item 4).
       if (checked && host.stsMatch === false) text += stsFailedLine(host.host);
+      if (address.probe !== undefined) text += lines(renderAddressProbe(address.probe));
     }
   }
+  if (report.probeStopped !== undefined) {
+    text += `Probe: STOPPED before it finished: ${report.probeStopped}\n`;
+  } else if (report.probeStatus !== undefined) {
+    const probes: AddressProbe[] = report.hosts.flatMap((host) =>
+      host.addresses.flatMap((address) => address.probe ?? [])
+    );
+    text += lines(renderProbeSummary(probes, report.tlsRpt));
+  }
   return text;
+}
+
+function lines(list: readonly string[]): string {
+  return list.map((line) => `${line}\n`).join("");
 }
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];

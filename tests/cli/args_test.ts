@@ -4,6 +4,7 @@ import {
   DEFAULT_BATCH_DEADLINE_MS,
   DEFAULT_CONCURRENCY,
   DEFAULT_DEADLINE_MS,
+  DEFAULT_PROBE_TIMEOUT_MS,
   EXIT_CONFIG,
   EXIT_FAILURE,
   EXIT_INTERRUPTED,
@@ -23,6 +24,9 @@ const BASE: CliArgs = {
   json: false,
   deadlineMs: DEFAULT_DEADLINE_MS,
   concurrency: DEFAULT_CONCURRENCY,
+  probe: false,
+  port: 25,
+  probeTimeoutMs: DEFAULT_PROBE_TIMEOUT_MS,
 };
 
 interface Accepted {
@@ -32,6 +36,39 @@ interface Accepted {
 }
 
 const ACCEPTED: Accepted[] = [
+  // --probe (D33, D35).
+  {
+    name: "--probe turns the DO bit on and keeps the defaults",
+    argv: ["--probe", "a.test"],
+    want: { domain: "a.test", probe: true, udpSize: 1280, port: 25, probeTimeoutMs: 10_000 },
+  },
+  {
+    name: "--probe keeps a payload size given",
+    argv: ["--udpsize", "4096", "a.test", "--probe"],
+    want: { domain: "a.test", probe: true, udpSize: 4096 },
+  },
+  {
+    name: "--probe with --udpsize 0 still sets the DO bit",
+    argv: ["--probe", "--udpsize", "0", "a.test"],
+    want: { domain: "a.test", probe: true, udpSize: 1280 },
+  },
+  {
+    name: "--port, --helo and --probe-timeout",
+    argv: ["--probe", "--port=2525", "--helo", "mail.example", "--probe-timeout", "2.5", "a.test"],
+    want: {
+      domain: "a.test",
+      probe: true,
+      udpSize: 1280,
+      port: 2525,
+      helo: "mail.example",
+      probeTimeoutMs: 2500,
+    },
+  },
+  {
+    name: "--batch --probe",
+    argv: ["--batch", "-", "--probe"],
+    want: { batchFile: "-", probe: true, udpSize: 1280, deadlineMs: DEFAULT_BATCH_DEADLINE_MS },
+  },
   // Courier's grammar (docs/courier.md#argument-grammar).
   { name: "a bare domain is a lookup", argv: ["a.test"], want: { domain: "a.test" } },
   {
@@ -267,6 +304,33 @@ interface Rejected {
 const COURIER_USAGE = { message: "", showUsage: true };
 
 const REJECTED: Rejected[] = [
+  {
+    name: "--probe with --sts",
+    argv: ["--probe", "--sts", "a.test"],
+    message: "testmxlookup: Option --probe works only for MX lookups",
+    showUsage: true,
+  },
+  {
+    name: "--port 0",
+    argv: ["--port", "0", "a.test"],
+    message: 'testmxlookup: Invalid value "0" for --port: expected a port number from 1 to 65535',
+    showUsage: false,
+  },
+  {
+    name: "--helo with a command in it",
+    argv: ["--helo", "x\r\nMAIL FROM:<a@b>", "a.test"],
+    message:
+      'testmxlookup: Invalid value "x\\r\\nMAIL FROM:<a@b>" for --helo: expected a host name or an [address] literal',
+    showUsage: false,
+  },
+  {
+    name: "--probe-timeout 0",
+    argv: ["--probe-timeout", "0", "a.test"],
+    message:
+      'testmxlookup: Invalid value "0" for --probe-timeout: expected seconds, more than 0 and at most 600',
+    showUsage: false,
+  },
+  // Courier's usage check (docs/courier.md#usage-text): usage only.
   // Courier's usage check (docs/courier.md#usage-text): usage only.
   { name: "no arguments print the usage", argv: [], ...COURIER_USAGE },
   { name: "options without a domain print the usage", argv: ["--dnssec"], ...COURIER_USAGE },

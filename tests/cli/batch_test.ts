@@ -2,6 +2,7 @@
 // what is printed and exits 130. In process with a fake host, as a subprocess, and in the
 // test world against this tool's own `--json`.
 import assert from "node:assert/strict";
+import { worseStatus } from "../../lib/cli/batch_command.ts";
 import type { CliHost } from "../../lib/cli/cli_host.ts";
 import { runCli } from "../../lib/cli/run.ts";
 import { MAX_LINE_LENGTH } from "../../lib/lookup/read_domain_lines.ts";
@@ -364,4 +365,13 @@ Deno.test({
       },
     );
   },
+});
+
+Deno.test("worseStatus() ranks 0 < 2 < 3 < 1 < 70 (D35)", () => {
+  const order = [0, 2, 3, 1, 70];
+  for (const [i, a] of order.entries()) {
+    for (const [j, b] of order.entries()) {
+      assert.equal(worseStatus(a, b), order[Math.max(i, j)], `${a} ${b}`);
+    }
+  }
 });

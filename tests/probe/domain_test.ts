@@ -38,7 +38,7 @@ Deno.test("probeDomain() probes every address, looks up TLSA per host and TLS-RP
           type: "TLSA",
           class: "IN",
           ttl: 60,
-          data: { type: "OTHER", raw: Uint8Array.of(3, 1, 1, ...digest) },
+          data: { type: "TLSA", raw: Uint8Array.of(3, 1, 1, ...digest) },
         }], true);
       }
       return Promise.reject(new DnsError("NXDOMAIN", `No such domain "${name}"`));

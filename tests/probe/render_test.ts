@@ -5,7 +5,7 @@ import { probeJson, renderAddressProbe, renderProbeSummary } from "../../lib/pro
 import { parseTlsRpt } from "../../lib/probe/tls_rpt.ts";
 
 const schema = JSON.parse(
-  await Deno.readTextFile(new URL("../../lib/probe/probe.schema.json", import.meta.url)),
+  await Deno.readTextFile(new URL("../../lib/report/report.schema.json", import.meta.url)),
 );
 const ajv = new Ajv({ allErrors: true, strict: true });
 ajv.addSchema(schema);
@@ -140,9 +140,10 @@ Deno.test("renderProbeSummary() gives TLS-RPT and the count of failing addresses
     `TLS-RPT: INVALID: No "rua" field (RFC 8460 §3: required)`,
     "Probe: the only address FAILS: mail will not be delivered",
   ]);
+  assert.deepEqual(renderProbeSummary([healthy]), ["Probe: the only address accepts delivery"]);
 });
 
-Deno.test("probeJson() and TLS-RPT results match probe.schema.json", () => {
+Deno.test("probeJson() and TLS-RPT results match the report schema", () => {
   for (const probe of [healthy, expired, silent]) {
     const json = JSON.parse(JSON.stringify(probeJson(probe)));
     assert.ok(validateProbe(json), JSON.stringify(validateProbe.errors));

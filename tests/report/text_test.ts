@@ -45,7 +45,18 @@ Deno.test("HELP starts with Courier's usage and names every new option", () => {
   ) {
     assert.ok(HELP.includes(`   ${option} `), option);
   }
-  for (const option of ["--resolv-conf", "--config-dir", "--sts-dir", "--ca-file"]) {
+  for (
+    const option of [
+      "--resolv-conf",
+      "--config-dir",
+      "--sts-dir",
+      "--ca-file",
+      "--probe",
+      "--port",
+      "--helo",
+      "--probe-timeout",
+    ]
+  ) {
     assert.ok(HELP.includes(`   ${option} `), option);
   }
 });

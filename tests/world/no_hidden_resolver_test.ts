@@ -5,6 +5,7 @@
 // (a 3,000-character `search` name, a `domain` line of 65,000 dots) give the normal report.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { mailServersUnavailableReason, startMailServers } from "./mail_servers.ts";
 import { lookupFlags, MAIN } from "./tool.ts";
 import { type RunResult, startWorld, type World, worldUnavailableReason } from "./world.ts";
 
@@ -109,6 +110,27 @@ Deno.test({
         assert.equal(downloads, what.startsWith("empty cache") ? 1 : 0, describe(argv, r));
       });
     }
+
+    // --probe: TLSA, TLS-RPT and the SMTP connections (to addresses only) add no resolution.
+    const noMail = mailServersUnavailableReason();
+    await t.step({
+      name: "--probe (TLSA, TLS-RPT, SMTP and TLS): 0 packets to the decoy",
+      ignore: noMail !== undefined,
+      async fn() {
+        await startMailServers(world);
+        for (const domain of ["probe-good.test", "dane-mx.signed.test"]) {
+          const before = await decoyPackets(world);
+          const argv = [`@${RESOLVER}`, "--probe", domain];
+          const r = await ours(argv);
+          assert.equal(r.code, 0, describe(argv, r));
+          assert.match(
+            text(r.stdout),
+            /^Probe: (all \d+ addresses accept|the only address accepts) delivery$/m,
+          );
+          assert.equal(await decoyPackets(world) - before, 0, describe(argv, r));
+        }
+      },
+    });
   },
 });
 

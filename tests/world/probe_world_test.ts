@@ -27,7 +27,7 @@ if (unavailable !== undefined) {
 }
 
 const schema = JSON.parse(
-  await Deno.readTextFile(new URL("../../lib/probe/probe.schema.json", import.meta.url)),
+  await Deno.readTextFile(new URL("../../lib/report/report.schema.json", import.meta.url)),
 );
 const ajv = new Ajv({ allErrors: true, strict: true });
 ajv.addSchema(schema);

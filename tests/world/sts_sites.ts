@@ -112,4 +112,10 @@ export const POLICY_SITES: readonly PolicySite[] = [
   // The bench's domain (scripts/bench.ts): reached through the latency proxy, whose TLS
   // address its `mta-sts` A record names.
   { domain: "sts-bench.test", body: policyText("enforce", ["*.sts-bench.test"], 86400) },
+  // The delivery probe (tests/world/probe_cli_test.ts): enforce over mx.probe.test (healthy)
+  // and expired.probe.test (expired), while other.probe.test is an MX the policy leaves out.
+  {
+    domain: "probe-sts.test",
+    body: policyText("enforce", ["mx.probe.test", "expired.probe.test"], 86400),
+  },
 ];
