@@ -5,7 +5,6 @@ import { TimeLimit } from "../_deadlines.ts";
 import { isLocal, type LocalConfig } from "../local.ts";
 import { lookupMx } from "../mx/lookup.ts";
 import { type ExchangeTrace, type Querier, Resolver } from "../resolver/resolver.ts";
-import type { CacheSize } from "../sts/cache_file.ts";
 import { lookupSts } from "../sts/lookup.ts";
 import type { StsStore } from "../sts/store.ts";
 import { type DomainReport, NO_STS, toDomainReport } from "./domain_report.ts";
@@ -17,7 +16,10 @@ export interface LookupDomainOptions {
    * @default {a new Resolver() asking 127.0.0.1 and ::1, closed after the lookup}
    */
   resolver?: Querier;
-  /** The STS policy cache; undefined means none (every lookup downloads). */
+  /**
+   * The STS policy cache; undefined means none (every lookup downloads). Its `.cache_size`
+   * is read once for the store's lifetime (`StsStore.cacheSize`).
+   */
   store?: StsStore;
   /**
    * Certificates to trust for policy downloads (PEM), or a loader called when a download
@@ -82,21 +84,9 @@ export interface LookupDomainOptions {
  * assert.deepEqual(report.hosts[0].addresses, [{ ip: "192.0.2.1", family: 4, dnssec: false }]);
  * ```
  */
-export function lookupDomain(
+export async function lookupDomain(
   domain: string,
   options: LookupDomainOptions = {},
-): Promise<DomainReport> {
-  return lookupWith(domain, options);
-}
-
-/**
- * {@linkcode lookupDomain} with the `.cache_size` reader a batch shares among its domains, so
- * that the file is read once per run, as one run of Courier reads it once.
- */
-export async function lookupWith(
-  domain: string,
-  options: LookupDomainOptions,
-  readCacheSize?: () => Promise<CacheSize>,
 ): Promise<DomainReport> {
   const started = performance.now();
   const trace: ExchangeTrace[] = [];
@@ -129,7 +119,6 @@ export async function lookupWith(
       lookupSts(domain, {
         resolver,
         store: options.store,
-        readCacheSize,
         caCerts: options.caCerts,
         now: options.now,
         prefetch: options.prefetch,
@@ -138,7 +127,10 @@ export async function lookupWith(
     ]);
     // A name the MX lookup failed on and STS cannot use (over-long label, the root): the MX
     // reason says why, once.
-    if (mx.outcome !== "ok" && sts.domain === undefined) delete sts.reason;
+    if (mx.outcome !== "ok" && sts.domain === undefined) {
+      delete sts.reason;
+      delete sts.error;
+    }
     return toDomainReport({ ...facts, mx, sts, durationMs: performance.now() - started });
   } catch (error) {
     if (!signal.aborted || options.signal?.aborted) throw error;
