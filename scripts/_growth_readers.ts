@@ -4,7 +4,7 @@ import { parseAddress } from "../lib/address.ts";
 import { readDomainLines } from "../lib/lookup/read_domain_lines.ts";
 import { parseArgs } from "../lib/cli/args.ts";
 import { UsageError } from "../lib/errors.ts";
-import { isLocal, parseHostedDomains } from "../lib/local.ts";
+import { isLocal, MAX_LOCAL_CONFIG_CHARS, parseHostedDomains } from "../lib/local.ts";
 import { parseTarget } from "../lib/mx/name.ts";
 import { displayName, sameName } from "../lib/names.ts";
 import { acceptReply } from "../lib/resolver/exchange.ts";
@@ -329,7 +329,7 @@ const args: Reader = {
 
 const localConfig: Reader = {
   name: "local-config",
-  max: MAX_TEXT_FILE_BYTES,
+  max: MAX_LOCAL_CONFIG_CHARS,
   bounded: true,
   shapes: [
     text("locals lines", "", "mail.example.com\n"),
@@ -337,6 +337,9 @@ const localConfig: Reader = {
     text("comments", "", "# x\n"),
     text("hosteddomains of tabs", "", "a\t\tb\n"),
     text("spaces then a comment", "x", " ", "#\n"),
+    text("empty lines", "", "\n"),
+    text("short lines of one character", "", "-\r"),
+    text("blank lines", "", " \n"),
   ],
   tokens: ["#", "\n", "\r", "\t", " ", "!", ".", "xn--", "a", "-"],
   fromText: (t) => t,

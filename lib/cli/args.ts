@@ -24,7 +24,7 @@
 // |      |                    | EISDIR, bad UTF-8), `--config-dir`/`--sts-dir` not a         |
 // |      |                    | directory                                                    |
 // | 130  | `EXIT_INTERRUPTED` | `--batch` stopped by SIGINT (128 + 2, as a shell says)       |
-import { parseAddress } from "../address.ts";
+import { isAddress } from "../address.ts";
 import { DEFAULT_BATCH_CONCURRENCY, DEFAULT_DOMAIN_DEADLINE_MS } from "../lookup/lookup_many.ts";
 import { UsageError } from "../errors.ts";
 import { invalidAddressLine, REASON_PREFIX } from "../report/text.ts";
@@ -175,7 +175,7 @@ function parseServers(arg: string, warnings: string[]): string[] {
     // Courier stops looking once it has four: later pieces are not even validated.
     if (servers.length === MAX_SERVERS) break;
     if (piece === "") continue;
-    if (parseAddress(piece) === undefined) warnings.push(invalidAddressLine(piece));
+    if (!isAddress(piece)) warnings.push(invalidAddressLine(piece));
     else servers.push(piece);
   }
   // D11: Courier would quietly ask ::1 here.
