@@ -45,7 +45,13 @@ interface CompiledList {
   suffix: Map<string, number>;
 }
 
-function fileLine(list: CompiledList, line: string, index: number): void {
+function fileLine(list: CompiledList, line: string, index: number, seen?: Set<string>): void {
+  // A line seen before changes nothing (the earliest one decides), and folding an A-label
+  // costs microseconds: a file of one repeated line is read at the speed of the scan.
+  if (seen) {
+    if (seen.has(line)) return;
+    seen.add(line);
+  }
   const negated = line.startsWith("!");
   const pattern = negated ? line.slice(1) : line;
   if (pattern === "") return;
@@ -65,13 +71,14 @@ const HASH = 0x23;
  */
 function compileLocals(text: string): CompiledList {
   const list: CompiledList = { exact: new Map(), suffix: new Map() };
+  const seen = new Set<string>();
   const n = text.length;
   let index = 0;
   for (let start = 0; start <= n; index++) {
     let end = start;
     let code = 0;
     while (end < n && (code = text.charCodeAt(end)) !== LF && code !== CR && code !== HASH) end++;
-    if (end > start) fileLine(list, text.slice(start, end), index);
+    if (end > start) fileLine(list, text.slice(start, end), index, seen);
     while (end < n && (code = text.charCodeAt(end)) !== LF && code !== CR) end++;
     start = end + 1;
   }

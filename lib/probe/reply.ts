@@ -1,6 +1,7 @@
 // SMTP replies from a byte stream (RFC 5321 §4.2): `ddd-text` lines continue a reply, `ddd text`
 // or a bare `ddd` ends it. Pure and linear: each byte is looked at once, and both a line's length
 // and a reply's line count are bounded, so a server cannot make the reader hold or scan more.
+import { quote } from "../_text.ts";
 import { ProbeError, type ProbeStage } from "./errors.ts";
 
 /**
@@ -119,10 +120,12 @@ export class ReplyReader {
   }
 }
 
-/** At most 60 characters of a server's line, control characters shown as `\xNN`. */
+/**
+ * At most 60 characters of a server's line, quoted, anything but printable ASCII (DEL too)
+ * shown as `\xNN`.
+ */
 export function printable(text: string): string {
-  const cut = text.length > 60 ? `${text.slice(0, 60)}…` : text;
-  return JSON.stringify(cut).replace(/\\u00([0-9a-f]{2})/g, "\\x$1");
+  return quote(text, 60);
 }
 
 /**
