@@ -25,6 +25,7 @@
 // |      |                    | directory                                                    |
 // | 130  | `EXIT_INTERRUPTED` | `--batch` stopped by SIGINT (128 + 2, as a shell says)       |
 import { isAddress } from "../address.ts";
+import { DNSSEC_UDP_SIZE } from "../resolver/options.ts";
 import { DEFAULT_BATCH_CONCURRENCY, DEFAULT_DOMAIN_DEADLINE_MS } from "../lookup/lookup_many.ts";
 import { UsageError } from "../errors.ts";
 import { invalidAddressLine, REASON_PREFIX } from "../report/text.ts";
@@ -55,8 +56,7 @@ export const DEFAULT_DEADLINE_MS = 60_000;
 export const DEFAULT_BATCH_DEADLINE_MS: number = DEFAULT_DOMAIN_DEADLINE_MS;
 /** Lookups in flight with `--batch` when `--concurrency` is not given. */
 export const DEFAULT_CONCURRENCY: number = DEFAULT_BATCH_CONCURRENCY;
-/** EDNS payload size set by `--dnssec`, as Courier (cli.md §2 rule 2). */
-export const DNSSEC_UDP_SIZE = 1280;
+export { DNSSEC_UDP_SIZE } from "../resolver/options.ts";
 /** At most this many `@` servers are kept (cli.md §2.1). */
 export const MAX_SERVERS = 4;
 

@@ -5,12 +5,12 @@ import { TimeLimit } from "../_deadlines.ts";
 import { isLocal, type LocalConfig } from "../local.ts";
 import { lookupMx } from "../mx/lookup.ts";
 import { type ExchangeTrace, type Querier, Resolver } from "../resolver/resolver.ts";
-import { lookupSts } from "../sts/lookup.ts";
+import { lookupSts, type LookupStsOptions } from "../sts/lookup.ts";
 import type { StsStore } from "../sts/store.ts";
 import { type DomainReport, NO_STS, toDomainReport } from "./domain_report.ts";
 
 /** Options of {@linkcode lookupDomain}. */
-export interface LookupDomainOptions {
+export interface LookupDomainOptions extends Pick<LookupStsOptions, "caCerts" | "now"> {
   /**
    * The resolver; one may serve many lookups at once.
    * @default {a new Resolver() asking 127.0.0.1 and ::1, closed after the lookup}
@@ -21,19 +21,12 @@ export interface LookupDomainOptions {
    * is read once for the store's lifetime (`StsStore.cacheSize`).
    */
   store?: StsStore;
-  /**
-   * Certificates to trust for policy downloads (PEM), or a loader called when a download
-   * needs them; undefined means Deno's built-in roots.
-   */
-  caCerts?: string[] | (() => Promise<string[] | undefined>);
   /** This server's own domains, for each host's `local` (`[ LOCAL ]`); none when undefined. */
   local?: LocalConfig;
   /** resolv.conf's default domain for names without a dot. */
   defaultDomain?: string;
   /** List IPv6 addresses first (Courier's `ESMTP_PREFER_IPV6_MX`). @default {false} */
   preferIpv6?: boolean;
-  /** The clock for STS cache ages, in milliseconds since the epoch. @default {Date.now} */
-  now?: () => number;
   /** This lookup's deadline in milliseconds; undefined means none of its own. */
   deadlineMs?: number;
   /**
