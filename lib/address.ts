@@ -6,22 +6,35 @@
 /** An address as 16 bytes; IPv4 addresses are IPv4-mapped (`::ffff:a.b.c.d`). */
 export type Address = Uint8Array;
 
-const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
-const OCTAL = /^0[0-7]+$/;
+/**
+ * One part of an inet_aton address: decimal, or octal after a leading 0 (`0177`); no sign, no
+ * hexadecimal. A scan, not regular expressions: an `@` list can hold thousands of addresses.
+ */
+function ipv4Part(text: string, start: number, end: number): number | undefined {
+  if (end === start) return undefined;
+  const octal = end - start > 1 && text.charCodeAt(start) === 0x30;
+  const base = octal ? 8 : 10;
+  let value = 0;
+  for (let at = octal ? start + 1 : start; at < end; at++) {
+    const digit = text.charCodeAt(at) - 0x30;
+    if (!(digit >= 0 && digit < base)) return undefined;
+    value = value * base + digit;
+  }
+  return Number.isSafeInteger(value) ? value : undefined;
+}
 
 function parseIpv4(text: string): number | undefined {
-  const parts = text.split(".");
-  if (parts.length > 4) return undefined;
   const values: number[] = [];
-  for (const part of parts) {
-    // Courier's parser has no hexadecimal: `0x7f.1` is not an address
-    // (docs/courier.md#address-syntax).
-    let value: number;
-    if (OCTAL.test(part)) value = parseInt(part, 8);
-    else if (DECIMAL.test(part)) value = Number(part);
-    else return undefined;
-    if (!Number.isSafeInteger(value)) return undefined;
+  // Courier's parser has no hexadecimal: `0x7f.1` is not an address
+  // (docs/courier.md#address-syntax).
+  for (let start = 0;;) {
+    const dot = text.indexOf(".", start);
+    const value = ipv4Part(text, start, dot < 0 ? text.length : dot);
+    // More than four parts is no address.
+    if (value === undefined || values.length === 4) return undefined;
     values.push(value);
+    if (dot < 0) break;
+    start = dot + 1;
   }
   // inet_aton: the last part fills all the bytes the earlier parts left (`127.1`, `10`).
   const last = values.pop()!;
@@ -105,11 +118,24 @@ export function parseAddress(text: string): Address | undefined {
     // Courier stores 0.0.0.0 as the unspecified IPv6 address (docs/courier.md#address-syntax).
     if (v4 !== 0) {
       bytes[10] = bytes[11] = 0xff;
-      new DataView(bytes.buffer).setUint32(12, v4);
+      bytes[12] = v4 >>> 24;
+      bytes[13] = (v4 >>> 16) & 0xff;
+      bytes[14] = (v4 >>> 8) & 0xff;
+      bytes[15] = v4 & 0xff;
     }
     return bytes;
   }
   return parseIpv6(text);
+}
+
+/**
+ * Whether the text is an address {@linkcode parseAddress} reads, without making its bytes.
+ *
+ * @param text The address text.
+ * @returns True when `parseAddress(text)` is not undefined.
+ */
+export function isAddress(text: string): boolean {
+  return parseIpv4(text) !== undefined || parseIpv6(text) !== undefined;
 }
 
 /** Whether the 16 bytes are an IPv4-mapped address. */

@@ -3,8 +3,8 @@
 import { parseAddress } from "../lib/address.ts";
 import { readDomainLines } from "../lib/lookup/read_domain_lines.ts";
 import { parseArgs } from "../lib/cli/args.ts";
-import { UsageError } from "../lib/errors.ts";
-import { isLocal, parseHostedDomains } from "../lib/local.ts";
+import { DnsError, UsageError } from "../lib/errors.ts";
+import { isLocal, MAX_LOCAL_CONFIG_CHARS, parseHostedDomains } from "../lib/local.ts";
 import { parseTarget } from "../lib/mx/name.ts";
 import { displayName, sameName } from "../lib/names.ts";
 import { acceptReply } from "../lib/resolver/exchange.ts";
@@ -16,6 +16,11 @@ import { matchesMx } from "../lib/sts/match.ts";
 import { MAX_POLICY_BYTES, parsePolicy } from "../lib/sts/policy.ts";
 import { MAX_CACHE_SIZE_BYTES, MAX_ENTRY_BYTES } from "../lib/sts/store.ts";
 import { parseStsRecords } from "../lib/sts/txt.ts";
+import { HttpResponseError, HttpResponseParser, MAX_HEAD_BYTES } from "../lib/sts/http_response.ts";
+import { parseTlsa } from "../lib/wire/tlsa.ts";
+import { MAX_REPLY_LINE, MAX_REPLY_LINES, ReplyReader } from "../lib/probe/reply.ts";
+import { ProbeError } from "../lib/probe/errors.ts";
+import { parseTlsRpt } from "../lib/probe/tls_rpt.ts";
 import { MAX_TEXT_FILE_BYTES } from "../lib/host.ts";
 
 /** Linux's MAX_ARG_STRLEN: the longest single argument, so the longest name typed. */
@@ -329,7 +334,7 @@ const args: Reader = {
 
 const localConfig: Reader = {
   name: "local-config",
-  max: MAX_TEXT_FILE_BYTES,
+  max: MAX_LOCAL_CONFIG_CHARS,
   bounded: true,
   shapes: [
     text("locals lines", "", "mail.example.com\n"),
@@ -337,6 +342,9 @@ const localConfig: Reader = {
     text("comments", "", "# x\n"),
     text("hosteddomains of tabs", "", "a\t\tb\n"),
     text("spaces then a comment", "x", " ", "#\n"),
+    text("empty lines", "", "\n"),
+    text("short lines of one character", "", "-\r"),
+    text("blank lines", "", " \n"),
   ],
   tokens: ["#", "\n", "\r", "\t", " ", "!", ".", "xn--", "a", "-"],
   fromText: (t) => t,
@@ -395,9 +403,151 @@ const batchLines: Reader = {
   read: (input) => readAll(input as Uint8Array[]),
 };
 
-// The HTTP/1.1 response reader of the policy download (status line, headers, chunked body,
-// 64 KiB cap) joins this list when it exists: a Reader whose `max` is the cap plus the
-// headers allowed, with shapes such as many headers, one long header, many 1-byte chunks.
+// --- The policy download's HTTP/1.1 response, in pieces as a connection delivers them. ---
+
+/** The most a response can hold before the reader refuses it: head, body, chunk framing and
+ * trailer, each at its cap. */
+const MAX_RESPONSE_BYTES = 3 * MAX_HEAD_BYTES + 2 * MAX_POLICY_BYTES;
+const HTTP_HEAD = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n";
+
+const httpResponse: Reader = {
+  name: "http-response",
+  max: MAX_RESPONSE_BYTES,
+  bounded: true,
+  shapes: [
+    {
+      name: "many 1-byte chunks",
+      build: (n) =>
+        chunked(
+          fill(HTTP_HEAD + "Transfer-Encoding: chunked\r\n\r\n", "1\r\na\r\n", "0\r\n\r\n", n),
+          16_384,
+        ),
+    },
+    {
+      name: "chunk extensions",
+      build: (n) =>
+        chunked(
+          fill(HTTP_HEAD + "Transfer-Encoding: chunked\r\n\r\n1;", "x", "\r\na\r\n0\r\n\r\n", n),
+          16_384,
+        ),
+    },
+    {
+      name: "many header fields",
+      build: (n) => chunked(fill(HTTP_HEAD, "X-A: b\r\n", "\r\n", n), 16_384),
+    },
+    {
+      name: "one long header line",
+      build: (n) => chunked(fill(HTTP_HEAD + "X: ", "v", "\r\n\r\n", n), 16_384),
+    },
+    {
+      name: "Content-Length body, 1-byte pieces",
+      build: (n) => chunked(fill(HTTP_HEAD + "Content-Length: 65536\r\n\r\n", "a", "", n), 1),
+    },
+    {
+      name: "close-delimited body",
+      build: (n) => chunked(fill(HTTP_HEAD + "\r\n", "mx: a\n", "", n), 4096),
+    },
+    {
+      name: "interim 100 responses",
+      build: (n) => chunked(fill("", "HTTP/1.1 100 Continue\r\n\r\n", "", n), 16_384),
+    },
+  ],
+  tokens: [
+    "HTTP/1.1 ",
+    "200",
+    " OK",
+    "\r\n",
+    "\n",
+    ":",
+    " ",
+    "Content-Length: ",
+    "Transfer-Encoding: chunked",
+    "1",
+    ";",
+    "a",
+    "0",
+  ],
+  fromText: (t) => chunked(t, 4096),
+  read(input) {
+    const parser = new HttpResponseParser({ maxBodyBytes: MAX_POLICY_BYTES });
+    typed(() => {
+      for (const piece of input as Uint8Array[]) parser.push(piece);
+      parser.end();
+    }, HttpResponseError);
+  },
+};
+
+// --- The delivery probe: TLSA data, SMTP replies, TLS-RPT records. ---
+
+const tlsa: Reader = {
+  name: "tlsa",
+  // RDATA of one record in a TCP message.
+  max: MAX_MESSAGE_BYTES - 12,
+  bounded: true,
+  shapes: [
+    {
+      name: "full certificate data",
+      build: (n) => Uint8Array.from({ length: n }, (_, i) => i === 2 ? 0 : i & 0xff),
+    },
+    {
+      name: "SHA-256 type, long data",
+      build: (n) => Uint8Array.from({ length: n }, (_, i) => i === 2 ? 1 : 7),
+    },
+  ],
+  tokens: ["\x03", "\x01", "\x00", "\x02", "\xff", "a"],
+  fromText: (t) => Uint8Array.from(t, (c) => c.charCodeAt(0) & 0xff),
+  read: (input) => typed(() => parseTlsa(input as Uint8Array), DnsError),
+};
+
+const smtpReplies: Reader = {
+  name: "smtp-replies",
+  // One reply at its limits: the most lines, each as long as allowed.
+  max: MAX_REPLY_LINE * MAX_REPLY_LINES,
+  bounded: true,
+  shapes: [
+    {
+      name: "EHLO lines",
+      build: (n) => chunked(fill("", "250-SIZE 1000000\r\n", "250 OK\r\n", n), 4096),
+    },
+    { name: "one-line replies", build: (n) => chunked(fill("", "220 x\r\n", "", n), 4096) },
+    {
+      name: "long lines, 1-byte pieces",
+      build: (n) => chunked(fill("", `250-${"x".repeat(2000)}\r\n`, "250 x\r\n", n), 1),
+    },
+    { name: "one line over the limit", build: (n) => chunked(fill("250 ", "x", "\r\n", n), 4096) },
+  ],
+  tokens: ["250", "-", " ", "\r\n", "\n", "220", "x", "5", "\r"],
+  fromText: (t) => chunked(t, 512),
+  read(input) {
+    const reader = new ReplyReader();
+    typed(() => {
+      for (const piece of input as Uint8Array[]) {
+        reader.push(piece, "ehlo");
+        while (reader.next() !== undefined) {
+          // Taken as the probe takes them.
+        }
+      }
+    }, ProbeError);
+  },
+};
+
+const tlsRpt: Reader = {
+  name: "tls-rpt",
+  // One TXT record's text in a message of 65,535 octets.
+  max: 65_000,
+  bounded: true,
+  shapes: [
+    text("many fields", "v=TLSRPTv1; rua=mailto:a@b.example", "; x=y"),
+    text("many rua URIs", "v=TLSRPTv1; rua=", "mailto:a@b.c,"),
+    text("long mailto URI", "v=TLSRPTv1; rua=mailto:", "a", "@b.example"),
+    text("long https URI", "v=TLSRPTv1; rua=https://r.example/", "a"),
+    text("spaces inside", "v=TLSRPTv1;", " ", "rua=mailto:a@b"),
+    text("separators", "v=TLSRPTv1", ";", ""),
+  ],
+  tokens: ["v=TLSRPTv1", ";", " ", "rua=", "mailto:", "https://", "@", ",", "=", "a", "."],
+  fromText: (t) => t,
+  read: (input) => void parseTlsRpt([input as string, "v=spf1 -all"]),
+};
 
 /** Every reader of outside input, in the order of the table. */
 export const READERS: readonly Reader[] = [
@@ -413,4 +563,8 @@ export const READERS: readonly Reader[] = [
   batchLines,
   localConfig,
   courierd,
+  httpResponse,
+  tlsa,
+  smtpReplies,
+  tlsRpt,
 ];

@@ -1,10 +1,11 @@
-// Mutation and property-based fuzzing of every parser that reads what others wrote
-// (README.md#security): DNS replies, the resolv.conf, TXT, policy and cache-file readers, the
-// wildcard matcher and the argument parser; and the growth target (scripts/fuzz_growth.ts): every
-// reader timed on inputs grown fourfold. Seeded and bounded in count and time; `deno task fuzz
-// [--seed=N] [--scale=F]` prints the figures, tests/fuzz_test.ts runs the untimed targets briefly
-// in CI. Input i of a target is a pure function of (seed, i): each finding prints the command that
-// replays it. Invariants: only the typed errors are thrown, nothing hangs, what a parser accepts
+// Mutation and property-based fuzzing of every parser that reads what others wrote: DNS
+// replies, the resolv.conf, TXT, policy and cache-file readers, the wildcard matcher, the
+// argument parser, the policy download's HTTP/1.1 responses, and the delivery probe's TLSA
+// data, SMTP replies and TLS-RPT records; and the growth target (scripts/fuzz_growth.ts):
+// every reader timed on inputs grown fourfold. Seeded and bounded in count and time; `deno task fuzz [--seed=N] [--scale=F]`
+// prints the figures, tests/fuzz_test.ts runs the untimed targets briefly in CI. Input i of a
+// target is a pure function of (seed, i): each finding prints the command that replays it.
+// Invariants: only the typed errors are thrown, nothing hangs, what a parser accepts
 // round-trips where an encoder exists, and reading time grows linearly with the input.
 import fc from "fast-check";
 import { formatAddress, parseAddress } from "../lib/address.ts";
@@ -24,7 +25,7 @@ import {
 } from "../lib/sts/cache_file.ts";
 import { StsError } from "../lib/sts/errors.ts";
 import { matchesMx } from "../lib/sts/match.ts";
-import { MAX_MAX_AGE, parsePolicy } from "../lib/sts/policy.ts";
+import { MAX_MAX_AGE, MAX_POLICY_BYTES, parsePolicy } from "../lib/sts/policy.ts";
 import { parseStsRecords } from "../lib/sts/txt.ts";
 import {
   decodeMessage,
@@ -33,6 +34,11 @@ import {
   type ResponseSpec,
 } from "../lib/wire/message.ts";
 import { growthTarget } from "./fuzz_growth.ts";
+import { HttpResponseError, HttpResponseParser } from "../lib/sts/http_response.ts";
+import { parseTlsa } from "../lib/wire/tlsa.ts";
+import { MAX_REPLY_LINES, ReplyReader } from "../lib/probe/reply.ts";
+import { ProbeError } from "../lib/probe/errors.ts";
+import { MAX_RUA, parseTlsRpt } from "../lib/probe/tls_rpt.ts";
 
 /** The seed when none is given: the figures in the README were made with it. */
 export const DEFAULT_SEED = 20240707;
@@ -783,6 +789,177 @@ const argsTarget: Target = {
   },
 };
 
+// --- The policy download's HTTP/1.1 responses and the delivery probe's inputs. ---
+
+/** Cuts `bytes` into 1 to 4 pieces at seeded places, as a connection may deliver them. */
+function split(rng: Rng, bytes: Uint8Array): Uint8Array[] {
+  const cuts = Array.from({ length: rng.int(4) }, () => rng.int(bytes.length + 1)).sort((a, b) =>
+    a - b
+  );
+  const pieces: Uint8Array[] = [];
+  let from = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    pieces.push(bytes.subarray(from, cut));
+    from = cut;
+  }
+  return pieces;
+}
+
+const HTTP_BASES = [
+  "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 15\r\n\r\nversion: STSv1\n",
+  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nmode:\r\n0\r\nT: 1\r\n\r\n",
+  "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\nContent-Type: text/plain; charset=utf-8\n\nmx: a\n",
+  "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n",
+  "HTTP/1.1 301 Moved\r\nLocation: https://x/\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+].map((text) => encoder.encode(text));
+
+/** What a response reads as: its status and body, or the error; the same however it is cut. */
+function httpOutcome(pieces: readonly Uint8Array[]): string {
+  const parser = new HttpResponseParser({ maxBodyBytes: MAX_POLICY_BYTES });
+  try {
+    for (const piece of pieces) parser.push(piece);
+    parser.end();
+  } catch (error) {
+    if (!(error instanceof HttpResponseError)) throw error;
+    if (hasControl(error.message)) throw new Error(`message ${JSON.stringify(error.message)}`);
+    return `${error.kind}: ${error.message}`;
+  }
+  const { head, body } = parser;
+  if (!head || body.length > MAX_POLICY_BYTES) throw new Error("complete without a head");
+  if (parser.declaredLength !== undefined && parser.declaredLength !== body.length) {
+    throw new Error(`body of ${body.length} bytes, ${parser.declaredLength} announced`);
+  }
+  return `${head.status} ${parser.framing} ${hexOf(body)}`;
+}
+
+const httpResponse: Target = {
+  name: "http-response",
+  count: 100_000,
+  run(seed, index, note) {
+    const rng = new Rng(seed, index);
+    const bytes = mutateBytes(rng, rng.pick(HTTP_BASES), HTTP_BASES);
+    const pieces = split(rng, bytes);
+    note(pieces.map(hexOf).join("|"));
+    const whole = httpOutcome([bytes]);
+    const cut = httpOutcome(pieces);
+    if (cut !== whole) throw new Error(`cut into pieces: ${cut}; whole: ${whole}`);
+  },
+};
+
+const TLSA_BASES = [
+  Uint8Array.of(3, 1, 1, ...new Array(32).fill(0xab)),
+  Uint8Array.of(2, 0, 2, ...new Array(64).fill(0x01)),
+  Uint8Array.of(3, 0, 0, 0x30, 0x82, 0x01, 0x0a),
+];
+
+const tlsaTarget: Target = {
+  name: "tlsa",
+  count: 50_000,
+  run(seed, index, note) {
+    const rng = new Rng(seed, index);
+    const rdata = mutateBytes(rng, rng.pick(TLSA_BASES), TLSA_BASES);
+    note(hexOf(rdata));
+    let tlsa;
+    try {
+      tlsa = parseTlsa(rdata);
+    } catch (error) {
+      if (error instanceof DnsError && error.kind === "MALFORMED") return;
+      throw error;
+    }
+    const digest = ({ 1: 32, 2: 64 } as Record<number, number>)[tlsa.matchingType];
+    if (
+      tlsa.usage !== rdata[0] || tlsa.selector !== rdata[1] || tlsa.matchingType !== rdata[2] ||
+      hexOf(tlsa.data) !== hexOf(rdata.subarray(3)) ||
+      (digest !== undefined && tlsa.data.length !== digest)
+    ) {
+      throw new Error("parseTlsa() fields differ from the data");
+    }
+  },
+};
+
+const SMTP_BASES = [
+  "220 mx.example.com ESMTP ready\r\n",
+  "250-mx.example.com\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 SIZE 10240000\r\n",
+  "220 ready\r\n250-a\n250 b\r\n554 5.7.1 no\r\n",
+  "250-a\r\n251 changed\r\n",
+  "421\r\n",
+].map((text) => encoder.encode(text));
+
+/** The replies a stream reads as, then its error: the same however it is cut. */
+function smtpOutcome(pieces: readonly Uint8Array[]): string {
+  const reader = new ReplyReader();
+  const out: string[] = [];
+  const take = () => {
+    for (let reply = reader.next(); reply !== undefined; reply = reader.next()) {
+      if (reply.code < 200 || reply.code > 599 || reply.lines.length > MAX_REPLY_LINES) {
+        throw new Error(`reply ${JSON.stringify(reply)}`);
+      }
+      out.push(`${reply.code} ${JSON.stringify(reply.lines)}`);
+    }
+  };
+  try {
+    for (const piece of pieces) {
+      reader.push(piece, "ehlo");
+      take();
+    }
+  } catch (error) {
+    if (!(error instanceof ProbeError) || !["GARBAGE", "TOO_LONG"].includes(error.kind)) {
+      throw error;
+    }
+    if (hasControl(error.message)) throw new Error(`message ${JSON.stringify(error.message)}`);
+    take();
+    out.push(`${error.kind}: ${error.message}`);
+  }
+  return out.join("\n");
+}
+
+const smtpReplies: Target = {
+  name: "smtp-replies",
+  count: 100_000,
+  run(seed, index, note) {
+    const rng = new Rng(seed, index);
+    const bytes = mutateBytes(rng, rng.pick(SMTP_BASES), SMTP_BASES);
+    const pieces = split(rng, bytes);
+    note(pieces.map(hexOf).join("|"));
+    const whole = smtpOutcome([bytes]);
+    const cut = smtpOutcome(pieces);
+    if (cut !== whole) throw new Error(`cut into pieces: ${cut}; whole: ${whole}`);
+  },
+};
+
+const TLS_RPT_BASES = [
+  "v=TLSRPTv1; rua=mailto:tls@example.com",
+  "v=TLSRPTv1;rua=mailto:a@b.example,https://r.example/v1;",
+  "v=TLSRPTv1 ; rua=https://x.example/ ; ext=1",
+  "V=tlsrptv1; rua=mailto:a@b",
+];
+const TLS_RPT_TOKENS = ["v=TLSRPTv1", ";", " ", "rua", "=", "mailto:", "https://", "@", ",", "\t"];
+
+const tlsRptTarget: Target = {
+  name: "tls-rpt",
+  count: 100_000,
+  run(seed, index, note) {
+    const rng = new Rng(seed, index);
+    const records = [mutateText(rng, rng.pick(TLS_RPT_BASES), TLS_RPT_TOKENS)];
+    if (rng.next() < 0.2) records.push(mutateText(rng, rng.pick(TLS_RPT_BASES), TLS_RPT_TOKENS));
+    note(JSON.stringify(records));
+    const result = parseTlsRpt(records);
+    if (result.status === "valid") {
+      if (result.rua.length < 1 || result.rua.length > MAX_RUA || result.reason !== null) {
+        throw new Error(`valid with ${JSON.stringify(result)}`);
+      }
+    } else if (result.rua.length > 0) {
+      throw new Error(`${result.status} with rua ${JSON.stringify(result.rua)}`);
+    }
+    if ((result.status === "invalid") !== (result.reason !== null)) {
+      throw new Error(`reason ${JSON.stringify(result.reason)} for ${result.status}`);
+    }
+    if (result.reason !== null && hasControl(result.reason)) {
+      throw new Error(`reason ${JSON.stringify(result.reason)} is not one clean line`);
+    }
+  },
+};
+
 /** Every target, in the order they run. */
 export const TARGETS: readonly Target[] = [
   dnsReply,
@@ -796,6 +973,10 @@ export const TARGETS: readonly Target[] = [
   wildcard,
   resolvConf,
   argsTarget,
+  httpResponse,
+  tlsaTarget,
+  smtpReplies,
+  tlsRptTarget,
   growthTarget,
 ];
 

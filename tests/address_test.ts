@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { addressToHost, formatAddress, parseAddress } from "../lib/address.ts";
+import { addressToHost, formatAddress, isAddress, parseAddress } from "../lib/address.ts";
 
 const roundTrips: [string, string | undefined][] = [
   ["192.0.2.1", "::ffff:192.0.2.1"],
@@ -51,4 +51,14 @@ for (const [text, printed] of roundTrips) {
 Deno.test("addressToHost() gives dotted IPv4 for a mapped address and IPv6 text otherwise", () => {
   assert.equal(addressToHost(parseAddress("127.0.0.2")!), "127.0.0.2");
   assert.equal(addressToHost(parseAddress("::1")!), "::1");
+});
+
+Deno.test("isAddress() agrees with parseAddress() without making the bytes", () => {
+  const texts = ["127.1", "0177.0.0.1", "08.1", "1.2.3.4.5", "1.2.3.", "", "0", "4294967295"];
+  texts.push("4294967296", "2001:db8::1", "::ffff:1.2.3.4", "[::1]", "0x7f.1", "1..2", "00");
+  for (const text of texts) assert.equal(isAddress(text), parseAddress(text) !== undefined, text);
+  assert.deepEqual(
+    parseAddress("255.0.0.1"),
+    Uint8Array.of(...new Array(10).fill(0), 255, 255, 255, 0, 0, 1),
+  );
 });

@@ -1,9 +1,11 @@
+import fc from "fast-check";
 import assert from "node:assert/strict";
 import {
   isLocal,
   loadLocalConfig,
   type LocalConfig,
   type LocalHost,
+  MAX_LOCAL_CONFIG_CHARS,
   parseHostedDomains,
 } from "../lib/local.ts";
 
@@ -353,4 +355,78 @@ Deno.test("isLocal() answers from a large locals list and follows a replaced fie
   config.locals = "other.test\n";
   assert.equal(isLocal("other.test", config), true);
   assert.equal(isLocal("other.example", config), false);
+});
+
+// The definitions the one-pass readers follow (D38), as regular expressions: the reference.
+function hostedByRegExp(text: string): string[] {
+  const keys: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const key = raw.replace(/#.*/, "").trim().split(/\s+/)[0];
+    if (key !== "") keys.push(key.toLowerCase());
+  }
+  return keys;
+}
+
+function localsByRegExp(text: string): string[] {
+  return text.replace(/#[^\r\n]*/g, "").split(/[\r\n]/);
+}
+
+const CONFIG_CHARS = [
+  "\n",
+  "\r",
+  "\r\n",
+  "#",
+  " ",
+  "\t",
+  "\v",
+  "\u00a0",
+  "\u2028",
+  "\u2029",
+  "\ufeff",
+  "\u3000",
+  "!",
+  ".",
+  "a",
+  "B",
+  "xn--bcher-kva",
+  "\u00fc",
+  "-",
+];
+
+Deno.test("parseHostedDomains() reads every text as its regular-expression definition does", () => {
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...CONFIG_CHARS), { maxLength: 40 }), (parts) => {
+      const text = parts.join("");
+      assert.deepEqual(parseHostedDomains(text), hostedByRegExp(text), JSON.stringify(text));
+    }),
+    { numRuns: 3000, seed: 38 },
+  );
+  // First-comment rules: a second `#` is text, a comment ends at CR, U+2028 or U+2029.
+  assert.deepEqual(parseHostedDomains("#a\r#b\nx#y\n#c\u2028 Z # w\n"), ["#b", "x", "z"]);
+});
+
+Deno.test("isLocal() decides from locals as the line-by-line definition does", () => {
+  const hosts = ["a.b", "x.a.b", "B", "a", "b\u00fc", "xn--bcher-kva.a"];
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...CONFIG_CHARS), { maxLength: 30 }), (parts) => {
+      const locals = parts.join("");
+      // The definition: the first line whose folded pattern matches decides.
+      for (const host of hosts) {
+        const expected = isLocal(host, { locals: localsByRegExp(locals).join("\n"), hostname: "" });
+        assert.equal(isLocal(host, { locals, hostname: "" }), expected, JSON.stringify(locals));
+      }
+    }),
+    { numRuns: 2000, seed: 38 },
+  );
+});
+
+Deno.test("loadLocalConfig() refuses a locals or hosteddomains over MAX_LOCAL_CONFIG_CHARS (D38)", async () => {
+  const big = "a.example\n".repeat(MAX_LOCAL_CONFIG_CHARS / 10 + 1);
+  for (const file of ["locals", "hosteddomains"]) {
+    await assert.rejects(loadLocalConfig("/c", fakeHost({ [`/c/${file}`]: big })), {
+      message: `/c/${file} holds over ${MAX_LOCAL_CONFIG_CHARS} characters`,
+    });
+  }
+  const fits = await loadLocalConfig("/c", fakeHost({ "/c/hosteddomains": big.slice(0, -10) }));
+  assert.equal(fits.hostedDomains?.length, 104_857);
 });

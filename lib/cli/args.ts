@@ -24,7 +24,8 @@
 // |      |                    | EISDIR, bad UTF-8), `--config-dir`/`--sts-dir` not a         |
 // |      |                    | directory                                                    |
 // | 130  | `EXIT_INTERRUPTED` | `--batch` stopped by SIGINT (128 + 2, as a shell says)       |
-import { parseAddress } from "../address.ts";
+import { isAddress } from "../address.ts";
+import { DNSSEC_UDP_SIZE } from "../resolver/options.ts";
 import { DEFAULT_BATCH_CONCURRENCY, DEFAULT_DOMAIN_DEADLINE_MS } from "../lookup/lookup_many.ts";
 import { UsageError } from "../errors.ts";
 import { invalidAddressLine, REASON_PREFIX } from "../report/text.ts";
@@ -58,8 +59,7 @@ export const DEFAULT_DEADLINE_MS = 60_000;
 export const DEFAULT_BATCH_DEADLINE_MS: number = DEFAULT_DOMAIN_DEADLINE_MS;
 /** Lookups in flight with `--batch` when `--concurrency` is not given. */
 export const DEFAULT_CONCURRENCY: number = DEFAULT_BATCH_CONCURRENCY;
-/** EDNS payload size set by `--dnssec`, as Courier (docs/courier.md#argument-grammar). */
-export const DNSSEC_UDP_SIZE = 1280;
+export { DNSSEC_UDP_SIZE } from "../resolver/options.ts";
 /** At most this many `@` servers are kept (docs/courier.md#the-server-list-argument). */
 export const MAX_SERVERS = 4;
 
@@ -196,7 +196,7 @@ function parseServers(arg: string, warnings: string[]): string[] {
     // Courier stops looking once it has four: later pieces are not even validated.
     if (servers.length === MAX_SERVERS) break;
     if (piece === "") continue;
-    if (parseAddress(piece) === undefined) warnings.push(invalidAddressLine(piece));
+    if (!isAddress(piece)) warnings.push(invalidAddressLine(piece));
     else servers.push(piece);
   }
   // D11: Courier would quietly ask ::1 here.

@@ -71,7 +71,10 @@ export interface DomainReport {
   hosts: HostReport[];
   /** The mode of the usable policy; undefined without one. */
   stsMode?: StsMode;
-  /** The MTA-STS state: TXT id, policy, where it came from, why there is none. */
+  /**
+   * The MTA-STS state: TXT id, policy, where it came from, why there is none (`reason`) and
+   * the typed failure beside it (`error`, an `StsError`).
+   */
   sts: StsResult;
   /** Questionable records and partial failures of the MX lookup, one sentence each. */
   warnings: string[];

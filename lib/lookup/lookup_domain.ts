@@ -5,34 +5,29 @@ import { TimeLimit } from "../_deadlines.ts";
 import { isLocal, type LocalConfig } from "../local.ts";
 import { lookupMx } from "../mx/lookup.ts";
 import { type ExchangeTrace, type Querier, Resolver } from "../resolver/resolver.ts";
-import type { CacheSize } from "../sts/cache_file.ts";
-import { lookupSts } from "../sts/lookup.ts";
+import { lookupSts, type LookupStsOptions } from "../sts/lookup.ts";
 import type { StsStore } from "../sts/store.ts";
 import { type DomainReport, NO_STS, toDomainReport } from "./domain_report.ts";
 import type { ProbeReportOptions } from "./probe_report.ts";
 
 /** Options of {@linkcode lookupDomain}. */
-export interface LookupDomainOptions {
+export interface LookupDomainOptions extends Pick<LookupStsOptions, "caCerts" | "now"> {
   /**
    * The resolver; one may serve many lookups at once.
    * @default {a new Resolver() asking 127.0.0.1 and ::1, closed after the lookup}
    */
   resolver?: Querier;
-  /** The STS policy cache; undefined means none (every lookup downloads). */
-  store?: StsStore;
   /**
-   * Certificates to trust for policy downloads (PEM), or a loader called when a download
-   * needs them; undefined means Deno's built-in roots.
+   * The STS policy cache; undefined means none (every lookup downloads). Its `.cache_size`
+   * is read once for the store's lifetime (`StsStore.cacheSize`).
    */
-  caCerts?: string[] | (() => Promise<string[] | undefined>);
+  store?: StsStore;
   /** This server's own domains, for each host's `local` (`[ LOCAL ]`); none when undefined. */
   local?: LocalConfig;
   /** resolv.conf's default domain for names without a dot. */
   defaultDomain?: string;
   /** List IPv6 addresses first (Courier's `ESMTP_PREFER_IPV6_MX`). @default {false} */
   preferIpv6?: boolean;
-  /** The clock for STS cache ages, in milliseconds since the epoch. @default {Date.now} */
-  now?: () => number;
   /** This lookup's deadline in milliseconds; undefined means none of its own. */
   deadlineMs?: number;
   /**
@@ -89,21 +84,9 @@ export interface LookupDomainOptions {
  * assert.deepEqual(report.hosts[0].addresses, [{ ip: "192.0.2.1", family: 4, dnssec: false }]);
  * ```
  */
-export function lookupDomain(
+export async function lookupDomain(
   domain: string,
   options: LookupDomainOptions = {},
-): Promise<DomainReport> {
-  return lookupWith(domain, options);
-}
-
-/**
- * {@linkcode lookupDomain} with the `.cache_size` reader a batch shares among its domains, so
- * that the file is read once per run, as one run of Courier reads it once.
- */
-export async function lookupWith(
-  domain: string,
-  options: LookupDomainOptions,
-  readCacheSize?: () => Promise<CacheSize>,
 ): Promise<DomainReport> {
   const started = performance.now();
   const trace: ExchangeTrace[] = [];
@@ -148,7 +131,6 @@ export async function lookupWith(
       lookupSts(domain, {
         resolver,
         store: options.store,
-        readCacheSize,
         caCerts: options.caCerts,
         now: options.now,
         prefetch: options.prefetch,
@@ -157,7 +139,10 @@ export async function lookupWith(
     ]);
     // A name the MX lookup failed on and STS cannot use (over-long label, the root): the MX
     // reason says why, once.
-    if (mx.outcome !== "ok" && sts.domain === undefined) delete sts.reason;
+    if (mx.outcome !== "ok" && sts.domain === undefined) {
+      delete sts.reason;
+      delete sts.error;
+    }
     let report = toDomainReport({ ...facts, mx, sts, durationMs: 0 });
     if (options.probe !== undefined) {
       const { probeReport } = await import("./probe_report.ts");

@@ -1,10 +1,9 @@
 // Many domains at once, for monitoring: each gets what one `testmxlookup DOMAIN` does
 // (lookup_domain.ts) under a deadline of its own, with at most `concurrency` lookups in
 // flight, results in input order (or as they finish), each carrying the caller's item.
-import type { CacheSize } from "../sts/cache_file.ts";
 import { Resolver } from "../resolver/resolver.ts";
 import { type DomainReport, failedReport } from "./domain_report.ts";
-import { type LookupDomainOptions, lookupWith } from "./lookup_domain.ts";
+import { lookupDomain, type LookupDomainOptions } from "./lookup_domain.ts";
 
 /** Lookups in flight when {@linkcode LookupManyOptions.concurrency} is not given. */
 export const DEFAULT_BATCH_CONCURRENCY = 32;
@@ -121,10 +120,6 @@ export async function* lookupMany<T extends DomainItem>(
   const ordered = options.ordered ?? true;
   // Throughput over latency: no queries a domain without a policy does not need.
   const prefetch = options.prefetch ?? false;
-  // `.cache_size` is read once for the whole batch, as one run of Courier reads it once.
-  const store = options.store;
-  let cacheSize: Promise<CacheSize> | undefined;
-  const readCacheSize = store ? () => (cacheSize ??= store.readCacheSize()) : undefined;
   using owned = options.resolver ? undefined : new Resolver();
   const resolver = options.resolver ?? owned;
   const window = concurrency * REORDER_FACTOR;
@@ -152,7 +147,7 @@ export async function* lookupMany<T extends DomainItem>(
     const at = index++;
     const domain = domainOf(item);
     running++;
-    slot.done = lookupWith(domain, domainOptions, readCacheSize).then(
+    slot.done = lookupDomain(domain, domainOptions).then(
       (report) => void (slot.result = { item, index: at, report }),
       (error) => {
         const aborted = options.signal?.aborted === true;

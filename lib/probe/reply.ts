@@ -1,6 +1,7 @@
 // SMTP replies from a byte stream (RFC 5321 §4.2): `ddd-text` lines continue a reply, `ddd text`
 // or a bare `ddd` ends it. Pure and linear: each byte is looked at once, and both a line's length
 // and a reply's line count are bounded, so a server cannot make the reader hold or scan more.
+import { quote } from "../_text.ts";
 import { ProbeError, type ProbeStage } from "./errors.ts";
 
 /**
@@ -23,23 +24,13 @@ export interface SmtpReply {
 const LF = 0x0a;
 const CR = 0x0d;
 
-function join(pieces: Uint8Array[], last: Uint8Array): Uint8Array {
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, last.length));
-  let at = 0;
-  for (const piece of [...pieces, last]) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
-}
-
 /**
  * Splits a byte stream into replies. `push` takes bytes as they arrive; `next` returns the
  * first complete reply not yet returned. A malformed or oversized reply throws ProbeError.
  */
 export class ReplyReader {
-  /** Pieces of the unfinished line. */
-  #partial: Uint8Array[] = [];
+  /** The unfinished line, copied in place: bytes that trickle in cost no allocation each. */
+  readonly #partial = new Uint8Array(MAX_REPLY_LINE);
   #partialLength = 0;
   #lines: string[] = [];
   #code = -1;
@@ -62,16 +53,13 @@ export class ReplyReader {
       if (this.#partialLength + piece.length > MAX_REPLY_LINE) {
         throw new ProbeError("TOO_LONG", stage, `Reply line longer than ${MAX_REPLY_LINE} bytes`);
       }
-      if (end === -1) {
-        this.#partial.push(piece.slice());
-        this.#partialLength += piece.length;
-        return;
-      }
-      let line = this.#partial.length === 0 ? piece : join(this.#partial, piece);
-      this.#partial = [];
+      this.#partial.set(piece, this.#partialLength);
+      this.#partialLength += piece.length;
+      if (end === -1) return;
+      let length = this.#partialLength;
       this.#partialLength = 0;
-      if (line.at(-1) === CR) line = line.subarray(0, -1);
-      this.#line(this.#decoder.decode(line), stage);
+      if (length > 0 && this.#partial[length - 1] === CR) length--;
+      this.#line(this.#decoder.decode(this.#partial.subarray(0, length)), stage);
       from = end + 1;
     }
   }
@@ -119,10 +107,12 @@ export class ReplyReader {
   }
 }
 
-/** At most 60 characters of a server's line, control characters shown as `\xNN`. */
+/**
+ * At most 60 characters of a server's line, quoted, anything but printable ASCII (DEL too)
+ * shown as `\xNN`.
+ */
 export function printable(text: string): string {
-  const cut = text.length > 60 ? `${text.slice(0, 60)}…` : text;
-  return JSON.stringify(cut).replace(/\\u00([0-9a-f]{2})/g, "\\x$1");
+  return quote(text, 60);
 }
 
 /**

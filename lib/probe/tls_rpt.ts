@@ -1,5 +1,6 @@
 // TLS-RPT policy records (RFC 8460 §3): the TXT strings at `_smtp._tls.<domain>`. Pure: the
 // caller queries; this names every problem.
+import { quote } from "../_text.ts";
 
 /** The TLS-RPT verdict of a domain. */
 export interface TlsRptResult {
@@ -45,7 +46,7 @@ export function parseTlsRpt(records: readonly string[]): TlsRptResult {
     const near = records.find((text) => /^\s*v\s*=\s*tlsrptv1/i.test(text));
     return near === undefined
       ? { status: "none", record: null, rua: [], reason: null }
-      : invalid(near, `Record does not start with exactly "v=TLSRPTv1": ${quote(near)}`);
+      : invalid(near, `Record does not start with exactly "v=TLSRPTv1": ${quote(near, 80)}`);
   }
   if (candidates.length > 1) {
     return invalid(
@@ -59,10 +60,10 @@ export function parseTlsRpt(records: readonly string[]): TlsRptResult {
   if (parts.at(-1) === "") parts.pop();
   for (const part of parts.slice(1)) {
     const eq = part.indexOf("=");
-    if (eq <= 0) return invalid(record, `Field without "=": ${quote(part)}`);
+    if (eq <= 0) return invalid(record, `Field without "=": ${quote(part, 80)}`);
     const key = part.slice(0, eq).trim();
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(key)) {
-      return invalid(record, `Invalid field name: ${quote(key)}`);
+      return invalid(record, `Invalid field name: ${quote(key, 80)}`);
     }
     if (fields.has(key)) return invalid(record, `Field "${key}" given twice`);
     fields.set(key, part.slice(eq + 1).trim());
@@ -75,14 +76,14 @@ export function parseTlsRpt(records: readonly string[]): TlsRptResult {
     if (uri === "") return invalid(record, `Empty URI in "rua"`);
     if (/^mailto:/i.test(uri)) {
       if (!/^mailto:[^@\s]+@[^@\s]+$/i.test(uri)) {
-        return invalid(record, `Malformed mailto URI in "rua": ${quote(uri)}`);
+        return invalid(record, `Malformed mailto URI in "rua": ${quote(uri, 80)}`);
       }
     } else if (/^https:/i.test(uri)) {
       if (!URL.canParse(uri) || !/^https:\/\/[^/\s]/i.test(uri)) {
-        return invalid(record, `Malformed https URI in "rua": ${quote(uri)}`);
+        return invalid(record, `Malformed https URI in "rua": ${quote(uri, 80)}`);
       }
     } else {
-      return invalid(record, `"rua" URI is neither mailto: nor https: ${quote(uri)}`);
+      return invalid(record, `"rua" URI is neither mailto: nor https: ${quote(uri, 80)}`);
     }
   }
   return { status: "valid", record, rua: uris, reason: null };
@@ -90,10 +91,6 @@ export function parseTlsRpt(records: readonly string[]): TlsRptResult {
 
 function invalid(record: string | null, reason: string): TlsRptResult {
   return { status: "invalid", record, rua: [], reason };
-}
-
-function quote(text: string): string {
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 }
 
 /**

@@ -5,6 +5,7 @@ import { DnsError } from "../errors.ts";
 import { dnsErrorOf, type DomainOutcome, type DomainReport } from "../lookup/domain_report.ts";
 import { type ProbeJson, probeJson } from "../probe/render.ts";
 import type { TlsRptResult } from "../probe/tls_rpt.ts";
+import type { StsErrorKind } from "../sts/errors.ts";
 import type { StsResult } from "../sts/lookup.ts";
 import type { StsMode } from "../sts/policy.ts";
 import { courierAddress, failureKindOf, failureLine } from "./text.ts";
@@ -67,6 +68,8 @@ export interface JsonSts {
   } | null;
   /** Why there is no usable policy (or why the cached one was kept). */
   reason: string | null;
+  /** The `StsError` kind behind `reason` (`TLS`, `TXT_LOOKUP`, ...); null without one. */
+  errorKind: StsErrorKind | null;
   /** What happened to the cache file. */
   cache: "written" | "removed" | "unchanged";
 }
@@ -156,6 +159,7 @@ function stsPart(sts: StsResult): JsonSts {
       : null,
     policy,
     reason: sts.reason ?? null,
+    errorKind: sts.error?.kind ?? null,
     cache: sts.cache,
   };
 }

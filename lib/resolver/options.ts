@@ -119,8 +119,8 @@ export function checkOptions(options: ResolverOptions): Settings {
   };
 }
 
-/** The EDNS0 payload of `dnssec: true`, as Courier's `--dnssec`. */
-const DNSSEC_UDP_SIZE = 1280;
+/** The EDNS0 payload of `dnssec: true` and of `--dnssec`, as Courier's. */
+export const DNSSEC_UDP_SIZE = 1280;
 
 /**
  * Throws when this Deno has no raw UDP sockets: `Deno.listenDatagram` is unstable API, and

@@ -58,3 +58,17 @@ export async function readCacheSizeFile(path: string): Promise<CacheSize> {
     await handle.close();
   }
 }
+
+/**
+ * `.cache_size` as a lookup uses it: a file that exists but cannot be read counts as missing,
+ * as Courier cannot tell them apart (the default size, the reason as the warning).
+ *
+ * @param path The file.
+ * @returns The size, with a warning when the file is not a plain number or not readable.
+ */
+export function usableCacheSize(path: string): Promise<CacheSize> {
+  return readCacheSizeFile(path).catch((error) => {
+    if (!(error instanceof StsError)) throw error;
+    return { size: DEFAULT_CACHE_SIZE, warning: error.message };
+  });
+}

@@ -149,3 +149,24 @@ export function parseChunkSize(line: string): number {
   // Past 12 hex digits the size is far over any cap, and parseInt would lose precision.
   return digits.length - start > 12 ? Infinity : parseInt(digits.slice(start), 16);
 }
+
+/** The most bytes of response head (interim 1xx heads included) and of chunked trailers. */
+export const MAX_HEAD_BYTES = 16 * 1024;
+
+/** The most bytes of one line: the status line, a field line, a chunk-size line. */
+export const MAX_LINE_BYTES = 8 * 1024;
+
+/** The most header fields (and, apart, trailer fields). */
+export const MAX_FIELDS = 100;
+
+/** Limits of `HttpResponseParser` (http_response.ts). */
+export interface HttpResponseLimits {
+  /** The largest body accepted. */
+  maxBodyBytes: number;
+  /** @default {MAX_HEAD_BYTES} */
+  maxHeadBytes?: number;
+  /** @default {MAX_LINE_BYTES} */
+  maxLineBytes?: number;
+  /** @default {MAX_FIELDS} */
+  maxFields?: number;
+}

@@ -1,7 +1,7 @@
 // Administration of the STS policy cache as Courier's `--sts-purge`, `--sts-override=`,
 // `--sts-expire` and `--sts-cache-*` do it (the file work is StsStore's): each returns what
 // happened, and printing it is the caller's.
-import { type CacheSize, DEFAULT_CACHE_SIZE, overridePolicy } from "./cache_file.ts";
+import { overridePolicy } from "./cache_file.ts";
 import { osErrorText } from "../errors.ts";
 import { StsError } from "./errors.ts";
 import type { StsMode } from "./policy.ts";
@@ -93,15 +93,8 @@ export async function overrideMode(
   mode: StsMode,
 ): Promise<OverrideResult> {
   const warnings: string[] = [];
-  let size: CacheSize;
-  try {
-    size = await store.readCacheSize();
-  } catch (error) {
-    if (!(error instanceof StsError)) throw error;
-    // As lookupSts does: an unreadable .cache_size counts as missing, the default size.
-    warnings.push(error.message);
-    size = { size: DEFAULT_CACHE_SIZE };
-  }
+  // As lookupSts does: an unreadable .cache_size counts as missing, the default size.
+  const size = await store.cacheSize();
   if (size.warning) warnings.push(size.warning);
   if (size.size === 0) return { kind: "disabled", warnings };
   let read: EntryRead;

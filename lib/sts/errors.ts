@@ -6,6 +6,10 @@
 export type StsErrorKind =
   /** The domain cannot name a cache entry or a policy host (D9). */
   | "INVALID_NAME"
+  /** The `_mta-sts` TXT query got no definite answer (timeout, SERVFAIL): the `DnsError` is the cause. */
+  | "TXT_LOOKUP"
+  /** TXT records at `_mta-sts` look like an STS record but none is usable (RFC 8461 §3.1). */
+  | "TXT_INVALID"
   /** The policy text breaks RFC 8461 §3.2 as applied by D8. */
   | "POLICY_INVALID"
   /** The policy server answered with a status other than 200 or 3xx. */

@@ -9,36 +9,30 @@ import {
   type HttpBodyFraming,
   HttpResponseError,
   type HttpResponseHead,
+  type HttpResponseLimits,
+  MAX_FIELDS,
+  MAX_HEAD_BYTES,
+  MAX_LINE_BYTES,
   parseChunkSize,
   parseStatusLine,
 } from "./_http_lines.ts";
 
-export { fieldValue, HttpResponseError } from "./_http_lines.ts";
-export type { HttpBodyFraming, HttpResponseErrorKind, HttpResponseHead } from "./_http_lines.ts";
+export {
+  fieldValue,
+  HttpResponseError,
+  MAX_FIELDS,
+  MAX_HEAD_BYTES,
+  MAX_LINE_BYTES,
+} from "./_http_lines.ts";
+export type {
+  HttpBodyFraming,
+  HttpResponseErrorKind,
+  HttpResponseHead,
+  HttpResponseLimits,
+} from "./_http_lines.ts";
 
 const LF = 0x0a;
 const CR = 0x0d;
-
-/** The most bytes of response head (interim 1xx heads included) and of chunked trailers. */
-export const MAX_HEAD_BYTES = 16 * 1024;
-
-/** The most bytes of one line: the status line, a field line, a chunk-size line. */
-export const MAX_LINE_BYTES = 8 * 1024;
-
-/** The most header fields (and, apart, trailer fields). */
-export const MAX_FIELDS = 100;
-
-/** Limits of {@linkcode HttpResponseParser}. */
-export interface HttpResponseLimits {
-  /** The largest body accepted. */
-  maxBodyBytes: number;
-  /** @default {MAX_HEAD_BYTES} */
-  maxHeadBytes?: number;
-  /** @default {MAX_LINE_BYTES} */
-  maxLineBytes?: number;
-  /** @default {MAX_FIELDS} */
-  maxFields?: number;
-}
 
 type State =
   | "status"

@@ -6,7 +6,6 @@ import { parseAddress } from "../address.ts";
 import { DnsError } from "../errors.ts";
 import type { Querier } from "../resolver/resolver.ts";
 import { StsError } from "./errors.ts";
-import { type CacheSize, DEFAULT_CACHE_SIZE } from "./cache_file.ts";
 import { downloadPolicy, type PolicyConnect } from "./fetch.ts";
 import { policyHostAddresses } from "./_policy_connection.ts";
 import { type CachedEntryState, decideFreshness, type TxtOutcome } from "./freshness.ts";
@@ -20,11 +19,6 @@ export interface LookupStsOptions {
   resolver: Querier;
   /** The cache; undefined means no cache (every run downloads). */
   store?: StsStore;
-  /**
-   * Reads `.cache_size`; a batch passes one that reads it once for the whole run.
-   * @default {() => store.readCacheSize()}
-   */
-  readCacheSize?: () => Promise<CacheSize>;
   /**
    * Trusted certificates for the download (`TLS_TRUSTCERTS`), or a function that loads them
    * when a download is needed; undefined means Deno's built-in roots.
@@ -83,6 +77,12 @@ export interface StsResult {
    * when the domain simply publishes no policy.
    */
   reason?: string;
+  /**
+   * The typed failure behind `reason`, there exactly when `reason` is: `TXT_LOOKUP` (the
+   * `DnsError` as its cause), `TXT_INVALID`, `INVALID_NAME`, or what the download or the
+   * policy's parser threw (`TLS`, `HTTP_STATUS`, `POLICY_INVALID`, ...).
+   */
+  error?: StsError;
   /** Whether the cache was changed: written, removed, or left alone. */
   cache: "written" | "removed" | "unchanged";
   /** Other facts for stderr, one sentence each. */
@@ -93,21 +93,23 @@ async function lookupTxt(
   domain: string,
   resolver: Querier,
   signal: AbortSignal | undefined,
-): Promise<TxtOutcome & { reason?: string; warnings?: string[] }> {
+): Promise<TxtOutcome & { reason?: string; error?: StsError; warnings?: string[] }> {
   try {
     const answer = await resolver.query(`_mta-sts.${domain}`, "TXT", { signal });
     const strings = answer.records.flatMap((r) => r.data.type === "TXT" ? [r.data.strings] : []);
     const parsed = parseStsRecords(strings);
     if (parsed.found) return { kind: "id", id: parsed.id, warnings: parsed.warnings };
     // A domain without any STS record is the normal case, not worth a line on stderr.
-    return parsed.published
-      ? { kind: "none", reason: `No usable MTA-STS record at _mta-sts.${domain}: ${parsed.reason}` }
-      : { kind: "none" };
+    if (!parsed.published) return { kind: "none" };
+    const reason = `No usable MTA-STS record at _mta-sts.${domain}: ${parsed.reason}`;
+    return { kind: "none", reason, error: new StsError("TXT_INVALID", reason, { domain }) };
   } catch (error) {
     if (!(error instanceof DnsError)) throw error;
     // D5: only an answer that says "no record" removes a cached policy; a failure does not.
     if (error.kind === "NXDOMAIN" || error.kind === "NODATA") return { kind: "none" };
-    return { kind: "transient", reason: `Cannot look up the MTA-STS record: ${error.message}` };
+    const reason = `Cannot look up the MTA-STS record: ${error.message}`;
+    const typed = new StsError("TXT_LOOKUP", reason, { domain, cause: error });
+    return { kind: "transient", reason, error: typed };
   }
 }
 
@@ -167,15 +169,8 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
   const warnings: string[] = [];
   const store = options.store;
   if (store) {
-    let size: CacheSize;
-    try {
-      size = await (options.readCacheSize ?? (() => store.readCacheSize()))();
-    } catch (error) {
-      if (!(error instanceof StsError)) throw error;
-      // Courier cannot tell an unreadable .cache_size from a missing one: the default size.
-      warnings.push(error.message);
-      size = { size: DEFAULT_CACHE_SIZE };
-    }
+    // Read once per store (a run, a batch); an unreadable file is the default size.
+    const size = await store.cacheSize();
     if (size.warning) warnings.push(size.warning);
     if (size.size === 0) return { enabled: false, cache: "unchanged", warnings };
   }
@@ -189,7 +184,7 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
     name = entryName(domain);
   } catch (error) {
     if (!(error instanceof StsError)) throw error;
-    return { enabled: true, reason: error.message, cache: "unchanged", warnings };
+    return { enabled: true, reason: error.message, error, cache: "unchanged", warnings };
   }
   // Forms that become an address only once normalised, such as `127.1.`.
   if (parseAddress(name) !== undefined) return { enabled: true, cache: "unchanged", warnings };
@@ -214,13 +209,15 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
   }
   const base = { domain: name, enabled: true, warnings };
   let txt: (TxtOutcome & { reason?: string }) | undefined;
-  const fromCache = (reason?: string): StsResult => ({
+  let txtError: StsError | undefined;
+  const fromCache = (error?: StsError, reason?: string): StsResult => ({
     ...base,
     policy: cached!.policy,
     id: cached!.state.id,
     source: "cache",
     timestampSec: cached!.state.mtimeSec,
     reason,
+    ...(error ? { error } : {}),
     txt,
     cache: "unchanged",
   });
@@ -248,12 +245,13 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
       });
     }
     try {
-      const { warnings: txtWarnings = [], ...outcome } = await lookupTxt(
+      const { warnings: txtWarnings = [], error, ...outcome } = await lookupTxt(
         name,
         options.resolver,
         options.signal,
       );
       txt = outcome;
+      txtError = error;
       for (const warning of txtWarnings) warnings.push(`_mta-sts.${name}: ${warning}`);
     } finally {
       idle?.[Symbol.dispose]();
@@ -275,7 +273,7 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
         // (docs/courier.md#opening-and-locking).
         warnings.push(`The cache entry could not be removed: ${error.message}`);
       }
-      return { ...base, reason: txt?.reason, txt, cache };
+      return { ...base, reason: txt?.reason, ...(txtError ? { error: txtError } : {}), txt, cache };
     }
     case "fetch": {
       const id = (txt as { id: string }).id;
@@ -308,9 +306,9 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
       } catch (error) {
         if (!(error instanceof StsError)) throw error;
         if (decision.onFailure === "use-cached") {
-          return fromCache(`${error.message}; the cached policy stays in use`);
+          return fromCache(error, `${error.message}; the cached policy stays in use`);
         }
-        return { ...base, id, reason: error.message, txt, cache: "unchanged" };
+        return { ...base, id, reason: error.message, error, txt, cache: "unchanged" };
       }
       let cache: StsResult["cache"] = "unchanged";
       if (decision.save && store) {

@@ -21,7 +21,7 @@ import {
 import { type CacheEntry, type CacheSize, encodeEntry, formatCacheSize } from "./cache_file.ts";
 import { StsError } from "./errors.ts";
 import { expireEntries, type ExpireResult } from "./expire.ts";
-import { readCacheSizeFile } from "./_cache_size_file.ts";
+import { readCacheSizeFile, usableCacheSize } from "./_cache_size_file.ts";
 import { parsePolicy } from "./policy.ts";
 
 export { MAX_ENTRY_BYTES, preloadFileLayer } from "./_cache_io.ts";
@@ -102,6 +102,7 @@ export function entryName(domain: string): string {
 export class StsStore {
   /** The directory. */
   readonly dir: string;
+  #cacheSize?: Promise<CacheSize>;
 
   /**
    * Creates a store; nothing is touched until a method runs.
@@ -155,8 +156,6 @@ export class StsStore {
    * locks). A Courier process that holds its lock while we rename keeps writing
    * to the old inode and loses that one write; its next run re-checks the inode.
    *
-   * @param domain The domain as typed.
-   * @param id The TXT id.
    * The policy is parsed again first: nothing is stored that the parser would reject (an
    * `--sts-override` of a cached file that was never a valid policy).
    *
@@ -249,14 +248,29 @@ export class StsStore {
   }
 
   /**
-   * Reads `.cache_size` (D10): its first 1024 bytes, as Courier reads one line.
+   * Reads `.cache_size` (D10) now: its first 1024 bytes, as Courier reads one line.
    * A link, a non-regular or a hard-linked file gives the default size with a warning.
+   * Lookups use {@linkcode StsStore.cacheSize}, which reads it once.
    *
    * @returns The size, with a warning naming the file when it is not a plain number.
    * @throws {StsError} `CACHE_READ` when it exists but cannot be read.
    */
   readCacheSize(): Promise<CacheSize> {
     return readCacheSizeFile(join(this.dir, CACHE_SIZE_FILE));
+  }
+
+  /**
+   * `.cache_size` as lookups use it: read once for this store's lifetime, as one run of
+   * Courier reads it once, so that a batch sharing the store reads it once; a change through
+   * {@linkcode StsStore.writeCacheSize} or {@linkcode StsStore.removeCacheSize} is seen, one
+   * made by another program only by a new store. A file that exists but cannot be read counts
+   * as missing, as Courier cannot tell them apart: the default size, the reason as `warning`.
+   *
+   * @returns The size, with a warning naming the file when it is not a plain number or not
+   *   readable.
+   */
+  cacheSize(): Promise<CacheSize> {
+    return this.#cacheSize ??= usableCacheSize(join(this.dir, CACHE_SIZE_FILE));
   }
 
   /**
@@ -269,7 +283,11 @@ export class StsStore {
    */
   async writeCacheSize(size: number): Promise<void> {
     const text = formatCacheSize(size);
-    await this.#replace(join(this.dir, CACHE_SIZE_FILE), new TextEncoder().encode(text));
+    try {
+      await this.#replace(join(this.dir, CACHE_SIZE_FILE), new TextEncoder().encode(text));
+    } finally {
+      this.#cacheSize = undefined;
+    }
   }
 
   /**
@@ -287,6 +305,8 @@ export class StsStore {
     } catch (error) {
       rethrowPermissionRefusal(error);
       if (!(error instanceof Deno.errors.NotFound)) throw writeError("remove", path, error);
+    } finally {
+      this.#cacheSize = undefined;
     }
   }
 

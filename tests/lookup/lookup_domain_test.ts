@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { DnsError } from "../../lib/errors.ts";
 import { lookupDomain } from "../../lib/lookup/lookup_domain.ts";
+import { renderJson } from "../../lib/report/json.ts";
+import { StsError } from "../../lib/sts/errors.ts";
+import { assertValidReport } from "../_schema.ts";
 import type { Querier, ResolverQueryOptions } from "../../lib/resolver/resolver.ts";
 import type { ResourceRecord } from "../../lib/wire/message.ts";
 import { answer } from "../fakes/answer.ts";
@@ -74,4 +77,25 @@ Deno.test("lookupDomain() gives one reason for a name neither MX nor STS can use
   assert.equal(report.outcome, "internal");
   assert.match(report.reason ?? "", /label longer than 63 octets/);
   assert.equal(report.sts.reason, undefined);
+});
+
+Deno.test("lookupDomain() carries the StsError beside the STS reason; --json gives its kind", async () => {
+  // a.test as above, but the TXT query fails: the policy's state is unknown.
+  const servfail: Querier = {
+    query: (name, type, options) =>
+      type === "TXT"
+        ? Promise.reject(new DnsError("SERVFAIL", `${name}: SERVFAIL`, { name, type }))
+        : querier.query(name, type, options),
+  };
+  const report = await lookupDomain("a.test", { resolver: servfail });
+  assert.equal(report.outcome, "ok");
+  assert.equal(report.sts.reason, "Cannot look up the MTA-STS record: _mta-sts.a.test: SERVFAIL");
+  assert.ok(report.sts.error instanceof StsError);
+  assert.equal(report.sts.error.kind, "TXT_LOOKUP");
+  assert.equal((report.sts.error.cause as DnsError).kind, "SERVFAIL");
+  const json = JSON.parse(JSON.stringify(renderJson(report)));
+  assertValidReport(json);
+  assert.deepEqual([json.sts.reason, json.sts.errorKind], [report.sts.reason, "TXT_LOOKUP"]);
+  const fine = renderJson(await lookupDomain("a.test", { resolver: querier }));
+  assert.deepEqual([fine.sts.reason, fine.sts.errorKind], [null, null]);
 });

@@ -84,3 +84,22 @@ Deno.test("offersStartTls() finds the keyword in any case, never in the first li
   assert.equal(offersStartTls({ code: 250, lines: ["STARTTLS"] }), false);
   assert.equal(offersStartTls({ code: 250, lines: ["mx", "XSTARTTLS", "STARTTLSX"] }), false);
 });
+
+Deno.test("ReplyReader quotes a line that is no reply with DEL and other bytes escaped", () => {
+  const reader = new ReplyReader();
+  assert.throws(
+    () =>
+      reader.push(
+        Uint8Array.from("250\x7f\xffx.example.com\r\n", (c) => c.charCodeAt(0)),
+        "greeting",
+      ),
+    {
+      kind: "GARBAGE",
+      message: 'Not an SMTP reply: "250\\x7f\\xffx.example.com"',
+    },
+  );
+  const long = new ReplyReader();
+  assert.throws(() => long.push(bytes(`${"x".repeat(70)}\r\n`), "ehlo"), {
+    message: `Not an SMTP reply: "${"x".repeat(60)}"…`,
+  });
+});

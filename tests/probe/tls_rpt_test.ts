@@ -56,3 +56,15 @@ Deno.test("misplacedTlsRpt() names a record at the apex or at _smtp-tlsrpt", () 
   );
   assert.equal(misplacedTlsRpt("apex", ["v=spf1 -all"]), null);
 });
+
+Deno.test("parseTlsRpt() quotes a field with DEL and non-ASCII escaped: one clean line", () => {
+  // The fuzzer's input 159 of seed 20240707 (tls-rpt target), its first record.
+  const result = parseTlsRpt([
+    "v=TLSRPTv1 ; rua\u00d08ttps://\u007f\u00ffexampl\u0a93/`; e\u00c0t=1",
+  ]);
+  assert.equal(result.status, "invalid");
+  assert.equal(
+    result.reason,
+    'Field without "=": "rua\\xd08ttps://\\x7f\\xffexampl\\u{a93}/`"',
+  );
+});

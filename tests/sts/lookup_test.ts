@@ -261,6 +261,8 @@ Deno.test("lookupSts() half-way with a new id keeps the cached policy when the d
       result.reason,
       'Cannot fetch policy for "sts.test": status 404; the cached policy stays in use',
     );
+    assert.equal(result.error?.kind, "HTTP_STATUS");
+    assert.equal(result.error?.message, 'Cannot fetch policy for "sts.test": status 404');
     assert.deepEqual(await snapshot(path), { text: COURIER_FILE, mtimeSec: HALF_WAY });
   });
 });
@@ -274,6 +276,7 @@ Deno.test("lookupSts() half-way keeps the entry when the TXT record is gone", as
     assert.deepEqual(resolver.calls, ["_mta-sts.sts.test TXT"]);
     assert.deepEqual(fetcher.calls, []);
     assert.equal(result.source, "cache");
+    assert.equal(result.error, undefined);
     assert.deepEqual(await snapshot(path), { text: COURIER_FILE, mtimeSec: HALF_WAY });
   });
 });
@@ -307,6 +310,8 @@ Deno.test("lookupSts() has no policy when an expired entry cannot be downloaded 
       result.reason ?? "",
       /^Cannot fetch policy for "sts.test": Content-Type "text\/html"/,
     );
+    assert.equal(result.error?.kind, "CONTENT_TYPE");
+    assert.equal(result.error?.message, result.reason);
     assert.deepEqual(await snapshot(path), { text: COURIER_FILE, mtimeSec: EXPIRED });
     assert.deepEqual(names(dir), ["sts.test"]);
   });
@@ -321,6 +326,7 @@ Deno.test("lookupSts() writes nothing, no stub, when the first download fails (D
     assert.equal(result.policy, undefined);
     assert.equal(result.id, "abc123");
     assert.equal(result.reason, 'Cannot fetch policy for "sts.test": status 500');
+    assert.equal(result.error?.kind, "HTTP_STATUS");
     assert.equal(result.cache, "unchanged");
     assert.deepEqual(names(dir), []);
   });
@@ -338,6 +344,7 @@ for (const kind of ["NXDOMAIN", "NODATA"] as const) {
       assert.equal(result.policy, undefined);
       assert.equal(result.cache, "removed");
       assert.equal(result.reason, undefined);
+      assert.equal(result.error, undefined);
       assert.deepEqual(result.txt, { kind: "none" });
       assert.deepEqual(names(dir), []);
     });
@@ -370,6 +377,11 @@ for (const kind of ["SERVFAIL", "TIMEOUT", "REFUSED", "NETWORK"] as const) {
         result.reason,
         `Cannot look up the MTA-STS record: Fake ${kind} for _mta-sts.sts.test`,
       );
+      // The typed error beside the reason, with the DNS failure as its cause.
+      assert.equal(result.error?.kind, "TXT_LOOKUP");
+      assert.equal(result.error?.message, result.reason);
+      assert.ok(result.error?.cause instanceof DnsError);
+      assert.equal(result.error.cause.kind, kind);
       assert.deepEqual(await snapshot(path), { text: COURIER_FILE, mtimeSec: EXPIRED });
     });
   });
@@ -474,6 +486,7 @@ Deno.test("lookupSts() refuses names that are not domains and touches no file in
       const fetcher = fakeFetch(POLICY);
       const result = await lookupSts(domain, options(resolver, fetcher, store));
       assert.equal(result.reason, `Not a domain name: ${JSON.stringify(domain)}`, domain);
+      assert.equal(result.error?.kind, "INVALID_NAME");
       assert.equal(result.policy, undefined);
       assert.equal(result.cache, "unchanged");
       assert.deepEqual(resolver.calls, [], domain);
@@ -496,6 +509,42 @@ for (const address of ["192.0.2.1", "2001:db8::1", "::1", "127.1", "[192.0.2.1]"
     });
   });
 }
+
+Deno.test("lookupSts() keeps the StsError beside the reason: an unusable TXT record, an invalid policy", async () => {
+  await withCache(async ({ store }) => {
+    const two = fakeResolver(["v=STSv1; id=a", "v=STSv1; id=b"]);
+    const none = await lookupSts("sts.test", options(two, fakeFetch(POLICY), store));
+    assert.equal(none.txt?.kind, "none");
+    assert.match(none.reason ?? "", /^No usable MTA-STS record at _mta-sts\.sts\.test: 2 TXT/);
+    assert.equal(none.error?.kind, "TXT_INVALID");
+    assert.equal(none.error?.message, none.reason);
+    const resolver = fakeResolver(["v=STSv1; id=abc123"]);
+    const fetcher = fakeFetch("version: STSv1\nmax_age: 86400\n");
+    const invalid = await lookupSts("sts.test", options(resolver, fetcher, store));
+    assert.equal(invalid.policy, undefined);
+    assert.equal(invalid.error?.kind, "POLICY_INVALID");
+    assert.equal(invalid.reason, invalid.error?.message);
+  });
+});
+
+Deno.test("lookupSts() reads .cache_size once per store, and again after the store changes it", async () => {
+  await withCache(async ({ dir, store }) => {
+    await Deno.writeTextFile(`${dir}/.cache_size`, "0\n");
+    const resolver = fakeResolver(["v=STSv1; id=abc123"]);
+    const fetcher = fakeFetch(POLICY);
+    assert.equal((await lookupSts("sts.test", options(resolver, fetcher, store))).enabled, false);
+    // Another program's change is not seen by this store: one read per run, as Courier.
+    await Deno.writeTextFile(`${dir}/.cache_size`, "5\n");
+    assert.equal((await lookupSts("sts.test", options(resolver, fetcher, store))).enabled, false);
+    assert.deepEqual(resolver.calls, []);
+    assert.equal(
+      (await lookupSts("sts.test", options(resolver, fetcher, new StsStore(dir)))).enabled,
+      true,
+    );
+    await store.removeCacheSize();
+    assert.equal((await lookupSts("sts.test", options(resolver, fetcher, store))).enabled, true);
+  });
+});
 
 Deno.test("lookupSts() without a cache directory downloads and warns once that it could not save", async () => {
   await withCache(async ({ root }) => {
