@@ -80,7 +80,7 @@ export { lookupMany } from "./lib/lookup/lookup_many.ts";
 export type { DomainItem, LookupManyOptions, LookupManyResult } from "./lib/lookup/lookup_many.ts";
 export { MAX_LINE_LENGTH, readDomainLines } from "./lib/lookup/read_domain_lines.ts";
 export type { DomainLine, ReadDomainLinesOptions } from "./lib/lookup/read_domain_lines.ts";
-export type { LocalConfig } from "./lib/local.ts";
+export type { LocalConfig } from "./lib/lookup/local.ts";
 export { lookupMx } from "./lib/mx/lookup.ts";
 export type { LookupMxOptions, MxHost, MxOutcome, MxResult } from "./lib/mx/lookup.ts";
 export type { MxEntry } from "./lib/mx/sort.ts";

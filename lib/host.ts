@@ -1,6 +1,6 @@
 // The outside world as small interfaces: sockets, files, clock, randomness, environment.
 // The library takes them as options so that tests can pass fakes; `denoHost()` is the real one.
-import { TimeLimit } from "./_deadlines.ts";
+import { TimeLimit } from "./deadlines.ts";
 import { ConfigError, isPermissionRefusal, osErrorText } from "./errors.ts";
 
 /** A network address with a port. */

@@ -4,7 +4,7 @@ import { parseAddress } from "../lib/address.ts";
 import { readDomainLines } from "../lib/lookup/read_domain_lines.ts";
 import { parseArgs } from "../lib/cli/args.ts";
 import { DnsError, UsageError } from "../lib/errors.ts";
-import { isLocal, MAX_LOCAL_CONFIG_CHARS, parseHostedDomains } from "../lib/local.ts";
+import { isLocal, MAX_LOCAL_CONFIG_CHARS, parseHostedDomains } from "../lib/lookup/local.ts";
 import { parseTarget } from "../lib/mx/name.ts";
 import { displayName, sameName } from "../lib/names.ts";
 import { acceptReply } from "../lib/resolver/exchange.ts";

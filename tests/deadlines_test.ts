@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ArmTimer, Deadlines, TimeLimit } from "../lib/_deadlines.ts";
+import { type ArmTimer, Deadlines, TimeLimit } from "../lib/deadlines.ts";
 
 /** A clock and a runtime timer the test moves by hand. */
 function fakeTime() {
@@ -85,13 +85,13 @@ Deno.test("Deadlines set in a callback and behind thousands of cancelled ones st
 });
 
 Deno.test("Deadlines on the runtime's timer fire, and a disposed one does not hold the process", async () => {
-  const { deadlines } = await import("../lib/_deadlines.ts");
+  const { deadlines } = await import("../lib/deadlines.ts");
   const started = performance.now();
   await new Promise<void>((resolve) => deadlines.after(20, resolve));
   assert.ok(performance.now() - started >= 19);
   // A process that cancels a 10 s deadline ends at once.
   const script = `import { deadlines } from ${
-    JSON.stringify(import.meta.resolve("../lib/_deadlines.ts"))
+    JSON.stringify(import.meta.resolve("../lib/deadlines.ts"))
   };
 deadlines.after(10_000, () => console.log("fired"))[Symbol.dispose]();`;
   const child = new Deno.Command(Deno.execPath(), {

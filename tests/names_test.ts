@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { domainToAscii } from "../lib/idna.ts";
+import { domainToAscii } from "../lib/names.ts";
 import {
   displayName,
   domaincmpName,

@@ -2,7 +2,7 @@
 // resolver from resolv.conf, the STS cache, the trusted certificates (read once, when a
 // download needs them) and the run's deadline.
 import { ConfigError, isPermissionRefusal, osErrorText } from "../errors.ts";
-import { loadLocalConfig, type LocalConfig } from "../local.ts";
+import { loadLocalConfig, type LocalConfig } from "../lookup/local.ts";
 import { secureCacheAccess } from "../privilege/switch.ts";
 import type { LookupDomainOptions } from "../lookup/lookup_domain.ts";
 import { reasonLine } from "../report/text.ts";

@@ -1,8 +1,8 @@
 // One domain as `testmxlookup DOMAIN` looks it up: the MX hosts with their addresses and, at
 // the same time, the MTA-STS policy, under a deadline of its own; the result is one
 // DomainReport (domain_report.ts). Printing it is lib/report/'s.
-import { TimeLimit } from "../_deadlines.ts";
-import { isLocal, type LocalConfig } from "../local.ts";
+import { TimeLimit } from "../deadlines.ts";
+import { isLocal, type LocalConfig } from "./local.ts";
 import { lookupMx } from "../mx/lookup.ts";
 import { type ExchangeTrace, type Querier, Resolver } from "../resolver/resolver.ts";
 import { lookupSts, type LookupStsOptions } from "../sts/lookup.ts";

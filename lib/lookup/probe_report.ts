@@ -1,7 +1,7 @@
 // The delivery probe of a looked-up domain (`--probe`): every address of the report probed over
 // SMTP (lib/probe), each result put on its address, the TLS-RPT verdict and the probe's exit
 // status on the report. lib/probe, node:tls and node:crypto are loaded here, on first use.
-import { domainToAscii } from "../idna.ts";
+import { domainToAscii } from "../names.ts";
 import type { ConnectionLimiter } from "../probe/limit.ts";
 import type { ProbeConnect } from "../probe/smtp.ts";
 import type { Querier } from "../resolver/resolver.ts";

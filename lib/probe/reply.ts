@@ -1,7 +1,7 @@
 // SMTP replies from a byte stream (RFC 5321 §4.2): `ddd-text` lines continue a reply, `ddd text`
 // or a bare `ddd` ends it. Pure and linear: each byte is looked at once, and both a line's length
 // and a reply's line count are bounded, so a server cannot make the reader hold or scan more.
-import { quote } from "../_text.ts";
+import { quote } from "../errors.ts";
 import { ProbeError, type ProbeStage } from "./errors.ts";
 
 /**

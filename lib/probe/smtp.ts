@@ -1,7 +1,7 @@
 // The SMTP dialogue of a probe (RFC 5321, RFC 3207): connect to an address, greeting, EHLO,
 // STARTTLS if offered, the TLS handshake with SNI = the MX host name, EHLO again, QUIT. Never
 // MAIL FROM: nothing is sent as mail. Judging the certificate is certificate.ts's job.
-import { TimeLimit } from "../_deadlines.ts";
+import { TimeLimit } from "../deadlines.ts";
 import { addressToHost, parseAddress } from "../address.ts";
 import { ProbeError, type ProbeStage } from "./errors.ts";
 import {

@@ -1,6 +1,6 @@
 // TLS-RPT policy records (RFC 8460 §3): the TXT strings at `_smtp._tls.<domain>`. Pure: the
 // caller queries; this names every problem.
-import { quote } from "../_text.ts";
+import { quote } from "../errors.ts";
 
 /** The TLS-RPT verdict of a domain. */
 export interface TlsRptResult {

@@ -1,7 +1,7 @@
 // One DNS round trip to one server, over UDP or TCP (RFC 1035 §4.2, RFC 7766), with the
 // acceptance rules of RFC 5452 §9.1 and D12: address, port, ID and question must match.
 // Retries, server choice and CNAMEs are the resolver's.
-import { TimeLimit } from "../_deadlines.ts";
+import { TimeLimit } from "../deadlines.ts";
 import { parseAddress } from "../address.ts";
 import { DnsError, isPermissionRefusal } from "../errors.ts";
 import type { Network, SocketAddress, TcpConnection } from "../host.ts";

@@ -1,7 +1,7 @@
 // resolv.conf(5) as glibc reads it, with Courier's address grammar (docs/courier.md#resolv-conf)
 // and D12's defaults: `nameserver`, `domain`, `search`, `options timeout attempts rotate`.
 // Pure; reading the file goes through the host. Lines it cannot use become warnings.
-import { quote } from "../_text.ts";
+import { quote } from "../errors.ts";
 import { addressToHost, parseAddress } from "../address.ts";
 import type { FileReader } from "../host.ts";
 

@@ -2,7 +2,7 @@
 // looked up through the run's own resolver (D1), its addresses are tried in order over TCP,
 // and TLS is started with the name (SNI, certificate verified for it). No system resolver is
 // asked: Deno.connect is given addresses only, so glibc's getaddrinfo never runs.
-import { deadlines } from "../_deadlines.ts";
+import { deadlines } from "../deadlines.ts";
 import { DnsError, rethrowPermissionRefusal } from "../errors.ts";
 import type { TcpConnection } from "../host.ts";
 import type { Querier } from "../resolver/resolver.ts";

@@ -1,6 +1,6 @@
 // Folder-private helpers for the reason strings that go to stderr.
 
-export { quote } from "../_text.ts";
+export { quote } from "../errors.ts";
 
 /** `text` without spaces and tabs (RFC 5234 WSP) at either end. */
 export function trimWsp(text: string): string {

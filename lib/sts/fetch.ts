@@ -1,7 +1,7 @@
 // The policy download (RFC 8461 §3.3, D3): HTTPS to mta-sts.<domain> at the addresses the run's
 // own resolver gives (D1), no redirects, status 200, text/plain, at most 64 KiB, one total
 // timeout. HTTP/1.1 is read by http_response.ts; checking the text is policy.ts's job.
-import { TimeLimit } from "../_deadlines.ts";
+import { TimeLimit } from "../deadlines.ts";
 import { rethrowPermissionRefusal } from "../errors.ts";
 import type { TcpConnection } from "../host.ts";
 import type { Querier } from "../resolver/resolver.ts";
@@ -183,7 +183,7 @@ export async function downloadPolicy(
       url,
       cause,
     });
-  // One timer for the whole download, linked to the caller's signal (lib/_deadlines.ts).
+  // One timer for the whole download, linked to the caller's signal (lib/deadlines.ts).
   using limit = new TimeLimit(timeout, options.signal);
   const { signal } = limit;
   let conn: TcpConnection | undefined;

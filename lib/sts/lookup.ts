@@ -1,7 +1,7 @@
 // A domain's MTA-STS policy as a run establishes it (docs/courier.md#freshness with D5, D6): the
 // cache entry, the `_mta-sts` TXT id through the run's own resolver (D1), the download, and what
 // goes back into the shared cache. No lock is held across network I/O (D5).
-import { deadlines } from "../_deadlines.ts";
+import { deadlines } from "../deadlines.ts";
 import { parseAddress } from "../address.ts";
 import { DnsError } from "../errors.ts";
 import type { Querier } from "../resolver/resolver.ts";

@@ -1,7 +1,7 @@
 // MTA-STS policy text (RFC 8461 §3.2) to a checked policy, strict where D8 says a sender must
 // not guess (required fields, ranges) and tolerant, with a warning, where senders commonly are.
 // Fetching the text is fetch.ts's job; matching MX hosts is match.ts's.
-import { isAscii } from "../idna.ts";
+import { isAscii } from "../names.ts";
 import { policyName } from "../names.ts";
 import { isIpLiteral } from "./_name.ts";
 import { quote, trimWsp } from "./_text.ts";

@@ -4,7 +4,7 @@
 import * as packet from "./_codec.ts";
 import { optRecord } from "./_codec.ts";
 import { DnsError } from "../errors.ts";
-import { isAscii } from "../idna.ts";
+import { isAscii } from "../names.ts";
 import { messageNames, wireProblem } from "./_walk.ts";
 
 /** A question: name, type, class IN. */

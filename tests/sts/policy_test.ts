@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { quote } from "../../lib/_text.ts";
+import { quote } from "../../lib/errors.ts";
 import { courierText, MAX_POLICY_BYTES, parsePolicy } from "../../lib/sts/policy.ts";
 
 const RFC_EXAMPLE = "version: STSv1\nmode: enforce\nmx: mail.example.com\nmx: *.example.net\n" +

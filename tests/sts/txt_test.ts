@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { quote } from "../../lib/_text.ts";
+import { quote } from "../../lib/errors.ts";
 import { parseStsRecords } from "../../lib/sts/txt.ts";
 
 const bytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));

@@ -1,8 +1,8 @@
 // Courier's `[ LOCAL ]` test, config_islocal (docs/courier.md#local-hosts): `locals` (or `me`, or
 // the host name) with `!` exclusions and `.suffix` patterns, then the hosted domains. The GDBM file
 // hosteddomains.dat is not read: its text source `hosteddomains` stands in (see below).
-import type { FileReader } from "./host.ts";
-import { domaincmpName } from "./names.ts";
+import type { FileReader } from "../host.ts";
+import { domaincmpName } from "../names.ts";
 
 /** What the `[ LOCAL ]` test reads from the machine. */
 export interface LocalConfig {

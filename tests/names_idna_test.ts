@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { domainToASCII, domainToUnicode } from "node:url";
-import { domainToAscii, labelToUnicode } from "../lib/idna.ts";
+import { domainToAscii, labelToUnicode } from "../lib/names.ts";
 
 Deno.test("domainToAscii() maps U-labels and case as UTS #46 does", () => {
   const table: [string, string][] = [

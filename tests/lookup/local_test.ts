@@ -7,7 +7,7 @@ import {
   type LocalHost,
   MAX_LOCAL_CONFIG_CHARS,
   parseHostedDomains,
-} from "../lib/local.ts";
+} from "../../lib/lookup/local.ts";
 
 interface Case {
   name: string;
