@@ -59,6 +59,7 @@ export type { ProbeReportOptions } from "./lib/lookup/probe_report.ts";
 export type { CertificateVerdict } from "./lib/probe/certificate.ts";
 export type { DaneVerdict, DnsSecurity, TlsaRecord } from "./lib/probe/dane.ts";
 export { heloName } from "./lib/probe/domain.ts";
+export { ProbeError } from "./lib/probe/errors.ts";
 export type { ProbeErrorKind, ProbeStage } from "./lib/probe/errors.ts";
 export { ConnectionLimiter } from "./lib/probe/limit.ts";
 export { probeAddress, probeHosts } from "./lib/probe/probe.ts";

@@ -117,6 +117,7 @@ Deno.test("mod.ts exports these values and nothing else that runs", () => {
     "DnsError",
     "JSON_SCHEMA_VERSION",
     "MAX_LINE_LENGTH",
+    "ProbeError",
     "Resolver",
     "StsError",
     "StsStore",

@@ -128,6 +128,23 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
+/** Waits for `event` on `emitter`; rejects with its "error" or with the signal's reason. */
+function eventOrAbort(emitter: NodeSocket, event: string, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    emitter.once(event, () => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    });
+    emitter.once("error", (error: unknown) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(error);
+    });
+  });
+}
+
 /**
  * Opens a TCP connection to `address` port `port` (an address, never a name: no resolution
  * happens here) and returns it as a ProbeConnection.
@@ -140,19 +157,7 @@ export async function connectNode(
   const net = await import("node:net");
   const socket = net.connect({ host: address, port, family: net.isIPv6(address) ? 6 : 4 });
   try {
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      if (signal.aborted) onAbort();
-      signal.addEventListener("abort", onAbort, { once: true });
-      socket.once("connect", () => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      });
-      socket.once("error", (error) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      });
-    });
+    await eventOrAbort(socket, "connect", signal);
   } catch (error) {
     socket.destroy();
     throw error;
@@ -186,19 +191,7 @@ export async function connectNode(
       });
       current = secure;
       inbox = new Inbox(secure);
-      await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(tlsSignal.reason);
-        if (tlsSignal.aborted) onAbort();
-        tlsSignal.addEventListener("abort", onAbort, { once: true });
-        secure.once("secureConnect", () => {
-          tlsSignal.removeEventListener("abort", onAbort);
-          resolve();
-        });
-        secure.once("error", (error) => {
-          tlsSignal.removeEventListener("abort", onAbort);
-          reject(error);
-        });
-      });
+      await eventOrAbort(secure, "secureConnect", tlsSignal);
       const cipher = secure.getCipher();
       return {
         version: secure.getProtocol() ?? "unknown",

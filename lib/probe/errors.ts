@@ -34,11 +34,14 @@ export type ProbeErrorKind =
 /**
  * A probe that could not complete a stage of the SMTP dialogue, with the stage in `stage`.
  *
- * @example
+ * @example The fields a caller branches on
  * ```ts
- * import { ProbeError } from "./errors.ts";
+ * import { ProbeError } from "@testmxlookup/testmxlookup";
+ * import assert from "node:assert/strict";
+ *
  * const error = new ProbeError("TIMEOUT", "greeting", "No greeting within 10 s");
- * console.assert(error.kind === "TIMEOUT" && error.stage === "greeting");
+ * assert.equal(error.kind, "TIMEOUT");
+ * assert.equal(error.stage, "greeting");
  * ```
  */
 export class ProbeError extends Error {

@@ -12,7 +12,7 @@ import {
   type TlsaRecord,
 } from "./dane.ts";
 import { ProbeError, type ProbeErrorKind, type ProbeStage } from "./errors.ts";
-import { type ProbeConnect, type SmtpDialogue, smtpDialogue } from "./smtp.ts";
+import { emptyDialogue, type ProbeConnect, type SmtpDialogue, smtpDialogue } from "./smtp.ts";
 import { addressFails, type StsVerdict, stsVerdict } from "./verdict.ts";
 import type { ConnectionLimiter } from "./limit.ts";
 import { type TrustContext as Context, trustContext as context } from "./x509.ts";
@@ -148,15 +148,9 @@ async function probeOne(
 
 function abortedDialogue(reason: unknown): SmtpDialogue {
   const text = reason instanceof Error ? reason.message : String(reason);
-  return {
-    reached: false,
-    greeting: null,
-    ehlo: null,
-    starttls: null,
-    tls: null,
-    ehloTls: null,
-    error: new ProbeError("ABORTED", "connect", `Aborted: ${text}`, { cause: reason }),
-  };
+  return emptyDialogue(
+    new ProbeError("ABORTED", "connect", `Aborted: ${text}`, { cause: reason }),
+  );
 }
 
 /** The verdicts on what a dialogue saw. */

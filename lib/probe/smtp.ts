@@ -106,6 +106,19 @@ function reasonText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** A dialogue that has not (yet) reached the server, ending with `error`. */
+export function emptyDialogue(error: ProbeError | null): SmtpDialogue {
+  return {
+    reached: false,
+    greeting: null,
+    ehlo: null,
+    starttls: null,
+    tls: null,
+    ehloTls: null,
+    error,
+  };
+}
+
 /**
  * Runs the dialogue against one address. Never throws for what the server does: the failure
  * is in `error`, with what was seen before it.
@@ -134,15 +147,7 @@ export async function smtpDialogue(
     throw new RangeError(`Cannot probe port ${port}: not 1..65535`);
   }
   const stageTimeout = options.stageTimeout ?? DEFAULT_STAGE_TIMEOUT;
-  const result: SmtpDialogue = {
-    reached: false,
-    greeting: null,
-    ehlo: null,
-    starttls: null,
-    tls: null,
-    ehloTls: null,
-    error: null,
-  };
+  const result = emptyDialogue(null);
   const outer = options.signal;
   /** A signal for one stage: its own timeout, linked to the caller's signal. */
   const stage = (name: ProbeStage, what: string) => {
