@@ -25,8 +25,8 @@ const AS_NOBODY = "setpriv --reuid=65534 --regid=65534 --clear-groups";
 /** Takes the world's cache mount away, leaving the run's own (overlay) /var/lib/courier. */
 const UNMOUNT = `umount ${C}/sts && rm -rf ${C}/sts`;
 /** Iterations of each race, at most, and the time they may take. */
-const RACE_RUNS = 150;
-const RACE_SECONDS = 25;
+const RACE_RUNS = 300;
+const RACE_SECONDS = 45;
 
 interface Snapshot {
   [name: string]: string;
