@@ -4,11 +4,11 @@
 import { TimeLimit } from "../_deadlines.ts";
 import { isLocal, type LocalConfig } from "../local.ts";
 import { lookupMx } from "../mx/lookup.ts";
-import { type ExchangeTrace, type Querier, Resolver } from "../resolver/resolver.ts";
+import { type Querier, Resolver } from "../resolver/resolver.ts";
 import type { CacheSize } from "../sts/cache_file.ts";
-import { lookupSts } from "../sts/lookup.ts";
+import { lookupSts, type StsStep } from "../sts/lookup.ts";
 import type { StsStore } from "../sts/store.ts";
-import { type DomainReport, NO_STS, toDomainReport } from "./domain_report.ts";
+import { type DomainReport, NO_STS, toDomainReport, type TraceEntry } from "./domain_report.ts";
 
 /** Options of {@linkcode lookupDomain}. */
 export interface LookupDomainOptions {
@@ -32,6 +32,11 @@ export interface LookupDomainOptions {
   preferIpv6?: boolean;
   /** The clock for STS cache ages, in milliseconds since the epoch. @default {Date.now} */
   now?: () => number;
+  /**
+   * Where the trace's `startMs` count from, as a `performance.now()` value: 0 is the start of
+   * the process (the CLI's single lookup). @default {the start of this lookup}
+   */
+  traceOrigin?: number;
   /** This lookup's deadline in milliseconds; undefined means none of its own. */
   deadlineMs?: number;
   /**
@@ -99,7 +104,8 @@ export async function lookupWith(
   readCacheSize?: () => Promise<CacheSize>,
 ): Promise<DomainReport> {
   const started = performance.now();
-  const trace: ExchangeTrace[] = [];
+  const trace: TraceEntry[] = [];
+  const origin = options.traceOrigin ?? started;
   using owned = options.resolver ? undefined : new Resolver();
   const shared = options.resolver ?? owned!;
   // A cancellable timer: AbortSignal.timeout would live on for its full time after the
@@ -113,7 +119,12 @@ export async function lookupWith(
   // One resolver serves every lookup of a batch; each lookup collects its own round trips.
   const resolver: Querier = {
     query: (name, type, query) =>
-      shared.query(name, type, { ...query, onExchange: (t) => trace.push(t) }),
+      shared.query(name, type, {
+        ...query,
+        // Reported when it ends, measured with the host's clock: it began `ms` before now.
+        onExchange: (t) =>
+          trace.push({ ...t, startMs: Math.max(0, performance.now() - t.ms - origin) }),
+      }),
   };
   const local = options.local;
   const facts = { domain, trace, isLocal: local && ((host: string) => isLocal(host, local)) };
@@ -133,6 +144,7 @@ export async function lookupWith(
         caCerts: options.caCerts,
         now: options.now,
         prefetch: options.prefetch,
+        onStep: (step) => trace.push(stepEntry(step, origin)),
         signal,
       }),
     ]);
@@ -149,4 +161,22 @@ export async function lookupWith(
       durationMs: performance.now() - started,
     });
   }
+}
+
+const STEP_TYPES = { "cache-read": "POLICY", connect: "CONNECT", request: "GET" } as const;
+
+/** A non-DNS step of the STS lookup as a trace entry. */
+function stepEntry(step: StsStep, origin: number): TraceEntry {
+  const file = step.step === "cache-read";
+  return {
+    server: file ? "cache" : step.name,
+    name: step.name,
+    type: STEP_TYPES[step.step],
+    transport: file ? "file" : "https",
+    edns: false,
+    ...(step.error ? { error: step.error } : {}),
+    ...(step.found ? { rcode: step.found.toUpperCase() } : {}),
+    ms: step.ms,
+    startMs: Math.max(0, step.startedAt - origin),
+  };
 }
