@@ -57,3 +57,50 @@ Deno.test("openWithLibc() follows no link, and opens a FIFO without waiting for 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("StsStore.read() finds the same through libc (FFI granted) as through node:fs (not granted)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "libc_read_" });
+  try {
+    await Deno.writeTextFile(`${dir}/.cache_size`, "3\n");
+    await Deno.writeTextFile(
+      `${dir}/a.test`,
+      "1\nid:abc\n\nversion: STSv1\nmode: enforce\nmx: mx.a.test\nmax_age: 86400\n",
+    );
+    await Deno.utime(`${dir}/a.test`, 1_700_000_000, 1_700_000_000);
+    await Deno.writeTextFile(`${dir}/elsewhere`, "1\nid:x\n\nversion: STSv1\n");
+    await Deno.symlink(`${dir}/elsewhere`, `${dir}/b.test`);
+    await Deno.link(`${dir}/elsewhere`, `${dir}/c.test`);
+    const mkfifo = await new Deno.Command("mkfifo", { args: [`${dir}/d.test`] }).output();
+    assert.ok(mkfifo.success);
+    const store = new URL("../../lib/sts/store.ts", import.meta.url).href;
+    const program = `
+      import { StsStore } from ${JSON.stringify(store)};
+      const store = new StsStore(${JSON.stringify(dir)});
+      const found = [await store.readCacheSize()];
+      for (const name of ["a.test", "b.test", "c.test", "d.test", "e.test"]) {
+        found.push(await store.read(name));
+      }
+      console.log(JSON.stringify(found));`;
+    const run = async (ffi: boolean) => {
+      const args = [
+        "eval",
+        "--no-config",
+        "--allow-read",
+        ...(ffi ? ["--allow-ffi"] : []),
+        program,
+      ];
+      const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped" }).output();
+      assert.ok(out.success);
+      return JSON.parse(new TextDecoder().decode(out.stdout));
+    };
+    const [withLibc, withNode] = await Promise.all([run(true), run(false)]);
+    assert.deepEqual(withLibc, withNode);
+    assert.deepEqual(
+      withLibc.map((r: { kind?: string; size?: number; reason?: string }) => r.kind ?? r.size),
+      [3, "entry", "ignored", "ignored", "ignored", "absent"],
+    );
+    assert.equal(withLibc[1].mtimeSec, 1_700_000_000);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
