@@ -500,6 +500,49 @@ async function compiledStartup(world: World): Promise<void> {
   }
 }
 
+/**
+ * The same start-up rows with main.ts bundled into one file (`deno bundle`): how much of the
+ * start-up is loading the module graph (71 modules and the npm codec).
+ */
+async function bundledStartup(world: World, bare: Figures): Promise<void> {
+  const out = await Deno.makeTempDir({ prefix: "bench_bundle_" });
+  try {
+    const bundle = `${out}/testmxlookup.js`;
+    const build = await new Deno.Command(Deno.execPath(), {
+      args: ["bundle", "--quiet", "-o", bundle, MAIN],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!build.success) throw new Error(`deno bundle failed: ${text(build.stderr)}`);
+    const flags = (await lookupFlags()).map((word) =>
+      word.startsWith("--allow-read=") ? `${word},${bundle}` : word
+    );
+    await Deno.chmod(out, 0o755);
+    const median = await startupGroup(world, "main.ts bundled", [
+      Deno.execPath(),
+      "run",
+      "--no-config",
+      await emptyScript(),
+    ], [
+      Deno.execPath(),
+      "run",
+      // Outside the repository: deno.json's --unstable-net given on the command line.
+      "--no-config",
+      "--unstable-net",
+      ...flags,
+      bundle,
+    ]);
+    console.log(
+      `(bare deno run median ${median.median.toFixed(1)} ms here, ${
+        bare.median.toFixed(1)
+      } ms in the first group)`,
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+}
+
 // ---- batch -------------------------------------------------------------------------------
 
 /** `d000001.batch.test` …: one MX host each, with A and AAAA. */
@@ -766,6 +809,7 @@ try {
     console.log(`runner alone (World.run of /bin/true): ${ms(runner)}`);
     const bare = await startupGroup(world, "deno run", [Deno.execPath(), "run", empty], ours);
     if (groups.has("startup")) await compiledStartup(world);
+    if (groups.has("startup")) await bundledStartup(world, bare);
     if (groups.has("latency")) await latencyGroup(world, bare, ours);
   }
   if (groups.has("batch")) await batchGroup(ours);
