@@ -122,8 +122,17 @@ export async function lookupWith(
       shared.query(name, type, {
         ...query,
         // Reported when it ends, measured with the host's clock: it began `ms` before now.
-        onExchange: (t) =>
-          trace.push({ ...t, startMs: Math.max(0, performance.now() - t.ms - origin) }),
+        // Timed with performance.now() where the resolver says when it began (`Resolver`
+        // does), else from `ms` back from now; `ms` then on the same clock, to the microsecond.
+        onExchange: ({ startedAt, ...t }) => {
+          const now = performance.now();
+          const start = startedAt ?? now - t.ms;
+          trace.push({
+            ...t,
+            ...(startedAt === undefined ? {} : { ms: now - startedAt }),
+            startMs: Math.max(0, start - origin),
+          });
+        },
       }),
   };
   const local = options.local;
