@@ -23,6 +23,7 @@
  */
 export { UsageError } from "./lib/errors.ts";
 export { type CliAction, type CliArgs, parseArgs } from "./lib/cli/args.ts";
+export type { Shard } from "./lib/lookup/shard.ts";
 export { type CliHost, denoCliHost } from "./lib/cli/cli_host.ts";
 export { runCli, VERSION } from "./lib/cli/run.ts";
 export type {

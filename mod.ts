@@ -52,6 +52,7 @@ export type {
   DomainOutcome,
   DomainReport,
   HostReport,
+  TraceEntry,
 } from "./lib/lookup/domain_report.ts";
 export { lookupDomain } from "./lib/lookup/lookup_domain.ts";
 export { probeReport } from "./lib/lookup/probe_report.ts";
@@ -103,7 +104,7 @@ export type { StsErrorKind, StsErrorOptions } from "./lib/sts/errors.ts";
 export { fetchPolicy, parseCourierdTrustCerts } from "./lib/sts/fetch.ts";
 export type { FetchedPolicy, FetchPolicyOptions, PolicyConnect } from "./lib/sts/fetch.ts";
 export { lookupSts } from "./lib/sts/lookup.ts";
-export type { LookupStsOptions, StsResult } from "./lib/sts/lookup.ts";
+export type { LookupStsOptions, StsResult, StsStep } from "./lib/sts/lookup.ts";
 export type { TxtOutcome } from "./lib/sts/freshness.ts";
 export type { CacheEntry, CacheSize } from "./lib/sts/cache_file.ts";
 export { matchesMx } from "./lib/sts/match.ts";

@@ -44,6 +44,7 @@ const BATCH_SIZES = [10_000, 100_000] as const;
 
 const PROXY = fileURLToPath(new URL("../tests/world/latency_proxy.ts", import.meta.url));
 const NODE_ANCHOR = fileURLToPath(new URL("./bench_node_resolver.mjs", import.meta.url));
+const LIBRARY_BATCH = fileURLToPath(new URL("./bench_lookup_many.ts", import.meta.url));
 
 function boundedInt(name: string, fallback: number, min: number, max: number): number {
   const value = Number(Deno.env.get(name) ?? fallback);
@@ -71,21 +72,28 @@ const rss = (f: Figures) => `median ${mib(f.median)} (min ${mib(f.min)}, max ${m
 const verdict = (pass: boolean) => pass ? "PASS" : "FAIL";
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
-/** One timed run: wall time around `world.run`, peak RSS from `/usr/bin/time` when asked. */
+/**
+ * One timed run: wall time around `world.run`; peak RSS and CPU time (user + system) from
+ * `/usr/bin/time` when asked.
+ */
 interface Sample {
   ms: number;
   rssKib?: number;
+  cpuMs?: number;
   stdout: string;
 }
 
 const RSS_MARK = "bench-peak-rss-kib=";
+const CPU_MARK = "bench-cpu-s=";
 
 async function runOnce(
   world: World,
   argv: string[],
   options: { rss?: boolean; env?: Record<string, string> } = {},
 ): Promise<Sample> {
-  const full = options.rss ? ["/usr/bin/time", "-f", `${RSS_MARK}%M`, ...argv] : argv;
+  const full = options.rss
+    ? ["/usr/bin/time", "-f", `${RSS_MARK}%M ${CPU_MARK}%U+%S`, ...argv]
+    : argv;
   const started = performance.now();
   const result = await world.run(full, { timeoutMs: 120_000, env: options.env });
   const elapsed = performance.now() - started;
@@ -94,9 +102,11 @@ async function runOnce(
     throw new Error(`${argv.join(" ")} exited ${result.code}: ${stderr}`);
   }
   const mark = stderr.lastIndexOf(RSS_MARK);
+  const cpu = new RegExp(`${CPU_MARK}([0-9.]+)\\+([0-9.]+)`).exec(stderr);
   return {
     ms: elapsed,
     rssKib: mark < 0 ? undefined : Number.parseInt(stderr.slice(mark + RSS_MARK.length), 10),
+    cpuMs: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : undefined,
     stdout: text(result.stdout),
   };
 }
@@ -300,6 +310,40 @@ function signed(n: number): string {
 
 // ---- start-up ---------------------------------------------------------------------------
 
+let relays = 0;
+
+/**
+ * mta-sts.sts-bench.test is 127.0.0.11, the latency group's TLS relay: outside that group a
+ * relay without delay stands there, so that the policy really downloads (and then is cached).
+ */
+async function withPolicyRelay<T>(world: World, body: () => Promise<T>): Promise<T> {
+  const relay = await startProxy(world, `policy-relay-${++relays}`, 0, [
+    "--tcp",
+    `${LATENCY_TLS_ADDRESS}:443=${POLICY_ADDRESS}:443`,
+  ]);
+  try {
+    return await body();
+  } finally {
+    await stopProxy(relay);
+  }
+}
+
+/** Policy downloads nginx saw while `body` ran. */
+async function downloadsDuring(world: World, body: () => Promise<void>): Promise<number> {
+  const before = (await world.policyRequests()).length;
+  await body();
+  return (await world.policyRequests()).length - before;
+}
+
+/** Gives the cache directory and what is in it to root (no D25 switch) or to courier. */
+async function ownStsBy(world: World, owner: "root" | "courier"): Promise<void> {
+  const { uid, gid } = owner === "root" ? { uid: 0, gid: 0 } : world.courierIds;
+  await Deno.chown(world.stsDir, uid, gid);
+  for await (const entry of Deno.readDir(world.stsDir)) {
+    await Deno.chown(`${world.stsDir}/${entry.name}`, uid, gid);
+  }
+}
+
 async function startupGroup(
   world: World,
   label: string,
@@ -309,10 +353,23 @@ async function startupGroup(
   console.log(
     `\n## Local resolver, start-up (${label}): loopback without delay, Unbound answering from cache`,
   );
+  return await withPolicyRelay(world, () => startupRows(world, label, bareArgv, oursArgv));
+}
+
+async function startupRows(
+  world: World,
+  label: string,
+  bareArgv: string[],
+  oursArgv: string[],
+): Promise<Figures> {
   const courier = world.courierBin;
   await world.resetSts(null);
-  await runOnce(world, [...oursArgv, STS_DOMAIN]); // fills the policy cache and Unbound's
-  await runOnce(world, [...oursArgv, DNS_DOMAIN]);
+  // Fills the policy cache (one download) and Unbound's.
+  const filled = await downloadsDuring(world, async () => {
+    await runOnce(world, [...oursArgv, STS_DOMAIN]);
+    await runOnce(world, [...oursArgv, DNS_DOMAIN]);
+  });
+  const cachedFile = (await world.readSts()).has(STS_DOMAIN);
   const commands = [
     { argv: bareArgv },
     { argv: [...oursArgv, STS_DOMAIN] },
@@ -320,12 +377,28 @@ async function startupGroup(
   ];
   // Courier on the same cases, reading the cache entry this tool wrote (the same format).
   if (courier) commands.push({ argv: [courier, STS_DOMAIN] }, { argv: [courier, DNS_DOMAIN] });
-  const [bare, sts, dnsOnly, courierSts, courierDns] = await timeInterleaved(world, commands, {
+  let timed: Awaited<ReturnType<typeof timeInterleaved>> = [];
+  const cachedDownloads = await downloadsDuring(world, async () => {
+    timed = await timeInterleaved(world, commands, { rss: true });
+  });
+  const [bare, sts, dnsOnly, courierSts, courierDns] = timed;
+  console.log(
+    `policy cache: the first run downloaded ${filled} time(s) and saved it (${
+      cachedFile ? "entry present" : "NO ENTRY"
+    }); the ${commands.length * RUNS} runs after it downloaded ${cachedDownloads} time(s) ${
+      verdict(filled === 1 && cachedFile && cachedDownloads === 0)
+    }`,
+  );
+  // The same cached lookup with a root-owned cache directory: root stays root (no D25 switch).
+  await ownStsBy(world, "root");
+  const [rootOwned] = await timeInterleaved(world, [{ argv: [...oursArgv, STS_DOMAIN] }], {
     rss: true,
   });
+  await ownStsBy(world, "courier");
   console.log(`bare (empty script)              ${ms(bare.ms)}, peak RSS ${rss(bare.rssKib!)}`);
   const rows = [
     [`${STS_DOMAIN} (policy cached)`, sts, courierSts],
+    [`  same, root-owned cache`, rootOwned, undefined],
     [DNS_DOMAIN, dnsOnly, courierDns],
   ] as const;
   for (const [name, row, anchor] of rows) {
@@ -341,12 +414,21 @@ async function startupGroup(
       }`,
     );
   }
+  console.log(
+    `  root → courier switch (D25) vs root-owned cache: ${
+      signed(sts.ms.median - rootOwned.ms.median)
+    } ms, ${signed((sts.rssKib!.median - rootOwned.rssKib!.median) / 1024)} MiB`,
+  );
   if (courier) {
     // Empty cache: each run downloads the policy (Courier through wget).
-    const [oursEmpty, courierEmpty] = await timeInterleaved(world, [
-      { argv: [...oursArgv, STS_DOMAIN], before: () => world.resetSts(null) },
-      { argv: [courier, STS_DOMAIN], before: () => world.resetSts(null) },
-    ], { rss: true });
+    let empty: Awaited<ReturnType<typeof timeInterleaved>> = [];
+    const emptyDownloads = await downloadsDuring(world, async () => {
+      empty = await timeInterleaved(world, [
+        { argv: [...oursArgv, STS_DOMAIN], before: () => world.resetSts(null) },
+        { argv: [courier, STS_DOMAIN], before: () => world.resetSts(null) },
+      ], { rss: true });
+    });
+    const [oursEmpty, courierEmpty] = empty;
     console.log(
       `full lookup ${`${STS_DOMAIN} (empty cache)`.padEnd(26)} ${ms(oursEmpty.ms)}, ` +
         `peak RSS ${rss(oursEmpty.rssKib!)}`,
@@ -354,12 +436,40 @@ async function startupGroup(
     console.log(`  Courier 1.0.16: ${ms(courierEmpty.ms)}, peak RSS ${rss(courierEmpty.rssKib!)}`);
     console.log(
       `  this tool − Courier: ${signed(oursEmpty.ms.median - courierEmpty.ms.median)} ms ` +
-        `(goal ≤ 0) ${verdict(oursEmpty.ms.median <= courierEmpty.ms.median)}`,
+        `(goal ≤ 0) ${verdict(oursEmpty.ms.median <= courierEmpty.ms.median)}; ` +
+        `downloads ${emptyDownloads} in ${2 * RUNS} runs ${verdict(emptyDownloads === 2 * RUNS)}`,
     );
   } else {
     console.log(`Courier's binary unavailable: ${world.courierUnavailableReason}; no anchors`);
   }
+  if (label === "deno run") await timelines(world, oursArgv);
   return bare.ms;
+}
+
+/** The `--json` trace of one run of each case: where the time of a lookup goes (D37). */
+async function timelines(world: World, oursArgv: string[]): Promise<void> {
+  console.log("timelines (--json trace: start ms from the process start, + duration):");
+  const cases: Array<[string, string, boolean]> = [
+    ["MX only", DNS_DOMAIN, false],
+    ["policy cached", STS_DOMAIN, false],
+    ["empty cache", STS_DOMAIN, true],
+  ];
+  await world.resetSts(null);
+  await runOnce(world, [...oursArgv, STS_DOMAIN]);
+  for (const [name, domain, reset] of cases) {
+    if (reset) await world.resetSts(null);
+    const { stdout } = await runOnce(world, [...oursArgv, "--json", domain]);
+    const report = JSON.parse(stdout);
+    console.log(`  ${name} (${domain}), whole run ${report.durationMs.toFixed(1)} ms:`);
+    const trace = [...report.trace].sort((a, b) => a.startMs - b.startMs);
+    for (const t of trace) {
+      console.log(
+        `    ${t.startMs.toFixed(1).padStart(6)} +${t.ms.toFixed(1).padStart(5)}  ${
+          t.transport.padEnd(5)
+        } ${t.type.padEnd(7)} ${t.name}${t.error ? ` (${t.error})` : ""}`,
+      );
+    }
+  }
 }
 
 async function compiledStartup(world: World): Promise<void> {
@@ -390,6 +500,49 @@ async function compiledStartup(world: World): Promise<void> {
   }
 }
 
+/**
+ * The same start-up rows with main.ts bundled into one file (`deno bundle`): how much of the
+ * start-up is loading the module graph (71 modules and the npm codec).
+ */
+async function bundledStartup(world: World, bare: Figures): Promise<void> {
+  const out = await Deno.makeTempDir({ prefix: "bench_bundle_" });
+  try {
+    const bundle = `${out}/testmxlookup.js`;
+    const build = await new Deno.Command(Deno.execPath(), {
+      args: ["bundle", "--quiet", "-o", bundle, MAIN],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!build.success) throw new Error(`deno bundle failed: ${text(build.stderr)}`);
+    const flags = (await lookupFlags()).map((word) =>
+      word.startsWith("--allow-read=") ? `${word},${bundle}` : word
+    );
+    await Deno.chmod(out, 0o755);
+    const median = await startupGroup(world, "main.ts bundled", [
+      Deno.execPath(),
+      "run",
+      "--no-config",
+      await emptyScript(),
+    ], [
+      Deno.execPath(),
+      "run",
+      // Outside the repository: deno.json's --unstable-net given on the command line.
+      "--no-config",
+      "--unstable-net",
+      ...flags,
+      bundle,
+    ]);
+    console.log(
+      `(bare deno run median ${median.median.toFixed(1)} ms here, ${
+        bare.median.toFixed(1)
+      } ms in the first group)`,
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+}
+
 // ---- batch -------------------------------------------------------------------------------
 
 /** `d000001.batch.test` …: one MX host each, with A and AAAA. */
@@ -415,8 +568,35 @@ function batchZone(count: number): { zone: string; domains: string[] } {
 }
 
 interface BatchFigures {
+  /** The process's wall time. */
   ms: number;
+  /** Its user + system CPU time. */
+  cpuMs: number;
   rssKib: number;
+  /** Unbound's CPU time meanwhile. */
+  unboundCpuMs: number;
+}
+
+/** Unbound's CPU time so far (user + system), from /proc: the world's only unbound. */
+async function unboundCpuMs(world: World): Promise<number> {
+  const pids = await new Deno.Command("ip", { args: ["netns", "pids", world.ns] }).output();
+  const ticks = 100; // sysconf(_SC_CLK_TCK) on Linux
+  for (const pid of text(pids.stdout).split("\n").filter((p) => p !== "")) {
+    const comm = await Deno.readTextFile(`/proc/${pid}/comm`).catch(() => "");
+    if (comm.trim() !== "unbound") continue;
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the command.
+    return (Number(fields[11]) + Number(fields[12])) * 1000 / ticks;
+  }
+  return NaN;
+}
+
+async function timedBatch(world: World, argv: string[]): Promise<BatchFigures & Sample> {
+  const before = await unboundCpuMs(world);
+  const sample = await runOnce(world, argv, { rss: true });
+  const unbound = (await unboundCpuMs(world)) - before;
+  return { ...sample, cpuMs: sample.cpuMs!, rssKib: sample.rssKib!, unboundCpuMs: unbound };
 }
 
 /**
@@ -428,18 +608,49 @@ function ourBatchArgv(ours: string[], file: string, concurrency: number): string
   return [...argv, "--batch", file, "--concurrency", String(concurrency)];
 }
 
+/** The first `count` domains of the list in a file of their own. */
+async function listOf(listFile: string, count: number): Promise<string> {
+  const file = `${listFile}.${count}`;
+  const lines = (await Deno.readTextFile(listFile)).split("\n").slice(0, count);
+  await Deno.writeTextFile(file, lines.join("\n") + "\n");
+  return file;
+}
+
 async function runOurBatch(
   world: World,
   ours: string[],
   listFile: string,
   count: number,
 ): Promise<BatchFigures> {
-  // The first `count` domains, as the anchor's --limit takes them.
-  const file = `${listFile}.${count}`;
-  const lines = (await Deno.readTextFile(listFile)).split("\n").slice(0, count);
-  await Deno.writeTextFile(file, lines.join("\n") + "\n");
-  const sample = await runOnce(world, ourBatchArgv(ours, file, CONCURRENCY), { rss: true });
-  return { ms: sample.ms, rssKib: sample.rssKib! };
+  const file = await listOf(listFile, count);
+  return await timedBatch(world, ourBatchArgv(ours, file, CONCURRENCY));
+}
+
+async function runLibraryBatch(
+  world: World,
+  ours: string[],
+  listFile: string,
+  count: number,
+): Promise<BatchFigures & { innerMs: number }> {
+  const file = await listOf(listFile, count);
+  const flags = ours.slice(2, -1).map((word) =>
+    word.startsWith("--allow-read=") ? `${word},${file}` : word
+  );
+  const sample = await timedBatch(world, [
+    ours[0],
+    "run",
+    ...flags,
+    LIBRARY_BATCH,
+    "--server",
+    "127.0.0.1",
+    "--concurrency",
+    String(CONCURRENCY),
+    "--domains",
+    file,
+  ]);
+  const report = JSON.parse(sample.stdout);
+  if (report.ok !== count) throw new Error(`lookupMany failed: ${sample.stdout}`);
+  return { ...sample, innerMs: report.ms };
 }
 
 async function runNodeBatch(
@@ -447,8 +658,8 @@ async function runNodeBatch(
   node: string,
   listFile: string,
   count: number,
-): Promise<BatchFigures & { ok: number; queries: number }> {
-  const sample = await runOnce(world, [
+): Promise<BatchFigures & { innerMs: number; queries: number }> {
+  const sample = await timedBatch(world, [
     node,
     NODE_ANCHOR,
     "--server",
@@ -461,10 +672,10 @@ async function runNodeBatch(
     String(count),
     "--time-limit-s",
     "300",
-  ], { rss: true });
+  ]);
   const report = JSON.parse(sample.stdout);
   if (report.ok !== count) throw new Error(`Node's resolver failed: ${sample.stdout}`);
-  return { ms: report.ms, rssKib: sample.rssKib!, ok: report.ok, queries: report.queries };
+  return { ...sample, innerMs: report.ms, queries: report.queries };
 }
 
 async function batchGroup(ours: string[]): Promise<void> {
@@ -496,34 +707,66 @@ async function batchGroup(ours: string[]): Promise<void> {
   await runNodeBatch(world, node, listFile, count);
   const nodeRuns = [];
   const ourRuns = [];
+  const libraryRuns = [];
   for (let i = 0; i < BATCH_RUNS; i++) {
     nodeRuns.push(await runNodeBatch(world, node, listFile, count));
     ourRuns.push(await runOurBatch(world, ours, listFile, count));
+    libraryRuns.push(await runLibraryBatch(world, ours, listFile, count));
   }
-  const nodeRate = figures(nodeRuns.map((r) => count / (r.ms / 1000)));
   const rate = (f: Figures) =>
     `median ${f.median.toFixed(0)} domains/s (min ${f.min.toFixed(0)}, max ${f.max.toFixed(0)})`;
+  const perDomain = (runs: BatchFigures[], key: "cpuMs" | "unboundCpuMs") =>
+    figures(runs.map((r) => r[key] * 1000 / count));
+  const us = (f: Figures) =>
+    `median ${f.median.toFixed(1)} µs (min ${f.min.toFixed(1)}, max ${f.max.toFixed(1)})`;
+  // Whole processes against whole processes: start-up and reading the list count for all.
+  const nodeRate = figures(nodeRuns.map((r) => count / (r.ms / 1000)));
+  const nodeInner = figures(nodeRuns.map((r) => count / (r.innerMs / 1000)));
   console.log(
-    `Node ${nodeVersion} dns.promises.Resolver, ${count} domains ` +
-      `(${nodeRuns[0].queries} queries): ${rate(nodeRate)}, peak RSS ${
+    `Node ${nodeVersion} dns.promises.Resolver, ${count} domains (${nodeRuns[0].queries} ` +
+      `queries): process ${rate(nodeRate)}; its own timer ${rate(nodeInner)}; peak RSS ${
         rss(figures(nodeRuns.map((r) => r.rssKib)))
       }`,
   );
-  const ourRate = figures(ourRuns.map((r) => count / (r.ms / 1000)));
-  const ratio = ourRate.median / nodeRate.median;
-  console.log(`this tool --batch, ${count} domains: ${rate(ourRate)}`);
   console.log(
-    `  throughput this tool / Node ${ratio.toFixed(2)}× (goal ≥ ${GOALS.batchThroughput}×) ${
-      verdict(ratio >= GOALS.batchThroughput)
+    `  CPU per domain: Node ${us(perDomain(nodeRuns, "cpuMs"))}, Unbound meanwhile ${
+      us(perDomain(nodeRuns, "unboundCpuMs"))
     }`,
   );
+  const rows = [
+    ["this tool --batch", ourRuns],
+    ["lookupMany (library)", libraryRuns],
+  ] as const;
+  for (const [label, runs] of rows) {
+    const ourRate = figures(runs.map((r) => count / (r.ms / 1000)));
+    const ratio = ourRate.median / nodeRate.median;
+    console.log(`${label}, ${count} domains: process ${rate(ourRate)}`);
+    console.log(
+      `  CPU per domain: ${us(perDomain(runs, "cpuMs"))}, Unbound meanwhile ${
+        us(perDomain(runs, "unboundCpuMs"))
+      }; peak RSS ${rss(figures(runs.map((r) => r.rssKib)))}`,
+    );
+    console.log(
+      `  throughput / Node ${ratio.toFixed(2)}× (goal ≥ ${GOALS.batchThroughput}×) ${
+        verdict(ratio >= GOALS.batchThroughput)
+      }`,
+    );
+  }
   const small = figures(ourRuns.map((r) => r.rssKib));
   const big = await runOurBatch(world, ours, listFile, BATCH_SIZES[1]);
   const growth = big.rssKib / small.median;
   console.log(
-    `  peak RSS ${count} → ${BATCH_SIZES[1]} domains: ${mib(small.median)} → ${mib(big.rssKib)} (×${
-      growth.toFixed(2)
-    }; flat = ≤ ×1.10) ${verdict(growth <= 1.1)}`,
+    `  --batch peak RSS ${count} → ${BATCH_SIZES[1]} domains: ${mib(small.median)} → ${
+      mib(big.rssKib)
+    } (×${growth.toFixed(2)}; flat = ≤ ×1.10) ${verdict(growth <= 1.1)}`,
+  );
+  const smallLibrary = figures(libraryRuns.map((r) => r.rssKib));
+  const bigLibrary = await runLibraryBatch(world, ours, listFile, BATCH_SIZES[1]);
+  const growthLibrary = bigLibrary.rssKib / smallLibrary.median;
+  console.log(
+    `  lookupMany peak RSS ${count} → ${BATCH_SIZES[1]} domains: ${mib(smallLibrary.median)} → ${
+      mib(bigLibrary.rssKib)
+    } (×${growthLibrary.toFixed(2)}; flat = ≤ ×1.10) ${verdict(growthLibrary <= 1.1)}`,
   );
 }
 
@@ -566,6 +809,7 @@ try {
     console.log(`runner alone (World.run of /bin/true): ${ms(runner)}`);
     const bare = await startupGroup(world, "deno run", [Deno.execPath(), "run", empty], ours);
     if (groups.has("startup")) await compiledStartup(world);
+    if (groups.has("startup")) await bundledStartup(world, bare);
     if (groups.has("latency")) await latencyGroup(world, bare, ours);
   }
   if (groups.has("batch")) await batchGroup(ours);

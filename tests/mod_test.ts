@@ -515,6 +515,7 @@ Deno.test("lookupDomain() computes each host's STS match and [ LOCAL ] once; ren
       transport: "udp",
       edns: false,
       rcode: "NOERROR",
+      startMs: 0.25,
       ms: 1.5,
     }],
     durationMs: 12.25,
@@ -745,7 +746,13 @@ Deno.test({
         ["mx2.backup.sts-enforce.test", true],
       ]);
       assert.ok(report.trace.length > 0);
-      assert.ok(report.trace.every((t) => t.server === "127.0.0.1"));
+      const dns = report.trace.filter((t) => t.transport === "udp" || t.transport === "tcp");
+      assert.ok(dns.length > 0 && dns.every((t) => t.server === "127.0.0.1"));
+      // The download shows too: the connection, then the request.
+      assert.deepEqual(
+        report.trace.filter((t) => t.transport === "https").map((t) => [t.type, t.name]),
+        [["CONNECT", "mta-sts.sts-enforce.test"], ["GET", "mta-sts.sts-enforce.test"]],
+      );
 
       assert.equal(out.fetched.url, "https://mta-sts.sts-enforce.test/.well-known/mta-sts.txt");
       assert.equal(out.fetched.text, out.first.policy.text);

@@ -16,6 +16,8 @@
 // | 70   | `EXIT_SOFTWARE`    | internal bug: an exception no layer expected (never a crash) |
 // | 74   | `EXIT_IOERR`       | stdout or stderr cannot be written (closed pipe, full disk); |
 // |      |                    | `--batch`: reading the input failed midway                   |
+// | 65   | `EXIT_DATAERR`     | `--resume FILE`: FILE is not this tool's `--batch` output     |
+// | 73   | `EXIT_CANTCREAT`   | `--resume FILE`: FILE cannot be opened or created (D19)      |
 // | 77   | `EXIT_NOPERM`      | Deno refused a permission the run needs                      |
 // |      |                    | (`Deno.errors.NotCapable` / `PermissionDenied` from the      |
 // |      |                    | runtime, not from the file system)                           |
@@ -28,6 +30,7 @@ import { isAddress } from "../address.ts";
 import { DNSSEC_UDP_SIZE } from "../resolver/options.ts";
 import { DEFAULT_BATCH_CONCURRENCY, DEFAULT_DOMAIN_DEADLINE_MS } from "../lookup/lookup_many.ts";
 import { UsageError } from "../errors.ts";
+import { parseShard, type Shard } from "../lookup/shard.ts";
 import { invalidAddressLine, REASON_PREFIX } from "../report/text.ts";
 
 /** Success, `--help`, `--version`. */
@@ -39,6 +42,10 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** `--batch FILE`: the input cannot be opened (sysexits EX_NOINPUT). */
 export const EXIT_NOINPUT = 66;
+/** `--resume FILE`: FILE holds lines that are not this tool's output (sysexits EX_DATAERR). */
+export const EXIT_DATAERR = 65;
+/** `--resume FILE`: FILE cannot be opened or created (sysexits EX_CANTCREAT). */
+export const EXIT_CANTCREAT = 73;
 /** An internal error: a bug (sysexits EX_SOFTWARE). */
 export const EXIT_SOFTWARE = 70;
 /** Output could not be written (sysexits EX_IOERR). */
@@ -118,6 +125,10 @@ export interface CliArgs {
   deadlineMs: number;
   /** `--batch FILE`: domains, one per line; `-` is stdin. Only with the lookup action. */
   batchFile?: string;
+  /** `--shard K/N`: with `--batch`, only the lines of shard K of N. */
+  shard?: Shard;
+  /** `--resume FILE`: with `--batch`, the output file, appended to; its lines are skipped. */
+  resumeFile?: string;
   /** `--concurrency N`: lookups in flight with `--batch` (1..256, default 32). */
   concurrency: number;
   /** `--sts-dir DIR`: the STS cache directory; undefined means the default. */
@@ -153,7 +164,9 @@ type ValueOption =
   | "--ca-file"
   | "--port"
   | "--helo"
-  | "--probe-timeout";
+  | "--probe-timeout"
+  | "--shard"
+  | "--resume";
 
 const VALUE_OPTIONS: readonly string[] = [
   "--udpsize",
@@ -167,6 +180,8 @@ const VALUE_OPTIONS: readonly string[] = [
   "--port",
   "--helo",
   "--probe-timeout",
+  "--shard",
+  "--resume",
 ] satisfies ValueOption[];
 
 function usage(text: string): UsageError {
@@ -311,6 +326,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     if (action !== "lookup") throw usage("Option --batch works only for MX lookups");
     if (domain !== undefined) throw usage("Option --batch takes no domain argument");
     if (!deadlineGiven) result.deadlineMs = DEFAULT_BATCH_DEADLINE_MS;
+  } else if (result.shard !== undefined || result.resumeFile !== undefined) {
+    throw usage(`Option ${result.shard ? "--shard" : "--resume"} works only with --batch`);
   } else if (domainless ? domain !== undefined : domain === undefined) {
     throw new UsageError("", EXIT_FAILURE, true);
   }
@@ -388,9 +405,17 @@ function setValue(result: CliArgs, option: ValueOption, value: string): void {
       result.concurrency = n;
       return;
     }
+    case "--shard":
+      try {
+        result.shard = parseShard(value);
+      } catch {
+        throw badValue(option, value, "K/N with 0 <= K < N <= 1000000");
+      }
+      return;
   }
   if (value === "") throw badValue(option, value, "a path");
   if (option === "--batch") result.batchFile = value;
+  else if (option === "--resume") result.resumeFile = value;
   else if (option === "--sts-dir") result.stsDir = value;
   else if (option === "--resolv-conf") result.resolvConf = value;
   else if (option === "--config-dir") result.configDir = value;

@@ -1,14 +1,27 @@
 // `--batch FILE`: one JSON line per domain, in input order, each as soon as its predecessors
 // are out; a progress line on a terminal's stderr; SIGINT stops reading, aborts the lookups in
-// flight and keeps the lines already printed (exit 130).
+// flight and keeps the lines already printed (exit 130). As a worker of a larger job:
+// `--shard K/N` keeps its part of the lines, `--resume FILE` writes to FILE and skips the lines
+// reported there already.
 import { ConfigError, isPermissionRefusal, osErrorText } from "../errors.ts";
 import { lookupMany } from "../lookup/lookup_many.ts";
 import { type DomainLine, readDomainLines } from "../lookup/read_domain_lines.ts";
+import { ResumeFileError } from "../lookup/resume.ts";
+import { inShard } from "../lookup/shard.ts";
 import { exitCodeOf, renderJson } from "../report/json.ts";
 import { REASON_PREFIX, reasonLine } from "../report/text.ts";
-import { EXIT_INTERRUPTED, EXIT_IOERR, EXIT_NOINPUT, EXIT_OK, EXIT_SOFTWARE } from "./args.ts";
+import {
+  EXIT_CANTCREAT,
+  EXIT_DATAERR,
+  EXIT_INTERRUPTED,
+  EXIT_IOERR,
+  EXIT_NOINPUT,
+  EXIT_OK,
+  EXIT_SOFTWARE,
+} from "./args.ts";
 import type { CliHost } from "./cli_host.ts";
 import { CoalescingWriter } from "./_coalescing_writer.ts";
+import { openResumeFile, type ResumeFile, ResumeOpenError } from "./_resume_file.ts";
 import { domainOptions, type Session } from "./session.ts";
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -62,6 +75,24 @@ export async function batchCommand(session: Session, path: string): Promise<numb
     await host.stderr(reasonLine(`Cannot read batch input ${path}: ${osErrorText(error)}`));
     return EXIT_NOINPUT;
   }
+  let resume: ResumeFile | undefined;
+  if (args.resumeFile !== undefined) {
+    try {
+      resume = await openResumeFile(args.resumeFile);
+    } catch (error) {
+      await input.cancel().catch(() => {});
+      if (error instanceof ResumeFileError) {
+        await host.stderr(reasonLine(
+          `Not resuming from ${args.resumeFile}: ${error.message}, so it is not this tool's --batch output`,
+        ));
+        return EXIT_DATAERR;
+      }
+      if (!(error instanceof ResumeOpenError)) throw error;
+      await host.stderr(reasonLine(`Cannot open ${args.resumeFile}: ${error.message}`));
+      return EXIT_CANTCREAT;
+    }
+  }
+  const { shard } = args;
   const interrupt = new AbortController();
   const stopListening = host.onInterrupt?.(() => interrupt.abort());
   const progress = host.isStderrTerminal() ? new Progress(host) : undefined;
@@ -70,6 +101,8 @@ export async function batchCommand(session: Session, path: string): Promise<numb
   async function* lines(): AsyncGenerator<DomainLine> {
     try {
       for await (const entry of readDomainLines(input, { signal: interrupt.signal })) {
+        if (shard && !inShard(entry.domain, shard)) continue;
+        if (resume?.done.has(entry.line)) continue;
         read++;
         yield entry;
       }
@@ -82,7 +115,7 @@ export async function batchCommand(session: Session, path: string): Promise<numb
   let failed = 0;
   let exitCode = EXIT_OK;
   // Lines finished while one is being written go out with the next write.
-  const out = new CoalescingWriter(host.stdoutStream ?? host.stdout);
+  const out = new CoalescingWriter(resume?.write ?? host.stdoutStream ?? host.stdout);
   try {
     const results = lookupMany(lines(), {
       ...options,
@@ -114,6 +147,7 @@ export async function batchCommand(session: Session, path: string): Promise<numb
   } finally {
     stopListening?.();
     session.resolver.close();
+    await resume?.close().catch(() => {});
     await progress?.end();
   }
   if (!interrupt.signal.aborted) return exitCode;

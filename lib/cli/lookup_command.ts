@@ -14,6 +14,8 @@ export async function lookupCommand(session: Session, domain: string): Promise<n
   const report = await lookupDomain(domain, {
     ...options,
     deadlineMs: Math.max(1, args.deadlineMs - elapsedMs),
+    // D37: the trace counts from the start of the process, so that start-up shows in it.
+    traceOrigin: 0,
   });
   if (report.outcome === "deadline") {
     // D4: the run has a deadline; reaching it is a soft failure, as a timeout is for Courier.
@@ -27,8 +29,8 @@ export async function lookupCommand(session: Session, domain: string): Promise<n
     await explain(session, [...report.warnings, ...report.reason ? [report.reason] : []]);
   }
   if (args.json) {
-    // The run's wall time, not only the lookup's.
-    const durationMs = performance.now() - session.startedMs;
+    // The run's wall time from the start of the process, as the trace counts (D37).
+    const durationMs = performance.now();
     await host.stdout(`${JSON.stringify(renderJson({ ...report, durationMs }))}\n`);
     return exitCodeOf(report);
   }

@@ -12,6 +12,20 @@ import { matchesMx } from "../sts/match.ts";
 import type { StsMode } from "../sts/policy.ts";
 
 /**
+ * One step of a lookup, for `--json`'s trace: a DNS round trip (`udp`, `tcp`), the policy
+ * download (`https`: `CONNECT` for TCP and TLS, `GET` for the request and answer) or the read
+ * of the cached policy (`file`).
+ */
+export interface TraceEntry extends Omit<ExchangeTrace, "transport" | "error"> {
+  /** How: a DNS transport, the download, or the cache. */
+  transport: ExchangeTrace["transport"] | "https" | "file";
+  /** Why the step failed: a DNS error kind, or an STS one for a download. */
+  error?: string;
+  /** When the step began, in milliseconds from the start of the run (of the domain, in a batch). */
+  startMs: number;
+}
+
+/**
  * How a domain's lookup ended: the MX outcome, `deadline` when its deadline came first, or
  * `aborted` when the caller's signal stopped it (`lookupMany`).
  */
@@ -78,8 +92,11 @@ export interface DomainReport {
   sts: StsResult;
   /** Questionable records and partial failures of the MX lookup, one sentence each. */
   warnings: string[];
-  /** The DNS round trips of this lookup (when the resolver reports them, as `Resolver` does). */
-  trace: ExchangeTrace[];
+  /**
+   * The DNS round trips of this lookup (when the resolver reports them, as `Resolver` does),
+   * the policy download and the cache read, in the order they ended.
+   */
+  trace: TraceEntry[];
   /** Wall time in milliseconds. */
   durationMs: number;
   /** With `--probe`: the domain's TLS-RPT record (`_smtp._tls.<domain>`), judged. */
@@ -108,8 +125,8 @@ export interface DomainFacts {
   isLocal?: (host: string) => boolean;
   /** Why `mx` is missing. */
   error?: unknown;
-  /** The round trips. */
-  trace: ExchangeTrace[];
+  /** The round trips, download and cache read. */
+  trace: TraceEntry[];
   /** Wall time in milliseconds. */
   durationMs: number;
 }

@@ -4,10 +4,10 @@
 import { TimeLimit } from "../deadlines.ts";
 import { isLocal, type LocalConfig } from "./local.ts";
 import { lookupMx } from "../mx/lookup.ts";
-import { type ExchangeTrace, type Querier, Resolver } from "../resolver/resolver.ts";
-import { lookupSts, type LookupStsOptions } from "../sts/lookup.ts";
+import { type Querier, Resolver } from "../resolver/resolver.ts";
+import { lookupSts, type LookupStsOptions, type StsStep } from "../sts/lookup.ts";
 import type { StsStore } from "../sts/store.ts";
-import { type DomainReport, NO_STS, toDomainReport } from "./domain_report.ts";
+import { type DomainReport, NO_STS, toDomainReport, type TraceEntry } from "./domain_report.ts";
 import type { ProbeReportOptions } from "./probe_report.ts";
 
 /** Options of {@linkcode lookupDomain}. */
@@ -28,6 +28,11 @@ export interface LookupDomainOptions extends Pick<LookupStsOptions, "caCerts" | 
   defaultDomain?: string;
   /** List IPv6 addresses first (Courier's `ESMTP_PREFER_IPV6_MX`). @default {false} */
   preferIpv6?: boolean;
+  /**
+   * Where the trace's `startMs` count from, as a `performance.now()` value: 0 is the start of
+   * the process (the CLI's single lookup). @default {the start of this lookup}
+   */
+  traceOrigin?: number;
   /** This lookup's deadline in milliseconds; undefined means none of its own. */
   deadlineMs?: number;
   /**
@@ -89,7 +94,8 @@ export async function lookupDomain(
   options: LookupDomainOptions = {},
 ): Promise<DomainReport> {
   const started = performance.now();
-  const trace: ExchangeTrace[] = [];
+  const trace: TraceEntry[] = [];
+  const origin = options.traceOrigin ?? started;
   using owned = options.resolver ? undefined : new Resolver();
   const shared = options.resolver ?? owned!;
   // A cancellable timer: AbortSignal.timeout would live on for its full time after the
@@ -107,7 +113,17 @@ export async function lookupDomain(
     query: async (name, type, query) => {
       const result = await shared.query(name, type, {
         ...query,
-        onExchange: (t) => trace.push(t),
+        // Timed with performance.now() where the resolver says when it began (`Resolver`
+        // does), else from `ms` back from now; `ms` then on the same clock, to the microsecond.
+        onExchange: ({ startedAt, ...t }) => {
+          const now = performance.now();
+          const start = startedAt ?? now - t.ms;
+          trace.push({
+            ...t,
+            ...(startedAt === undefined ? {} : { ms: now - startedAt }),
+            startMs: Math.max(0, start - origin),
+          });
+        },
       });
       if (options.probe && type === "MX" && result.ad) {
         for (const { data } of result.records) {
@@ -134,6 +150,7 @@ export async function lookupDomain(
         caCerts: options.caCerts,
         now: options.now,
         prefetch: options.prefetch,
+        onStep: (step) => trace.push(stepEntry(step, origin)),
         signal,
       }),
     ]);
@@ -158,4 +175,22 @@ export async function lookupDomain(
       durationMs: performance.now() - started,
     });
   }
+}
+
+const STEP_TYPES = { "cache-read": "POLICY", connect: "CONNECT", request: "GET" } as const;
+
+/** A non-DNS step of the STS lookup as a trace entry. */
+function stepEntry(step: StsStep, origin: number): TraceEntry {
+  const file = step.step === "cache-read";
+  return {
+    server: file ? "cache" : step.name,
+    name: step.name,
+    type: STEP_TYPES[step.step],
+    transport: file ? "file" : "https",
+    edns: false,
+    ...(step.error ? { error: step.error } : {}),
+    ...(step.found ? { rcode: step.found.toUpperCase() } : {}),
+    ms: step.ms,
+    startMs: Math.max(0, step.startedAt - origin),
+  };
 }

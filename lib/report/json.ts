@@ -74,22 +74,27 @@ export interface JsonSts {
   cache: "written" | "removed" | "unchanged";
 }
 
-/** One DNS round trip. */
+/**
+ * One step of the lookup: a DNS round trip, a step of the policy download (`https`) or the
+ * read of the cached policy (`file`).
+ */
 export interface JsonTrace {
-  /** Server as `address` or `[v6]:port`. */
+  /** Server as `address` or `[v6]:port`; the policy host for `https`; `cache` for `file`. */
   server: string;
-  /** The name asked for. */
+  /** The name asked for (the policy host; the cache entry's name). */
   name: string;
-  /** The type asked for. */
+  /** The type asked for; `CONNECT` (TCP and TLS) and `GET` for `https`, `POLICY` for `file`. */
+  transport: "udp" | "tcp" | "https" | "file";
+  /** The DNS type asked for, or what the step is (see transport). */
   type: string;
-  /** udp or tcp. */
-  transport: "udp" | "tcp";
-  /** Whether the query carried EDNS. */
+  /** Whether the query carried EDNS (false but for DNS). */
   edns: boolean;
-  /** The RCODE of the reply; null without one. */
+  /** The RCODE of the reply; for `file` `ENTRY`, `NONE` or `IGNORED`; null otherwise. */
   rcode: string | null;
-  /** The failure kind; null when a reply came. */
+  /** The failure kind (DNS, or STS for `https`); null when it did not fail. */
   error: string | null;
+  /** When the step began: milliseconds from the start of the process (of the domain's lookup with `--batch`). */
+  startMs: number;
   /** Milliseconds taken. */
   ms: number;
 }
@@ -259,6 +264,7 @@ export function renderJson(report: DomainReport, options: RenderJsonOptions = {}
       edns: t.edns,
       rcode: t.rcode ?? null,
       error: t.error ?? null,
+      startMs: Math.round(t.startMs * 1000) / 1000,
       ms: Math.round(t.ms * 1000) / 1000,
     })),
     durationMs: Math.round(report.durationMs * 1000) / 1000,

@@ -33,6 +33,8 @@ export const HELP: string = USAGE +
   "   --deadline s         give up after s seconds (default 60; per domain with --batch, 15)\n" +
   "   --batch file         look up one domain per line of file (- = stdin), print JSON lines\n" +
   "   --concurrency n      lookups at a time with --batch (1-256, default 32)\n" +
+  "   --shard k/n          with --batch, only the lines of shard k (from 0) of n\n" +
+  "   --resume file        with --batch, append to file, skipping the lines it reports\n" +
   "   --resolv-conf path   read name servers from path (default /etc/resolv.conf)\n" +
   "   --config-dir dir     Courier's configuration (default /etc/courier)\n" +
   "   --sts-dir dir        STS policy cache (default /var/lib/courier/sts)\n" +

@@ -23,6 +23,8 @@ export interface ExchangeTrace {
   error?: DnsErrorKind;
   /** Milliseconds from sending to the outcome. */
   ms: number;
+  /** When the exchange began, as `performance.now()` (for a trace's timeline). */
+  startedAt?: number;
 }
 
 /** Options of {@linkcode Resolver.query}. */

@@ -306,7 +306,9 @@ export class Resolver implements Querier, Disposable {
     run: () => Promise<Message>,
   ): Promise<Message> {
     const started = this.#host.now();
+    const startedAt = performance.now();
     const report = (entry: ExchangeTrace) => {
+      entry.startedAt = startedAt;
       this.#onExchange?.(entry);
       query.onExchange?.(entry);
     };

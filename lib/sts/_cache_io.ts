@@ -1,7 +1,6 @@
 // File operations of the STS cache (store.ts, expire.ts) in a directory another account may
 // write: opens that never follow a link, block on a FIFO or adopt a terminal, capped reads,
 // owner and mode handed on through open files, and the reasons for stderr.
-import type { Stats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { osErrorText, rethrowPermissionRefusal } from "../errors.ts";
 import { quote } from "./_text.ts";
@@ -9,6 +8,7 @@ import { decodeEntry } from "./cache_file.ts";
 import { StsError } from "./errors.ts";
 import type { EntryRead } from "./store.ts";
 import { MAX_POLICY_BYTES } from "./policy.ts";
+import { type OpenStats, openWithLibc, type ReadHandle } from "./_libc_read.ts";
 
 /** The largest cache file read: the largest policy plus room for the header. */
 export const MAX_ENTRY_BYTES: number = MAX_POLICY_BYTES + 1024;
@@ -39,6 +39,14 @@ export async function openFile(path: string, purpose: OpenFor, mode?: number): P
     ? c.O_RDONLY | c.O_DIRECTORY | c.O_NONBLOCK | c.O_NOCTTY
     : c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW;
   return await open(path, flags, mode);
+}
+
+/**
+ * Opens `path` for reading with the flags above: through the C library when FFI is granted,
+ * else through node:fs (see _libc_read.ts).
+ */
+export async function openForRead(path: string): Promise<ReadHandle> {
+  return openWithLibc(path) ?? await openFile(path, "read");
 }
 
 /**
@@ -96,9 +104,9 @@ export async function readOnce(path: string): Promise<EntryRead | "replaced"> {
   if (info.size > MAX_ENTRY_BYTES) {
     return ignored(`is ${info.size} bytes, over the limit of ${MAX_ENTRY_BYTES}`);
   }
-  let handle: FileHandle;
+  let handle: ReadHandle;
   try {
-    handle = await openFile(path, "read");
+    handle = await openForRead(path);
   } catch (error) {
     rethrowPermissionRefusal(error);
     // Gone, or a link put there since lstat: the next look says which.
@@ -124,18 +132,18 @@ export async function readOnce(path: string): Promise<EntryRead | "replaced"> {
   }
 }
 
-function sameFile(opened: Stats, seen: Deno.FileInfo): boolean {
+function sameFile(opened: OpenStats, seen: Deno.FileInfo): boolean {
   return opened.ino === seen.ino && opened.dev === seen.dev;
 }
 
 /** The file's bytes, or undefined when it holds more than `cap`. */
-async function readCapped(handle: FileHandle, cap: number): Promise<Uint8Array | undefined> {
+async function readCapped(handle: ReadHandle, cap: number): Promise<Uint8Array | undefined> {
   const bytes = await readPrefix(handle, cap + 1);
   return bytes.length > cap ? undefined : bytes;
 }
 
 /** The file's first `max` bytes, or all of a shorter one. */
-export async function readPrefix(handle: FileHandle, max: number): Promise<Uint8Array> {
+export async function readPrefix(handle: ReadHandle, max: number): Promise<Uint8Array> {
   const buffer = new Uint8Array(max);
   let length = 0;
   // Each turn reads at least one byte or ends, so at most `max` turns.

@@ -1,9 +1,16 @@
 // Reading `.cache_size` (D10) in a directory another account may write: a link, a FIFO or a
 // hard-linked file gives the default size with a warning; at most 1024 bytes are read.
-import type { FileHandle } from "node:fs/promises";
 import { rethrowPermissionRefusal } from "../errors.ts";
 import { quote } from "./_text.ts";
-import { codeOf, decodeUtf8, foreignReason, openFile, readPrefix, reasonOf } from "./_cache_io.ts";
+import {
+  codeOf,
+  decodeUtf8,
+  foreignReason,
+  openForRead,
+  readPrefix,
+  reasonOf,
+} from "./_cache_io.ts";
+import type { ReadHandle } from "./_libc_read.ts";
 import { type CacheSize, DEFAULT_CACHE_SIZE, parseCacheSize } from "./cache_file.ts";
 import { StsError } from "./errors.ts";
 
@@ -36,9 +43,9 @@ export async function readCacheSizeFile(path: string): Promise<CacheSize> {
   }
   const foreign = foreignReason(info.isSymlink, info.isFile, info.nlink);
   if (foreign !== undefined) return skipped(foreign);
-  let handle: FileHandle;
+  let handle: ReadHandle;
   try {
-    handle = await openFile(path, "read");
+    handle = await openForRead(path);
   } catch (error) {
     rethrowPermissionRefusal(error);
     if (codeOf(error) === "ENOENT") return parseCacheSize(undefined, path);

@@ -43,8 +43,29 @@ export interface LookupStsOptions {
    * counting queries, turns it off. @default {true}
    */
   prefetch?: boolean;
+  /** Called after each step that is not DNS (the resolver reports those): for a trace. */
+  onStep?: (step: StsStep) => void;
   /** Aborts the lookup. */
   signal?: AbortSignal;
+}
+
+/**
+ * A step of {@linkcode lookupSts} besides its DNS queries: the read of the cached policy, the
+ * connection to the policy host (TCP and TLS), and the request with its answer.
+ */
+export interface StsStep {
+  /** Which step. */
+  step: "cache-read" | "connect" | "request";
+  /** The name: the cache entry's, or the policy host's. */
+  name: string;
+  /** When it began, as `performance.now()`. */
+  startedAt: number;
+  /** How long it took, in milliseconds. */
+  ms: number;
+  /** What came of a cache read: an entry, none, or a file skipped. */
+  found?: "entry" | "none" | "ignored";
+  /** The `StsError` kind of a failed download step. */
+  error?: string;
 }
 
 /**
@@ -189,7 +210,19 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
   // Forms that become an address only once normalised, such as `127.1.`.
   if (parseAddress(name) !== undefined) return { enabled: true, cache: "unchanged", warnings };
   const nowSec = Math.floor((options.now ?? Date.now)() / 1000);
+  const onStep = options.onStep;
+  const readStart = performance.now();
   const read = store ? await store.read(name) : undefined;
+  if (store && onStep) {
+    const found = read?.kind === "entry" ? "entry" : read?.kind === "ignored" ? "ignored" : "none";
+    onStep({
+      step: "cache-read",
+      name,
+      startedAt: readStart,
+      ms: performance.now() - readStart,
+      found,
+    });
+  }
   if (read?.kind === "ignored") warnings.push(`${read.path}: ${read.reason}`);
   let cached: { state: CachedEntryState; policy?: StsPolicy } | undefined;
   if (read?.kind === "entry") {
@@ -278,6 +311,32 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
     case "fetch": {
       const id = (txt as { id: string }).id;
       let policy: StsPolicy;
+      const host = `mta-sts.${name}`;
+      const fetchStart = performance.now();
+      let sentAt: number | undefined;
+      let traced = false;
+      const traceDownload = (error?: string) => {
+        if (!onStep || traced) return;
+        traced = true;
+        const end = performance.now();
+        const connected = sentAt ?? end;
+        onStep({
+          step: "connect",
+          name: host,
+          startedAt: fetchStart,
+          ms: connected - fetchStart,
+          ...(sentAt === undefined && error ? { error } : {}),
+        });
+        if (sentAt !== undefined) {
+          onStep({
+            step: "request",
+            name: host,
+            startedAt: sentAt,
+            ms: end - sentAt,
+            ...(error ? { error } : {}),
+          });
+        }
+      };
       try {
         const caCerts = typeof options.caCerts === "function"
           ? await options.caCerts()
@@ -295,16 +354,19 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
           },
           early?.addresses,
           () => {
+            sentAt = performance.now();
             // The cache code is needed once the policy is in: loaded while the answer travels
             // (measured: started before the request, it held the request up by ~20 ms).
             if (decision.save && store) preloadFileLayer();
           },
         );
+        traceDownload();
         const parsed = parsePolicy(fetched.text);
         policy = parsed.policy;
         for (const warning of parsed.warnings) warnings.push(`${fetched.url}: ${warning}`);
       } catch (error) {
         if (!(error instanceof StsError)) throw error;
+        traceDownload(error.kind);
         if (decision.onFailure === "use-cached") {
           return fromCache(error, `${error.message}; the cached policy stays in use`);
         }

@@ -5,7 +5,9 @@ import {
   DEFAULT_CONCURRENCY,
   DEFAULT_DEADLINE_MS,
   DEFAULT_PROBE_TIMEOUT_MS,
+  EXIT_CANTCREAT,
   EXIT_CONFIG,
+  EXIT_DATAERR,
   EXIT_FAILURE,
   EXIT_INTERRUPTED,
   EXIT_IOERR,
@@ -280,6 +282,16 @@ const ACCEPTED: Accepted[] = [
     want: { batchFile: "in.txt", concurrency: 256, deadlineMs: 2500 },
   },
   {
+    name: "--shard and --resume with --batch",
+    argv: ["--batch", "in.txt", "--shard", "3/8", "--resume=out.ndjson"],
+    want: {
+      batchFile: "in.txt",
+      deadlineMs: DEFAULT_BATCH_DEADLINE_MS,
+      shard: { index: 3, count: 8 },
+      resumeFile: "out.ndjson",
+    },
+  },
+  {
     name: "--help wins over everything",
     argv: ["--bogus", "x", "y", "--help"],
     want: { action: "help" },
@@ -469,6 +481,25 @@ const REJECTED: Rejected[] = [
     message: "testmxlookup: Option --batch takes no domain argument",
     showUsage: true,
   },
+  ...["8/8", "-1/8", "1/0", "a/b", "3"].map((shard) => ({
+    name: `--shard ${shard} is rejected`,
+    argv: ["--batch", "f", "--shard", shard],
+    message:
+      `testmxlookup: Invalid value "${shard}" for --shard: expected K/N with 0 <= K < N <= 1000000`,
+    showUsage: false,
+  })),
+  {
+    name: "--shard without --batch is a usage error",
+    argv: ["--shard", "0/2", "a.test"],
+    message: "testmxlookup: Option --shard works only with --batch",
+    showUsage: true,
+  },
+  {
+    name: "--resume without --batch is a usage error",
+    argv: ["a.test", "--resume", "out"],
+    message: "testmxlookup: Option --resume works only with --batch",
+    showUsage: true,
+  },
   {
     name: "--batch with an STS action is a usage error",
     argv: ["--batch", "f", "--sts"],
@@ -509,12 +540,14 @@ Deno.test("exit codes are Courier's 0 and 1, then sysexits values, all distinct"
   const codes = [
     EXIT_OK,
     EXIT_FAILURE,
+    EXIT_DATAERR,
     EXIT_NOINPUT,
     EXIT_SOFTWARE,
+    EXIT_CANTCREAT,
     EXIT_IOERR,
     EXIT_NOPERM,
     EXIT_CONFIG,
     EXIT_INTERRUPTED,
   ];
-  assert.deepEqual(codes, [0, 1, 66, 70, 74, 77, 78, 130]);
+  assert.deepEqual(codes, [0, 1, 65, 66, 70, 73, 74, 77, 78, 130]);
 });

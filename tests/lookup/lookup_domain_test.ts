@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { DnsError } from "../../lib/errors.ts";
 import { lookupDomain } from "../../lib/lookup/lookup_domain.ts";
+import { StsStore } from "../../lib/sts/store.ts";
 import { renderJson } from "../../lib/report/json.ts";
 import { StsError } from "../../lib/sts/errors.ts";
 import { assertValidReport } from "../_schema.ts";
@@ -77,6 +78,28 @@ Deno.test("lookupDomain() gives one reason for a name neither MX nor STS can use
   assert.equal(report.outcome, "internal");
   assert.match(report.reason ?? "", /label longer than 63 octets/);
   assert.equal(report.sts.reason, undefined);
+});
+
+Deno.test("lookupDomain() times every trace entry from its start (or traceOrigin), the cache read included", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lookup_domain_trace_" });
+  try {
+    const before = performance.now();
+    const report = await lookupDomain("a.test", { resolver: querier, store: new StsStore(dir) });
+    const after = performance.now();
+    const file = report.trace.filter((t) => t.transport === "file");
+    assert.deepEqual(file.map((t) => [t.server, t.name, t.type, t.rcode]), [
+      ["cache", "a.test", "POLICY", "NONE"],
+    ]);
+    assert.equal(report.trace.length, 5);
+    for (const t of report.trace) {
+      assert.ok(t.startMs >= 0 && t.startMs <= after - before, `${t.name} ${t.type}`);
+    }
+    // Counted from the process's start instead: no entry can begin before this test did.
+    const fromStart = await lookupDomain("a.test", { resolver: querier, traceOrigin: 0 });
+    for (const t of fromStart.trace) assert.ok(t.startMs >= before, `${t.name} ${t.type}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("lookupDomain() carries the StsError beside the STS reason; --json gives its kind", async () => {

@@ -41,7 +41,16 @@ Deno.test("USAGE is Courier's 12 lines and 651 bytes", () => {
 Deno.test("HELP starts with Courier's usage and names every new option", () => {
   assert.ok(HELP.startsWith(USAGE));
   for (
-    const option of ["--json", "--deadline", "--batch", "--concurrency", "--help", "--version"]
+    const option of [
+      "--json",
+      "--deadline",
+      "--batch",
+      "--concurrency",
+      "--shard",
+      "--resume",
+      "--help",
+      "--version",
+    ]
   ) {
     assert.ok(HELP.includes(`   ${option} `), option);
   }

@@ -73,7 +73,7 @@ Deno.test("Resolver.query() retries a truncated reply over TCP with the same que
   assert.deepEqual(addresses(result.records), ["192.0.2.1", "192.0.2.2"]);
   assert.deepEqual(server.queries.map((q) => q.transport), ["udp", "tcp"]);
   assert.deepEqual(server.queries[1].bytes, server.queries[0].bytes);
-  assert.deepEqual(traces.map(({ ms: _, ...t }) => t), [
+  assert.deepEqual(traces.map(({ ms: _, startedAt: _at, ...t }) => t), [
     {
       server: `127.0.0.1:${server.port}`,
       name: "x.test",
@@ -683,4 +683,16 @@ Deno.test("Resolver says so when Deno.listenDatagram is missing (no --unstable-n
   } finally {
     Deno.listenDatagram = saved;
   }
+});
+
+Deno.test("Resolver.query() says when each exchange began, on performance.now()'s clock", async () => {
+  await using server = FakeDnsServer.start((query) => reply(query, { answers: [] }));
+  const traces: ExchangeTrace[] = [];
+  const before = performance.now();
+  await resolver([server], { onExchange: (t) => traces.push(t) }).query("a.test", "MX")
+    .catch(() => {});
+  const after = performance.now();
+  assert.equal(traces.length, 1);
+  const startedAt = traces[0].startedAt!;
+  assert.ok(startedAt >= before && startedAt <= after, `${before} ${startedAt} ${after}`);
 });

@@ -4,7 +4,7 @@ import { DnsError, type DnsErrorKind } from "../../lib/errors.ts";
 import type { Querier, QueryResult } from "../../lib/resolver/resolver.ts";
 import { COURIER_STUB_POLICY, encodeEntry } from "../../lib/sts/cache_file.ts";
 import type { PolicyConnect } from "../../lib/sts/fetch.ts";
-import { lookupSts, type LookupStsOptions } from "../../lib/sts/lookup.ts";
+import { lookupSts, type LookupStsOptions, type StsStep } from "../../lib/sts/lookup.ts";
 import { StsStore } from "../../lib/sts/store.ts";
 import { type LibUrl, runAsNobody } from "./_as_nobody.ts";
 import { memoryServer } from "./_memory_http.ts";
@@ -718,5 +718,48 @@ Deno.test("lookupSts() run twice at once with different ids leaves one of the tw
       JSON.stringify(text),
     );
     assert.deepEqual(names(dir), ["sts.test"]);
+  });
+});
+
+Deno.test("lookupSts() reports its cache read, connection and request as steps, in order and timed", async () => {
+  await withCache(async ({ store, path }) => {
+    const steps: StsStep[] = [];
+    const onStep = (step: StsStep) => steps.push(step);
+    const before = performance.now();
+    const fetcher = fakeFetch(POLICY);
+    const resolver = fakeResolver(["v=STSv1; id=abc123"]);
+    await lookupSts("sts.test", { ...options(resolver, fetcher, store), onStep });
+    const after = performance.now();
+    assert.deepEqual(steps.map((s) => [s.step, s.name, s.found, s.error]), [
+      ["cache-read", "sts.test", "none", undefined],
+      ["connect", "mta-sts.sts.test", undefined, undefined],
+      ["request", "mta-sts.sts.test", undefined, undefined],
+    ]);
+    for (const [i, step] of steps.entries()) {
+      assert.ok(step.startedAt >= before && step.startedAt + step.ms <= after, step.step);
+      if (i > 0) assert.ok(step.startedAt >= steps[i - 1].startedAt + steps[i - 1].ms);
+    }
+    // Cached now: the next lookup finds the entry, and uses it while it is fresh.
+    await plant(path, COURIER_FILE, FRESH);
+    steps.length = 0;
+    await lookupSts("sts.test", { ...options(resolver, fetcher, store), onStep });
+    assert.deepEqual(steps.map((s) => [s.step, s.found]), [["cache-read", "entry"]]);
+  });
+});
+
+Deno.test("lookupSts() reports a failed download step with its error kind", async () => {
+  await withCache(async ({ store }) => {
+    const steps: StsStep[] = [];
+    const resolver = fakeResolver(["v=STSv1; id=abc123"]);
+    const fetcher = fakeFetch("not found", 404);
+    await lookupSts("sts.test", {
+      ...options(resolver, fetcher, store),
+      onStep: (step) => steps.push(step),
+    });
+    assert.deepEqual(steps.map((s) => [s.step, s.error]), [
+      ["cache-read", undefined],
+      ["connect", undefined],
+      ["request", "HTTP_STATUS"],
+    ]);
   });
 });

@@ -1,0 +1,114 @@
+// `--resume FILE`: the batch's output file, opened so that it never blocks and never leads
+// root elsewhere (D19): no link followed, nothing but a regular file with one link used, the
+// earlier lines scanned (lib/lookup/resume.ts), a torn last line cut off, then appended to.
+import type { FileHandle } from "node:fs/promises";
+import { isPermissionRefusal } from "../errors.ts";
+import { type LineSet, scanResume } from "../lookup/resume.ts";
+
+/** Bytes read from FILE at a time while scanning it. */
+const SCAN_CHUNK_BYTES = 64 * 1024;
+
+/** A resume file that cannot be opened or used (not one whose content is foreign). */
+export class ResumeOpenError extends Error {
+  /**
+   * Creates an error.
+   *
+   * @param message One line, without the path.
+   * @param options The cause.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ResumeOpenError";
+  }
+}
+
+/** An opened resume file: what it reported, and appending to it. */
+export interface ResumeFile {
+  /** The input lines reported in the file already. */
+  done: LineSet;
+  /** Appends all of `text`. */
+  write(text: string): Promise<void>;
+  /** Closes the file. */
+  close(): Promise<void>;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Opens (or creates) the resume file at `path`, reads what it reports and cuts off a torn
+ * last line.
+ *
+ * @throws {ResumeOpenError} When FILE is a link, not a regular file, has more than one link,
+ *   or the system refuses it.
+ * @throws {ResumeFileError} When its complete lines are not this tool's output (FILE is then
+ *   left as it was).
+ */
+export async function openResumeFile(path: string): Promise<ResumeFile> {
+  const { constants: c, open } = await import("node:fs/promises");
+  // Nothing but a regular file is opened: a device's open alone can act (a tape rewinds).
+  const seen = await Deno.lstat(path).catch((error) => {
+    if (isPermissionRefusal(error)) throw error;
+    return undefined;
+  });
+  if (seen?.isSymlink) throw new ResumeOpenError("Is a symbolic link");
+  if (seen && !seen.isFile) throw new ResumeOpenError("Not a regular file");
+  let handle: FileHandle;
+  try {
+    // O_NOFOLLOW: a link in FILE's place fails (ELOOP) instead of leading the run, root's
+    // perhaps, to another file; O_NONBLOCK: a FIFO opens at once and is refused below;
+    // O_APPEND: every write lands at the end, after what the scan kept.
+    handle = await open(
+      path,
+      c.O_RDWR | c.O_CREAT | c.O_APPEND | c.O_NOFOLLOW | c.O_NONBLOCK | c.O_NOCTTY,
+      0o666,
+    );
+  } catch (error) {
+    if (isPermissionRefusal(error)) throw error;
+    const code = (error as { code?: unknown } | null)?.code;
+    throw new ResumeOpenError(
+      code === "ELOOP" ? "Is a symbolic link" : reason(error),
+      { cause: error },
+    );
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new ResumeOpenError("Not a regular file");
+    // A hard link would let whoever made it choose which file gets the lines.
+    if (info.nlink > 1) throw new ResumeOpenError("Has more than one hard link");
+    const state = await scanResume(chunks(handle));
+    if (state.completeBytes < info.size) await handle.truncate(state.completeBytes);
+    return {
+      done: state.done,
+      async write(text) {
+        let bytes = encoder.encode(text);
+        while (bytes.length > 0) {
+          const { bytesWritten } = await handle.write(bytes);
+          bytes = bytes.subarray(bytesWritten);
+        }
+      },
+      close: () => handle.close(),
+    };
+  } catch (error) {
+    await handle.close().catch(() => {});
+    throw error;
+  }
+}
+
+async function* chunks(handle: FileHandle): AsyncGenerator<Uint8Array> {
+  let position = 0;
+  for (;;) {
+    const buffer = new Uint8Array(SCAN_CHUNK_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield buffer.subarray(0, bytesRead);
+  }
+}
+
+/** "EACCES: permission denied, open '/x'" as "Permission denied". */
+function reason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const node = /^E[A-Z0-9]+: ([^,]+)/.exec(message);
+  const text = node ? node[1] : message;
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

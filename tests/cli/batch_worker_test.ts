@@ -1,0 +1,209 @@
+// `--batch` as one worker of many: `--shard K/N` partitions a list, `--resume FILE` appends to
+// FILE and skips what it reports, so a worker killed with SIGKILL and started again ends with
+// exactly one line per input line. The tool runs as a subprocess on address literals, which
+// need no DNS: nothing leaves the machine (no --allow-net).
+import assert from "node:assert/strict";
+import { MAIN } from "../world/tool.ts";
+import { assertValidReport } from "../_schema.ts";
+
+const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
+const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+
+/** A temporary directory with a resolv.conf, a disabled STS cache and Courier's config dir. */
+async function workDir(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "batch_worker_test_" });
+  await Deno.writeTextFile(`${dir}/resolv.conf`, "nameserver 192.0.2.53\n");
+  await Deno.mkdir(`${dir}/sts`);
+  await Deno.writeTextFile(`${dir}/sts/.cache_size`, "0\n");
+  return dir;
+}
+
+function toolArgs(dir: string, argv: string[]): string[] {
+  return [
+    "run",
+    "--no-prompt",
+    "--allow-read",
+    `--allow-write=${dir}`,
+    "--allow-env",
+    "--allow-sys=hostname",
+    MAIN,
+    ...argv,
+    "--resolv-conf",
+    `${dir}/resolv.conf`,
+    "--sts-dir",
+    `${dir}/sts`,
+    "--config-dir",
+    dir,
+  ];
+}
+
+/** Runs the tool to its end (killed after 60 s at most). */
+async function run(dir: string, argv: string[], stdin = "") {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: toolArgs(dir, argv),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  try {
+    const writer = child.stdin.getWriter();
+    await writer.write(encode(stdin));
+    await writer.close();
+    const { code, stdout, stderr } = await child.output();
+    return { code, stdout: decode(stdout), stderr: decode(stderr) };
+  } finally {
+    clearTimeout(killer);
+  }
+}
+
+/** The `[line, domain]` of each NDJSON line, each checked against the schema. */
+function reported(ndjson: string): [number, string][] {
+  assert.ok(ndjson === "" || ndjson.endsWith("\n"), "the last line is incomplete");
+  return ndjson.split("\n").slice(0, -1).map((text) => {
+    const report = JSON.parse(text);
+    assertValidReport(report);
+    return [report.line, report.domain];
+  });
+}
+
+/** 90 address literals, a comment and a blank line among them, and a bad name. */
+function list(): { text: string; expected: [number, string][] } {
+  const lines: string[] = ["# survey"];
+  for (let i = 1; i <= 90; i++) {
+    lines.push(i % 3 === 0 ? `[2001:db8::${i.toString(16)}]` : `[192.0.2.${i}]`);
+    if (i === 40) lines.push("");
+  }
+  lines.push("a..b.test");
+  const expected: [number, string][] = [];
+  lines.forEach((domain, i) => {
+    if (domain !== "" && !domain.startsWith("#")) expected.push([i + 1, domain]);
+  });
+  return { text: lines.join("\n") + "\n", expected };
+}
+
+const byLine = (a: [number, string], b: [number, string]) => a[0] - b[0];
+
+Deno.test("the tool --batch --shard K/N - N workers over one list look each domain up exactly once, with the whole input's line numbers", async () => {
+  const dir = await workDir();
+  try {
+    const { text, expected } = list();
+    const all: [number, string][] = [];
+    for (let k = 0; k < 3; k++) {
+      const { code, stdout, stderr } = await run(dir, ["--batch", "-", "--shard", `${k}/3`], text);
+      assert.equal(stderr.includes("Internal error"), false, stderr);
+      // The bad name fails (exit 1) in the one shard it falls into.
+      assert.ok(code === 0 || code === 1, stderr);
+      const part = reported(stdout);
+      assert.ok(part.length > 10 && part.length < 80, `shard ${k} took ${part.length}`);
+      assert.deepEqual(part, [...part].sort(byLine), "each worker writes in input order");
+      all.push(...part);
+    }
+    assert.deepEqual(all.sort(byLine), expected);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the tool --batch --resume FILE - a worker killed with SIGKILL mid-batch and started again ends with exactly one line per domain", async () => {
+  const dir = await workDir();
+  const out = `${dir}/out.ndjson`;
+  try {
+    const { text, expected } = list();
+    const half = text.split("\n").slice(0, 50).join("\n") + "\n";
+    // The first worker gets half of the list and waits for the rest, which never comes.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: toolArgs(dir, ["--batch", "-", "--resume", out]),
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const writer = child.stdin.getWriter();
+    try {
+      await writer.write(encode(half));
+      // Until its lines are in FILE: at most 600 looks, 50 ms apart.
+      for (let i = 0; i < 600; i++) {
+        const now = await Deno.readTextFile(out).catch(() => "");
+        if (now.split("\n").length > 40) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      child.kill("SIGKILL");
+      const status = await child.status;
+      assert.equal(status.signal, "SIGKILL");
+    } finally {
+      clearTimeout(killer);
+      await writer.close().catch(() => {});
+    }
+    const first = reported(await Deno.readTextFile(out));
+    assert.ok(first.length > 30 && first.length < expected.length, `${first.length} lines`);
+    // What a kill in the middle of a write leaves: half a line.
+    const cut = await Deno.readTextFile(out);
+    const next = expected[first.length];
+    await Deno.writeTextFile(out, `{"schemaVersion":1,"line":${next[0]},"domain":"[19`, {
+      append: true,
+    });
+    const again = await run(dir, ["--batch", "-", "--resume", out], text);
+    assert.equal(again.stdout, "", "the lines go to FILE");
+    assert.equal(again.code, 1, again.stderr); // a..b.test fails
+    const after = await Deno.readTextFile(out);
+    assert.ok(after.startsWith(cut), "the complete lines are kept as they were");
+    assert.deepEqual(reported(after).sort(byLine), expected);
+    // Started once more, it has nothing left to do and adds nothing.
+    const third = await run(dir, ["--batch", "-", "--resume", out], text);
+    assert.equal(third.code, 0, third.stderr);
+    assert.equal(await Deno.readTextFile(out), after);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the tool --batch --resume FILE - refuses a FILE that is not its output, with one line and exit 65, leaving it untouched", async () => {
+  const dir = await workDir();
+  try {
+    const foreign = `${dir}/notes.txt`;
+    const content = 'shopping list\nmilk\n{"line":';
+    await Deno.writeTextFile(foreign, content);
+    const { code, stdout, stderr } = await run(
+      dir,
+      ["--batch", "-", "--resume", foreign],
+      "[192.0.2.1]\n",
+    );
+    assert.deepEqual([code, stdout], [65, ""]);
+    assert.equal(
+      stderr,
+      `testmxlookup: Not resuming from ${foreign}: Line 1 is not JSON, so it is not this tool's --batch output\n`,
+    );
+    assert.equal(await Deno.readTextFile(foreign), content);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the tool --batch --resume FILE - refuses a link, a FIFO and a directory at once with exit 73, following and opening none", async () => {
+  const dir = await workDir();
+  try {
+    const target = `${dir}/target`;
+    await Deno.writeTextFile(target, "");
+    await Deno.symlink(target, `${dir}/link`);
+    await Deno.mkdir(`${dir}/directory`);
+    const mkfifo = await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+    assert.ok(mkfifo.success);
+    const cases: [string, string][] = [
+      ["link", "Is a symbolic link"],
+      ["fifo", "Not a regular file"],
+      ["directory", "Not a regular file"],
+    ];
+    for (const [name, reason] of cases) {
+      const path = `${dir}/${name}`;
+      const result = await run(dir, ["--batch", "-", "--resume", path], "[192.0.2.1]\n");
+      assert.deepEqual(
+        [result.code, result.stdout, result.stderr],
+        [73, "", `testmxlookup: Cannot open ${path}: ${reason}\n`],
+      );
+    }
+    assert.equal(await Deno.readTextFile(target), "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
