@@ -1,61 +1,35 @@
 // The command line: Courier's option names and meanings (docs/courier.md#argument-grammar), parsed
 // the sane way of D11 (options anywhere, unknown options and stray arguments rejected). Pure: the
-// result says what to do; running it, and printing warnings and errors, is `runCli`'s job.
-//
-// Exit statuses. Courier's are kept where Courier has one (contract 1); the rest follow
-// sysexits.h so that scripts can tell "the domain has a problem" from "this machine has one":
-//
-// | Code | Constant           | When                                                         |
-// |------|--------------------|--------------------------------------------------------------|
-// | 0    | `EXIT_OK`          | success; `--help`, `--version`; `--batch`: every domain ok   |
-// | 1    | `EXIT_FAILURE`     | as Courier: any lookup failure line, usage error, `Invalid   |
-// |      |                    | option.`, `--sts` without a policy; also (D10) a             |
-// |      |                    | `--sts-cache-*` that cannot write `.cache_size`, and the run |
-// |      |                    | deadline (D4); `--batch`: any domain not ok                  |
-// | 66   | `EXIT_NOINPUT`     | `--batch FILE`: FILE cannot be opened                        |
-// | 70   | `EXIT_SOFTWARE`    | internal bug: an exception no layer expected (never a crash) |
-// | 74   | `EXIT_IOERR`       | stdout or stderr cannot be written (closed pipe, full disk); |
-// |      |                    | `--batch`: reading the input failed midway                   |
-// | 65   | `EXIT_DATAERR`     | `--resume FILE`: FILE is not this tool's `--batch` output     |
-// | 73   | `EXIT_CANTCREAT`   | `--resume FILE`: FILE cannot be opened or created (D19)      |
-// | 77   | `EXIT_NOPERM`      | Deno refused a permission the run needs                      |
-// |      |                    | (`Deno.errors.NotCapable` / `PermissionDenied` from the      |
-// |      |                    | runtime, not from the file system)                           |
-// | 78   | `EXIT_CONFIG`      | configuration exists but cannot be used: resolv.conf,        |
-// |      |                    | locals, me, courierd or the CA file unreadable (EACCES,      |
-// |      |                    | EISDIR, bad UTF-8), `--config-dir`/`--sts-dir` not a         |
-// |      |                    | directory                                                    |
-// | 130  | `EXIT_INTERRUPTED` | `--batch` stopped by SIGINT (128 + 2, as a shell says)       |
-import { isAddress } from "../address.ts";
+// result says what to do; running it, and printing warnings and errors, is `runCli`'s job. The
+// exit statuses are in `_exit_status.ts`, the option values' parsers in `_option_values.ts`.
 import { DNSSEC_UDP_SIZE } from "../resolver/options.ts";
 import { DEFAULT_BATCH_CONCURRENCY, DEFAULT_DOMAIN_DEADLINE_MS } from "../lookup/lookup_many.ts";
 import { UsageError } from "../errors.ts";
-import { parseShard, type Shard } from "../lookup/shard.ts";
-import { invalidAddressLine, REASON_PREFIX } from "../report/text.ts";
+import type { Shard } from "../lookup/shard.ts";
+import { REASON_PREFIX } from "../report/text.ts";
+import { EXIT_FAILURE } from "./_exit_status.ts";
+import {
+  decimal,
+  MAX_CACHE_SIZE,
+  parseServers,
+  setValue,
+  VALUE_OPTIONS,
+  type ValueOption,
+} from "./_option_values.ts";
 
-/** Success, `--help`, `--version`. */
-export const EXIT_OK = 0;
-/**
- * Courier's failure status: lookup failed, usage error, no policy
- * (docs/courier.md#actions-and-exit-status).
- */
-export const EXIT_FAILURE = 1;
-/** `--batch FILE`: the input cannot be opened (sysexits EX_NOINPUT). */
-export const EXIT_NOINPUT = 66;
-/** `--resume FILE`: FILE holds lines that are not this tool's output (sysexits EX_DATAERR). */
-export const EXIT_DATAERR = 65;
-/** `--resume FILE`: FILE cannot be opened or created (sysexits EX_CANTCREAT). */
-export const EXIT_CANTCREAT = 73;
-/** An internal error: a bug (sysexits EX_SOFTWARE). */
-export const EXIT_SOFTWARE = 70;
-/** Output could not be written (sysexits EX_IOERR). */
-export const EXIT_IOERR = 74;
-/** A Deno permission the run needs was not granted (sysexits EX_NOPERM). */
-export const EXIT_NOPERM = 77;
-/** A configuration file exists but cannot be read or used (sysexits EX_CONFIG). */
-export const EXIT_CONFIG = 78;
-/** `--batch` was stopped by SIGINT: the shell's status for a process killed by it. */
-export const EXIT_INTERRUPTED = 130;
+export {
+  EXIT_CANTCREAT,
+  EXIT_CONFIG,
+  EXIT_DATAERR,
+  EXIT_FAILURE,
+  EXIT_INTERRUPTED,
+  EXIT_IOERR,
+  EXIT_NOINPUT,
+  EXIT_NOPERM,
+  EXIT_OK,
+  EXIT_SOFTWARE,
+} from "./_exit_status.ts";
+export { MAX_SERVERS } from "./_option_values.ts";
 
 /** The run deadline when `--deadline` is not given (D4). */
 export const DEFAULT_DEADLINE_MS = 60_000;
@@ -67,17 +41,6 @@ export const DEFAULT_BATCH_DEADLINE_MS: number = DEFAULT_DOMAIN_DEADLINE_MS;
 /** Lookups in flight with `--batch` when `--concurrency` is not given. */
 export const DEFAULT_CONCURRENCY: number = DEFAULT_BATCH_CONCURRENCY;
 export { DNSSEC_UDP_SIZE } from "../resolver/options.ts";
-/** At most this many `@` servers are kept (docs/courier.md#the-server-list-argument). */
-export const MAX_SERVERS = 4;
-
-const MAX_DEADLINE_SECONDS = 86_400;
-/**
- * Monitoring runs thousands of domains against a local caching resolver; each lookup in
- * flight holds a few sockets (at most 32 address queries, one TXT query, one download), so
- * 256 stays well inside a 1024 file descriptor limit in the usual case of 1-3 MX hosts.
- */
-const MAX_CONCURRENCY = 256;
-const MAX_CACHE_SIZE = 999_999;
 
 /** What the command line asks for. */
 export type CliAction =
@@ -151,77 +114,9 @@ export interface CliArgs {
 
 /** Each stage of `--probe`'s SMTP dialogue, when `--probe-timeout` is not given. */
 export const DEFAULT_PROBE_TIMEOUT_MS = 10_000;
-const MAX_PROBE_TIMEOUT_SECONDS = 600;
-
-type ValueOption =
-  | "--udpsize"
-  | "--deadline"
-  | "--batch"
-  | "--concurrency"
-  | "--sts-dir"
-  | "--resolv-conf"
-  | "--config-dir"
-  | "--ca-file"
-  | "--port"
-  | "--helo"
-  | "--probe-timeout"
-  | "--shard"
-  | "--resume";
-
-const VALUE_OPTIONS: readonly string[] = [
-  "--udpsize",
-  "--deadline",
-  "--batch",
-  "--concurrency",
-  "--sts-dir",
-  "--resolv-conf",
-  "--config-dir",
-  "--ca-file",
-  "--port",
-  "--helo",
-  "--probe-timeout",
-  "--shard",
-  "--resume",
-] satisfies ValueOption[];
 
 function usage(text: string): UsageError {
   return new UsageError(REASON_PREFIX + text, EXIT_FAILURE, true);
-}
-
-function badValue(option: string, value: string, expected: string): UsageError {
-  return new UsageError(
-    `${REASON_PREFIX}Invalid value ${JSON.stringify(value)} for ${option}: expected ${expected}`,
-    EXIT_FAILURE,
-  );
-}
-
-function decimal(value: string, min: number, max: number): number | undefined {
-  if (!/^[0-9]{1,10}$/.test(value)) return undefined;
-  const n = Number(value);
-  return n >= min && n <= max ? n : undefined;
-}
-
-/**
- * Splits an `@` argument's text on commas and spaces and keeps up to four valid addresses
- * (docs/courier.md#the-server-list-argument).
- */
-function parseServers(arg: string, warnings: string[]): string[] {
-  const servers: string[] = [];
-  for (const piece of arg.slice(1).split(/[ ,]+/)) {
-    // Courier stops looking once it has four: later pieces are not even validated.
-    if (servers.length === MAX_SERVERS) break;
-    if (piece === "") continue;
-    if (!isAddress(piece)) warnings.push(invalidAddressLine(piece));
-    else servers.push(piece);
-  }
-  // D11: Courier would quietly ask ::1 here.
-  if (servers.length === 0) {
-    throw new UsageError(
-      `${REASON_PREFIX}No valid name server address in ${JSON.stringify(arg)}`,
-      EXIT_FAILURE,
-    );
-  }
-  return servers;
 }
 
 /**
@@ -353,71 +248,4 @@ function defaults(action: CliAction): CliArgs {
     port: 25,
     probeTimeoutMs: DEFAULT_PROBE_TIMEOUT_MS,
   };
-}
-
-function setValue(result: CliArgs, option: ValueOption, value: string): void {
-  switch (option) {
-    case "--udpsize": {
-      // Any size enables EDNS with DO, as in Courier; 0 turns EDNS off (docs/courier.md#udpsize).
-      const size = decimal(value, 0, 0xffff);
-      if (size === undefined) throw badValue(option, value, "a number from 0 to 65535");
-      result.udpSize = size;
-      return;
-    }
-    case "--deadline": {
-      const seconds = /^[0-9]{1,6}(\.[0-9]{1,3})?$/.test(value) ? Number(value) : NaN;
-      if (!(seconds > 0 && seconds <= MAX_DEADLINE_SECONDS)) {
-        throw badValue(option, value, `seconds, more than 0 and at most ${MAX_DEADLINE_SECONDS}`);
-      }
-      result.deadlineMs = Math.round(seconds * 1000);
-      return;
-    }
-    case "--port": {
-      const n = decimal(value, 1, 0xffff);
-      if (n === undefined) throw badValue(option, value, "a port number from 1 to 65535");
-      result.port = n;
-      return;
-    }
-    case "--probe-timeout": {
-      const seconds = /^[0-9]{1,6}(\.[0-9]{1,3})?$/.test(value) ? Number(value) : NaN;
-      if (!(seconds > 0 && seconds <= MAX_PROBE_TIMEOUT_SECONDS)) {
-        throw badValue(
-          option,
-          value,
-          `seconds, more than 0 and at most ${MAX_PROBE_TIMEOUT_SECONDS}`,
-        );
-      }
-      result.probeTimeoutMs = Math.round(seconds * 1000);
-      return;
-    }
-    case "--helo":
-      // One token of printable ASCII, as EHLO needs it (D32): no command can ride along.
-      if (
-        !/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]{1,45}\]$/.test(value)
-      ) {
-        throw badValue(option, value, "a host name or an [address] literal");
-      }
-      result.helo = value;
-      return;
-    case "--concurrency": {
-      const n = decimal(value, 1, MAX_CONCURRENCY);
-      if (n === undefined) throw badValue(option, value, `a number from 1 to ${MAX_CONCURRENCY}`);
-      result.concurrency = n;
-      return;
-    }
-    case "--shard":
-      try {
-        result.shard = parseShard(value);
-      } catch {
-        throw badValue(option, value, "K/N with 0 <= K < N <= 1000000");
-      }
-      return;
-  }
-  if (value === "") throw badValue(option, value, "a path");
-  if (option === "--batch") result.batchFile = value;
-  else if (option === "--resume") result.resumeFile = value;
-  else if (option === "--sts-dir") result.stsDir = value;
-  else if (option === "--resolv-conf") result.resolvConf = value;
-  else if (option === "--config-dir") result.configDir = value;
-  else result.caFile = value;
 }
