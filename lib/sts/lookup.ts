@@ -1,17 +1,16 @@
 // A domain's MTA-STS policy as a run establishes it (docs/courier.md#freshness with D5, D6): the
 // cache entry, the `_mta-sts` TXT id through the run's own resolver (D1), the download, and what
 // goes back into the shared cache. No lock is held across network I/O (D5).
-import { deadlines } from "../deadlines.ts";
 import { parseAddress } from "../address.ts";
-import { DnsError } from "../errors.ts";
 import type { Querier } from "../resolver/resolver.ts";
 import { StsError } from "./errors.ts";
 import { downloadPolicy, type PolicyConnect } from "./fetch.ts";
-import { policyHostAddresses } from "./_policy_connection.ts";
+import { downloadTrace, EarlyAddresses, lookupTxt, type StsStep } from "./_lookup_steps.ts";
 import { type CachedEntryState, decideFreshness, type TxtOutcome } from "./freshness.ts";
 import { parsePolicy, type StsPolicy } from "./policy.ts";
 import { entryName, preloadFileLayer, type StsStore } from "./store.ts";
-import { parseStsRecords } from "./txt.ts";
+
+export type { StsStep } from "./_lookup_steps.ts";
 
 /** Options of {@linkcode lookupSts}. */
 export interface LookupStsOptions {
@@ -49,31 +48,6 @@ export interface LookupStsOptions {
   signal?: AbortSignal;
 }
 
-/**
- * A step of {@linkcode lookupSts} besides its DNS queries: the read of the cached policy, the
- * connection to the policy host (TCP and TLS), and the request with its answer.
- */
-export interface StsStep {
-  /** Which step. */
-  step: "cache-read" | "connect" | "request";
-  /** The name: the cache entry's, or the policy host's. */
-  name: string;
-  /** When it began, as `performance.now()`. */
-  startedAt: number;
-  /** How long it took, in milliseconds. */
-  ms: number;
-  /** What came of a cache read: an entry, none, or a file skipped. */
-  found?: "entry" | "none" | "ignored";
-  /** The `StsError` kind of a failed download step. */
-  error?: string;
-}
-
-/**
- * How long the TXT query may be out before the policy host's addresses are asked for too: an
- * answer from a resolver on loopback comes sooner, and then there is nothing to gain (D22).
- */
-const IDLE_MS = 3;
-
 /** What a run knows about a domain's policy. */
 export interface StsResult {
   /** The domain as the cache names it (A-labels, lower case), when it is a valid name. */
@@ -108,36 +82,6 @@ export interface StsResult {
   cache: "written" | "removed" | "unchanged";
   /** Other facts for stderr, one sentence each. */
   warnings: string[];
-}
-
-async function lookupTxt(
-  domain: string,
-  resolver: Querier,
-  signal: AbortSignal | undefined,
-): Promise<TxtOutcome & { reason?: string; error?: StsError; warnings?: string[] }> {
-  try {
-    const answer = await resolver.query(`_mta-sts.${domain}`, "TXT", { signal });
-    const strings = answer.records.flatMap((r) => r.data.type === "TXT" ? [r.data.strings] : []);
-    const parsed = parseStsRecords(strings);
-    if (parsed.found) return { kind: "id", id: parsed.id, warnings: parsed.warnings };
-    // A domain without any STS record is the normal case, not worth a line on stderr.
-    if (!parsed.published) return { kind: "none" };
-    const reason = `No usable MTA-STS record at _mta-sts.${domain}: ${parsed.reason}`;
-    return { kind: "none", reason, error: new StsError("TXT_INVALID", reason, { domain }) };
-  } catch (error) {
-    if (!(error instanceof DnsError)) throw error;
-    // D5: only an answer that says "no record" removes a cached policy; a failure does not.
-    if (error.kind === "NXDOMAIN" || error.kind === "NODATA") return { kind: "none" };
-    const reason = `Cannot look up the MTA-STS record: ${error.message}`;
-    const typed = new StsError("TXT_LOOKUP", reason, { domain, cause: error });
-    return { kind: "transient", reason, error: typed };
-  }
-}
-
-/** Marks `promise` as handled (its rejection is read later, or not needed) and returns it. */
-function settled<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => {});
-  return promise;
 }
 
 /**
@@ -261,21 +205,10 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
   // With nothing cached and a TXT answer slower than IDLE_MS, the policy host's addresses are
   // asked for while the TXT query is out (D22); nothing connects before the TXT id calls for
   // a download, and the queries stop when it does not.
-  let early: { addresses: Promise<string[]>; stop: AbortController } | undefined;
+  let early: EarlyAddresses | undefined;
   if (decision.action === "lookup-txt") {
-    let idle: Disposable | undefined;
     if (options.prefetch !== false && !options.connect && cached?.policy === undefined) {
-      idle = deadlines.after(IDLE_MS, () => {
-        const stop = new AbortController();
-        const signal = options.signal
-          ? AbortSignal.any([options.signal, stop.signal])
-          : stop.signal;
-        // Read only if the TXT id calls for a download.
-        early = {
-          addresses: settled(policyHostAddresses(`mta-sts.${name}`, options.resolver, signal)),
-          stop,
-        };
-      });
+      early = new EarlyAddresses(`mta-sts.${name}`, options.resolver, options.signal);
     }
     try {
       const { warnings: txtWarnings = [], error, ...outcome } = await lookupTxt(
@@ -287,11 +220,11 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
       txtError = error;
       for (const warning of txtWarnings) warnings.push(`_mta-sts.${name}: ${warning}`);
     } finally {
-      idle?.[Symbol.dispose]();
+      early?.[Symbol.dispose]();
     }
     decision = decideFreshness({ entry: cached?.state, nowSec, writable, txt });
   }
-  if (decision.action !== "fetch") early?.stop.abort();
+  if (decision.action !== "fetch") early?.stop();
   switch (decision.action) {
     case "lookup-txt":
     case "use-cached":
@@ -311,32 +244,7 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
     case "fetch": {
       const id = (txt as { id: string }).id;
       let policy: StsPolicy;
-      const host = `mta-sts.${name}`;
-      const fetchStart = performance.now();
-      let sentAt: number | undefined;
-      let traced = false;
-      const traceDownload = (error?: string) => {
-        if (!onStep || traced) return;
-        traced = true;
-        const end = performance.now();
-        const connected = sentAt ?? end;
-        onStep({
-          step: "connect",
-          name: host,
-          startedAt: fetchStart,
-          ms: connected - fetchStart,
-          ...(sentAt === undefined && error ? { error } : {}),
-        });
-        if (sentAt !== undefined) {
-          onStep({
-            step: "request",
-            name: host,
-            startedAt: sentAt,
-            ms: end - sentAt,
-            ...(error ? { error } : {}),
-          });
-        }
-      };
+      const trace = downloadTrace(`mta-sts.${name}`, onStep);
       try {
         const caCerts = typeof options.caCerts === "function"
           ? await options.caCerts()
@@ -354,19 +262,19 @@ export async function lookupSts(domain: string, options: LookupStsOptions): Prom
           },
           early?.addresses,
           () => {
-            sentAt = performance.now();
+            trace.sent();
             // The cache code is needed once the policy is in: loaded while the answer travels
             // (measured: started before the request, it held the request up by ~20 ms).
             if (decision.save && store) preloadFileLayer();
           },
         );
-        traceDownload();
+        trace.done();
         const parsed = parsePolicy(fetched.text);
         policy = parsed.policy;
         for (const warning of parsed.warnings) warnings.push(`${fetched.url}: ${warning}`);
       } catch (error) {
         if (!(error instanceof StsError)) throw error;
-        traceDownload(error.kind);
+        trace.done(error.kind);
         if (decision.onFailure === "use-cached") {
           return fromCache(error, `${error.message}; the cached policy stays in use`);
         }
