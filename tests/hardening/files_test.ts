@@ -1,7 +1,7 @@
 // Hostile configuration files through the real program (README.md#security): resolv.conf, Courier's
 // configuration directory and the STS cache directory missing, empty, huge, binary, a
 // directory, a FIFO or a link. Each gives at most one clear line (or a bounded list) and the
-// exit status of lib/cli/args.ts's table, never a crash, a flood or a hang.
+// exit status of lib/cli/_exit_status.ts's table, never a crash, a flood or a hang.
 import assert from "node:assert/strict";
 import { MAIN } from "../world/tool.ts";
 
