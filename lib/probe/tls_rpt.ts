@@ -62,11 +62,18 @@ export function parseTlsRpt(records: readonly string[]): TlsRptResult {
     const eq = part.indexOf("=");
     if (eq <= 0) return invalid(record, `Field without "=": ${quote(part, 80)}`);
     const key = part.slice(0, eq).trim();
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(key)) {
+    const value = part.slice(eq + 1).trim();
+    // RFC 8460 §3: `tlsrpt-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")`
+    // and `tlsrpt-ext-value = 1*(%x21-3A / %x3C / %x3E-7E)` ("chars excluding "=", ";", SP,
+    // and control chars"); a record outside the grammar is not a policy.
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/.test(key)) {
       return invalid(record, `Invalid field name: ${quote(key, 80)}`);
     }
+    if (key !== "rua" && !/^[\x21-\x3a\x3c\x3e-\x7e]+$/.test(value)) {
+      return invalid(record, `Invalid value of field "${key}": ${quote(value, 80)}`);
+    }
     if (fields.has(key)) return invalid(record, `Field "${key}" given twice`);
-    fields.set(key, part.slice(eq + 1).trim());
+    fields.set(key, value);
   }
   const rua = fields.get("rua");
   if (rua === undefined) return invalid(record, `No "rua" field (RFC 8460 §3: required)`);
