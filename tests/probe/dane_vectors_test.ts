@@ -176,3 +176,21 @@ for (const [index, vector] of FILE.cases.entries()) {
     assert.equal(await run(vector), vector.verdict);
   });
 }
+
+Deno.test("daneOfChain() takes a DANE-TA full key (2 1 0) as the anchor the server left out", () => {
+  const judge = (anchor: CertificateInfo) =>
+    daneOfChain(
+      {
+        mxSecure: true,
+        addressSecure: true,
+        tlsa: "secure",
+        records: [{ usage: 2, selector: 1, matchingType: 0, data: x509.spki(anchor) }],
+      },
+      [leaf],
+      HOST,
+      x509,
+      Date.now(),
+    );
+  assert.deepEqual(judge(ta), { dane: "matched", matchedRecord: "2 1 0", reason: null });
+  assert.equal(judge(anotherKey).dane, "mismatched");
+});
