@@ -5,9 +5,9 @@ import { matchesMx } from "../sts/match.ts";
 import { type CertificateInfo, type CertificateVerdict, judgeCertificate } from "./certificate.ts";
 import {
   type DaneInput,
+  daneOfChain,
   type DaneResult,
   type DaneVerdict,
-  daneVerdict,
   type DnsSecurity,
   type TlsaRecord,
 } from "./dane.ts";
@@ -35,6 +35,8 @@ export interface TlsaAnswer {
   tlsa: DnsSecurity;
   /** The records (empty for NXDOMAIN or NODATA). */
   records: TlsaRecord[];
+  /** Records whose data could not be read (left out of `records`). @default {0} */
+  malformed?: number;
 }
 
 /** The domain's MTA-STS policy, as the verdict needs it. */
@@ -195,19 +197,9 @@ async function finish(
       addressSecure: target.addressSecure ?? false,
       tlsa: answer.tlsa,
       records: answer.records,
+      malformed: answer.malformed ?? 0,
     };
-    const links = chain.map((cert) => ({ info: cert, spki: ctx.x509.spki(cert) }));
-    dane = daneVerdict(input, {
-      chain: links,
-      host: target.host,
-      chainsTo: (index) => {
-        for (let i = 0; i < index; i++) {
-          if (!ctx.x509.issuedBy(chain[i], chain[i + 1])) return false;
-        }
-        return true;
-      },
-      digest: ctx.x509.digest,
-    });
+    dane = daneOfChain(input, chain, target.host, ctx.x509, now());
   }
   const policy = options.policy;
   const sts = stsVerdict(policy, {

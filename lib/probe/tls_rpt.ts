@@ -19,8 +19,10 @@ export const MAX_RUA = 16;
 
 /**
  * Parses the TXT records at `_smtp._tls.<domain>` (each record's strings already joined).
- * RFC 8460 §3: records not starting with `v=TLSRPTv1` are discarded; anything but exactly one
- * left means no policy. Fields are `key=value` separated by `;`; `v` first, `rua` required, a
+ * RFC 8460 §3: "records that do not begin with "v=TLSRPTv1;" are discarded. If the number of
+ * resulting records is not one, senders MUST assume the recipient domain does not implement
+ * TLSRPT." White space before the `;` counts as the grammar's `field-delim = *WSP ";" *WSP`
+ * (as D28 reads the MTA-STS rule). Fields are `key=value` separated by `;`; `v` first, `rua` required, a
  * comma-separated list of `mailto:` or `https:` URIs.
  *
  * @example One record with two reporting URIs
@@ -41,12 +43,17 @@ export const MAX_RUA = 16;
  * @returns The verdict.
  */
 export function parseTlsRpt(records: readonly string[]): TlsRptResult {
-  const candidates = records.filter((text) => /^v=TLSRPTv1[ \t]*(?:;|$)/.test(text));
+  const candidates = records.filter((text) => /^v=TLSRPTv1[ \t]*;/.test(text));
   if (candidates.length === 0) {
+    // No policy; but a record that evidently meant to be one is named (D34).
     const near = records.find((text) => /^\s*v\s*=\s*tlsrptv1/i.test(text));
-    return near === undefined
-      ? { status: "none", record: null, rua: [], reason: null }
-      : invalid(near, `Record does not start with exactly "v=TLSRPTv1": ${quote(near, 80)}`);
+    if (near === undefined) return { status: "none", record: null, rua: [], reason: null };
+    return invalid(
+      near,
+      /^v=TLSRPTv1[ \t]*$/.test(near)
+        ? `No "rua" field (RFC 8460 §3: required)`
+        : `Record does not begin with "v=TLSRPTv1;" (RFC 8460 §3): ${quote(near, 80)}`,
+    );
   }
   if (candidates.length > 1) {
     return invalid(
@@ -62,11 +69,18 @@ export function parseTlsRpt(records: readonly string[]): TlsRptResult {
     const eq = part.indexOf("=");
     if (eq <= 0) return invalid(record, `Field without "=": ${quote(part, 80)}`);
     const key = part.slice(0, eq).trim();
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(key)) {
+    const value = part.slice(eq + 1).trim();
+    // RFC 8460 §3: `tlsrpt-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")`
+    // and `tlsrpt-ext-value = 1*(%x21-3A / %x3C / %x3E-7E)` ("chars excluding "=", ";", SP,
+    // and control chars"); a record outside the grammar is not a policy.
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/.test(key)) {
       return invalid(record, `Invalid field name: ${quote(key, 80)}`);
     }
+    if (key !== "rua" && !/^[\x21-\x3a\x3c\x3e-\x7e]+$/.test(value)) {
+      return invalid(record, `Invalid value of field "${key}": ${quote(value, 80)}`);
+    }
     if (fields.has(key)) return invalid(record, `Field "${key}" given twice`);
-    fields.set(key, part.slice(eq + 1).trim());
+    fields.set(key, value);
   }
   const rua = fields.get("rua");
   if (rua === undefined) return invalid(record, `No "rua" field (RFC 8460 §3: required)`);

@@ -14,6 +14,11 @@ export interface X509Tools {
   digest(algorithm: "sha256" | "sha512", data: Uint8Array): Uint8Array;
   /** The SubjectPublicKeyInfo DER of a parsed certificate. */
   spki(cert: CertificateInfo): Uint8Array;
+  /**
+   * Whether a TLSA record's full trust anchor (selector 0: a certificate, issuer of `cert` by
+   * name; 1: a SubjectPublicKeyInfo) signed `cert`; false for other records or bad data.
+   */
+  signedByAnchor(cert: CertificateInfo, anchor: { selector: number; data: Uint8Array }): boolean;
 }
 
 /** The PEM blocks of a bundle. */
@@ -42,7 +47,8 @@ function commonNameOf(subject: string): string | undefined {
 
 /** Loads node:crypto and returns the tools. */
 export async function loadX509(): Promise<X509Tools> {
-  const { X509Certificate, createHash } = await import("node:crypto");
+  const { X509Certificate, createHash, createPublicKey } = await import("node:crypto");
+  const { Buffer } = await import("node:buffer");
   const parsed = new WeakMap<CertificateInfo, X509>();
   const digest = (algorithm: "sha256" | "sha512", data: Uint8Array) =>
     new Uint8Array(createHash(algorithm).update(data).digest());
@@ -77,6 +83,21 @@ export async function loadX509(): Promise<X509Tools> {
       }
     },
     digest,
+    signedByAnchor(cert, anchor) {
+      const c = parsed.get(cert);
+      if (c === undefined) return false;
+      try {
+        if (anchor.selector === 0) {
+          const ta = new X509Certificate(anchor.data);
+          return c.checkIssued(ta) && c.verify(ta.publicKey);
+        }
+        return anchor.selector === 1 &&
+          c.verify(createPublicKey({ key: Buffer.from(anchor.data), format: "der", type: "spki" }));
+      } catch {
+        // Data that is no certificate or key anchors nothing.
+        return false;
+      }
+    },
     spki(cert) {
       const x = parsed.get(cert);
       if (x === undefined) throw new TypeError("Certificate not parsed by these tools");

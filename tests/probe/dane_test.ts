@@ -114,3 +114,52 @@ Deno.test("daneVerdict() with usable records and no handshake is a mismatch", ()
     "no TLS handshake to match TLSA against",
   ]);
 });
+
+Deno.test("daneVerdict() calls records that could not be read unusable, not absent (D39)", () => {
+  const malformed = { ...secure([]), malformed: 1 };
+  const result = verdict(malformed);
+  assert.deepEqual([result.dane, result.matchedRecord], ["unusable", null]);
+  assert.match(result.reason ?? "", /malformed \(D39\)/);
+  assert.equal(verdict({ ...malformed, tlsa: "insecure" }).dane, "insecure");
+  assert.equal(verdict({ ...malformed, mxSecure: false }).dane, "none");
+  // A readable record beside it still counts.
+  assert.equal(verdict({ ...secure([record(3, 1, 1, leaf)]), malformed: 1 }).dane, "matched");
+});
+
+Deno.test("daneVerdict() DANE-TA checks the dates below the anchor, DANE-EE none", () => {
+  const judge = (records: TlsaRecord[], now: number) =>
+    daneVerdict(secure(records), {
+      chain: [leaf, issuer],
+      host: HOST,
+      chainsTo: () => true,
+      digest,
+      now,
+    });
+  // The fakes are valid from 0 to 1 ms after the epoch.
+  assert.equal(judge([record(2, 0, 1, issuer)], 1).dane, "matched");
+  const late = judge([record(2, 0, 1, issuer)], 2);
+  assert.deepEqual([late.dane, late.reason], [
+    "mismatched",
+    "DANE-TA trust anchor matched, but a certificate below it is outside its validity period",
+  ]);
+  assert.equal(judge([record(3, 1, 1, leaf)], 2).dane, "matched");
+});
+
+Deno.test("daneVerdict() DANE-TA with the whole anchor in the record needs no anchor sent", () => {
+  const anchor = record(2, 0, 0, cert("absent", 9, 9));
+  const asked: number[] = [];
+  const judge = (signs: boolean, r = anchor) =>
+    daneVerdict(secure([r]), {
+      chain: [leaf],
+      host: HOST,
+      chainsTo: () => true,
+      anchorSigns: (index) => (asked.push(index), signs),
+      digest,
+    }).dane;
+  assert.equal(judge(true), "matched");
+  assert.equal(judge(false), "mismatched");
+  // A digest carries no key to verify with: never asked.
+  asked.length = 0;
+  assert.equal(judge(true, record(2, 0, 1, cert("absent", 9, 9))), "mismatched");
+  assert.deepEqual(asked, []);
+});

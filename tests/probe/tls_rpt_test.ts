@@ -38,8 +38,9 @@ Deno.test("parseTlsRpt() names each problem", () => {
     [["v=TLSRPTv1; rua=mailto:a@x,"], /Empty URI/],
     [["v=TLSRPTv1; rua=mailto:a@x; rua=mailto:b@x"], /given twice/],
     [["v=TLSRPTv1; nonsense"], /without "="/],
-    [["v=tlsrptv1; rua=mailto:a@x"], /exactly "v=TLSRPTv1"/],
-    [["v = TLSRPTv1; rua=mailto:a@x"], /exactly "v=TLSRPTv1"/],
+    [["v=tlsrptv1; rua=mailto:a@x"], /does not begin with "v=TLSRPTv1;"/],
+    [["v = TLSRPTv1; rua=mailto:a@x"], /does not begin with "v=TLSRPTv1;"/],
+    [["v=TLSRPTv1 rua=mailto:a@x"], /does not begin with "v=TLSRPTv1;"/],
   ];
   for (const [records, reason] of table) {
     const result = parseTlsRpt(records);
@@ -67,4 +68,11 @@ Deno.test("parseTlsRpt() quotes a field with DEL and non-ASCII escaped: one clea
     result.reason,
     'Field without "=": "rua\\xd08ttps://\\x7f\\xffexampl\\u{a93}/`"',
   );
+});
+
+Deno.test("parseTlsRpt() discards records not beginning with v=TLSRPTv1; before counting", () => {
+  for (const stray of ["v=TLSRPTv1", "v=TLSRPTv1 rua=mailto:b@x.example", "v=TLSRPTv10; rua=x"]) {
+    const result = parseTlsRpt([stray, "v=TLSRPTv1 ; rua=mailto:a@x.example"]);
+    assert.deepEqual([result.status, result.rua], ["valid", ["mailto:a@x.example"]], stray);
+  }
 });
