@@ -2,6 +2,8 @@
 // CA with an intermediate, leaves for mx.probe.test (good, expired, not yet valid, wrong name,
 // wildcard, via the intermediate), a leaf from a CA nobody trusts, and a self-signed one.
 
+import { EC, LEAF_EXTENSIONS, openssl, sign } from "../_openssl.ts";
+
 /** PEM texts (certificate chains as servers send them) and keys. */
 export interface ProbeCerts {
   /** The trusted root. */
@@ -30,82 +32,10 @@ export interface ProbeCerts {
   selfSigned: string;
 }
 
-async function openssl(dir: string, args: string[]): Promise<void> {
-  const { code, stderr } = await new Deno.Command("openssl", {
-    args,
-    cwd: dir,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(stderr)}`);
-}
-
-const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-
-/** Serial numbers, unique within one run. */
-let serial = 0x1000;
-
-function caConfig(name: string, extensions: string): string {
-  return [
-    "[ca]",
-    "default_ca = test",
-    "[test]",
-    `database = ${name}.index`,
-    "new_certs_dir = .",
-    `serial = ${name}.serial`,
-    "default_md = sha256",
-    "policy = any",
-    "copy_extensions = none",
-    "[any]",
-    "commonName = supplied",
-    "[ext]",
-    extensions,
-    "",
-  ].join("\n");
-}
-
-/** Signs `<name>.csr` with CA `ca` into `<name>.pem`, between two dates (YYYYMMDDhhmmssZ). */
-async function sign(
-  dir: string,
-  name: string,
-  ca: string,
-  extensions: string,
-  dates: [string, string],
-): Promise<void> {
-  await Deno.writeTextFile(`${dir}/${name}.index`, "");
-  await Deno.writeTextFile(
-    `${dir}/${name}.serial`,
-    `${(++serial).toString(16).padStart(4, "0")}\n`,
-  );
-  await Deno.writeTextFile(`${dir}/${name}.cnf`, caConfig(name, extensions));
-  await openssl(dir, [
-    "ca",
-    "-batch",
-    "-config",
-    `${name}.cnf`,
-    "-extensions",
-    "ext",
-    "-cert",
-    `${ca}.pem`,
-    "-keyfile",
-    `${ca}.key`,
-    "-in",
-    `${name}.csr`,
-    "-out",
-    `${name}.pem`,
-    "-startdate",
-    dates[0],
-    "-enddate",
-    dates[1],
-    "-notext",
-  ]);
-}
-
 function stamp(date: Date): string {
   return date.toISOString().replace(/[-:T]/g, "").slice(0, 14) + "Z";
 }
 
-const LEAF = "basicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n";
 const CA = "basicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n";
 
 let made: Promise<ProbeCerts> | undefined;
@@ -186,7 +116,7 @@ export async function makeProbeCerts(options: ProbeCertsOptions = {}): Promise<P
     }
     const leaf = async (name: string, ca: string, san: string, dates = valid) => {
       await Deno.copyFile(`${dir}/leaf.csr`, `${dir}/${name}.csr`);
-      await sign(dir, name, ca, `${LEAF}subjectAltName = ${san}\n`, dates);
+      await sign(dir, name, ca, `${LEAF_EXTENSIONS}subjectAltName = ${san}\n`, dates);
     };
     // Each signing has its own database and serial file: they run at once.
     await Promise.all([

@@ -9,6 +9,7 @@ const HOSTS_SAN = POLICY_HOSTS.map((h) => `DNS:${h}`).join(",");
 import { DnsError } from "../../lib/errors.ts";
 import type { Querier } from "../../lib/resolver/resolver.ts";
 import { answer } from "../fakes/answer.ts";
+import { EC, LEAF_EXTENSIONS, openssl, sign } from "../_openssl.ts";
 
 /** PEM texts for one test run. */
 export interface TestCerts {
@@ -32,26 +33,11 @@ export interface TestCerts {
   rogueKey: string;
 }
 
-async function openssl(dir: string, args: string[]): Promise<void> {
-  const { code, stderr } = await new Deno.Command("openssl", {
-    args,
-    cwd: dir,
-    stdout: "null",
-    stderr: "piped",
-  })
-    .output();
-  if (code !== 0) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(stderr)}`);
-}
-
 async function makeCa(dir: string, name: string): Promise<void> {
   await openssl(dir, [
     "req",
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...EC,
     "-keyout",
     `${name}.key`,
     "-out",
@@ -71,11 +57,7 @@ async function makeCa(dir: string, name: string): Promise<void> {
 function makeRequest(dir: string, name: string): Promise<void> {
   return openssl(dir, [
     "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...EC,
     "-keyout",
     `${name}.key`,
     "-out",
@@ -88,7 +70,7 @@ function makeRequest(dir: string, name: string): Promise<void> {
 async function makeLeaf(dir: string, name: string, ca: string, san: string): Promise<void> {
   await Deno.writeTextFile(
     `${dir}/${name}.ext`,
-    `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
+    `subjectAltName = ${san}\n${LEAF_EXTENSIONS}`,
   );
   await makeRequest(dir, name);
   await openssl(dir, [
@@ -111,53 +93,18 @@ async function makeLeaf(dir: string, name: string, ca: string, san: string): Pro
 }
 
 /**
- * A leaf whose validity ended long ago. `openssl x509` in OpenSSL 3.0 only counts days from
- * now, so `openssl ca`, which takes explicit dates, signs it.
+ * A leaf whose validity ended long ago, signed with explicit dates (`openssl x509` in
+ * OpenSSL 3.0 only counts days from now).
  */
 async function makeExpiredLeaf(dir: string, name: string, ca: string): Promise<void> {
   await makeRequest(dir, name);
-  await Deno.writeTextFile(`${dir}/${name}.index`, "");
-  await Deno.writeTextFile(`${dir}/${name}.serial`, "01\n");
-  await Deno.writeTextFile(
-    `${dir}/${name}.cnf`,
-    [
-      "[ca]",
-      "default_ca = test",
-      "[test]",
-      `database = ${name}.index`,
-      "new_certs_dir = .",
-      `serial = ${name}.serial`,
-      "default_md = sha256",
-      "policy = any",
-      "x509_extensions = leaf",
-      "[any]",
-      "commonName = supplied",
-      "[leaf]",
-      `subjectAltName = IP:127.0.0.1,DNS:localhost,${HOSTS_SAN}`,
-      "basicConstraints = CA:FALSE",
-      "extendedKeyUsage = serverAuth",
-      "",
-    ].join("\n"),
+  await sign(
+    dir,
+    name,
+    ca,
+    `subjectAltName = IP:127.0.0.1,DNS:localhost,${HOSTS_SAN}\n${LEAF_EXTENSIONS}`,
+    ["20200101000000Z", "20200102000000Z"],
   );
-  await openssl(dir, [
-    "ca",
-    "-batch",
-    "-config",
-    `${name}.cnf`,
-    "-cert",
-    `${ca}.pem`,
-    "-keyfile",
-    `${ca}.key`,
-    "-in",
-    `${name}.csr`,
-    "-out",
-    `${name}.pem`,
-    "-startdate",
-    "20200101000000Z",
-    "-enddate",
-    "20200102000000Z",
-    "-notext",
-  ]);
 }
 
 let made: Promise<TestCerts> | undefined;
