@@ -9,7 +9,8 @@ import { MAX_LINE_LENGTH } from "../../lib/lookup/read_domain_lines.ts";
 import type { JsonReport } from "../../lib/report/json.ts";
 import type { UdpSocket } from "../../lib/host.ts";
 import { assertValidReport } from "../_schema.ts";
-import { MAIN, toolCommand } from "../world/tool.ts";
+import { toolArgs, workDir } from "./_batch_tool.ts";
+import { toolCommand } from "../world/tool.ts";
 import { startWorld, worldUnavailableReason } from "../world/world.ts";
 
 const STS_DIR = Deno.makeTempDirSync({ prefix: "batch_test_sts_" });
@@ -203,29 +204,11 @@ rm -rf "$d"
 `;
 
 Deno.test("the tool on SIGINT during --batch - prints only complete lines and exits 130", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "batch_test_" });
+  const dir = await workDir("batch_test_");
   try {
-    await Deno.writeTextFile(`${dir}/resolv.conf`, "nameserver 192.0.2.53\n");
-    await Deno.mkdir(`${dir}/sts`);
-    await Deno.writeTextFile(`${dir}/sts/.cache_size`, "0\n");
     // No --allow-net: the literals need no DNS, and nothing may leave the machine.
     const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--allow-read",
-        "--allow-env",
-        "--allow-sys=hostname",
-        MAIN,
-        "--batch",
-        "-",
-        "--resolv-conf",
-        `${dir}/resolv.conf`,
-        "--sts-dir",
-        `${dir}/sts`,
-        "--config-dir",
-        dir,
-      ],
+      args: toolArgs(dir, ["--batch", "-"]),
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

@@ -3,44 +3,16 @@
 // exactly one line per input line. The tool runs as a subprocess on address literals, which
 // need no DNS: nothing leaves the machine (no --allow-net).
 import assert from "node:assert/strict";
-import { MAIN } from "../world/tool.ts";
+import { toolArgs, workDir } from "./_batch_tool.ts";
 import { assertValidReport } from "../_schema.ts";
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
-/** A temporary directory with a resolv.conf, a disabled STS cache and Courier's config dir. */
-async function workDir(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "batch_worker_test_" });
-  await Deno.writeTextFile(`${dir}/resolv.conf`, "nameserver 192.0.2.53\n");
-  await Deno.mkdir(`${dir}/sts`);
-  await Deno.writeTextFile(`${dir}/sts/.cache_size`, "0\n");
-  return dir;
-}
-
-function toolArgs(dir: string, argv: string[]): string[] {
-  return [
-    "run",
-    "--no-prompt",
-    "--allow-read",
-    `--allow-write=${dir}`,
-    "--allow-env",
-    "--allow-sys=hostname",
-    MAIN,
-    ...argv,
-    "--resolv-conf",
-    `${dir}/resolv.conf`,
-    "--sts-dir",
-    `${dir}/sts`,
-    "--config-dir",
-    dir,
-  ];
-}
-
 /** Runs the tool to its end (killed after 60 s at most). */
 async function run(dir: string, argv: string[], stdin = "") {
   const child = new Deno.Command(Deno.execPath(), {
-    args: toolArgs(dir, argv),
+    args: toolArgs(dir, argv, true),
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -85,7 +57,7 @@ function list(): { text: string; expected: [number, string][] } {
 const byLine = (a: [number, string], b: [number, string]) => a[0] - b[0];
 
 Deno.test("the tool --batch --shard K/N - N workers over one list look each domain up exactly once, with the whole input's line numbers", async () => {
-  const dir = await workDir();
+  const dir = await workDir("batch_worker_test_");
   try {
     const { text, expected } = list();
     const all: [number, string][] = [];
@@ -106,14 +78,14 @@ Deno.test("the tool --batch --shard K/N - N workers over one list look each doma
 });
 
 Deno.test("the tool --batch --resume FILE - a worker killed with SIGKILL mid-batch and started again ends with exactly one line per domain", async () => {
-  const dir = await workDir();
+  const dir = await workDir("batch_worker_test_");
   const out = `${dir}/out.ndjson`;
   try {
     const { text, expected } = list();
     const half = text.split("\n").slice(0, 50).join("\n") + "\n";
     // The first worker gets half of the list and waits for the rest, which never comes.
     const child = new Deno.Command(Deno.execPath(), {
-      args: toolArgs(dir, ["--batch", "-", "--resume", out]),
+      args: toolArgs(dir, ["--batch", "-", "--resume", out], true),
       stdin: "piped",
       stdout: "null",
       stderr: "null",
@@ -159,7 +131,7 @@ Deno.test("the tool --batch --resume FILE - a worker killed with SIGKILL mid-bat
 });
 
 Deno.test("the tool --batch --resume FILE - refuses a FILE that is not its output, with one line and exit 65, leaving it untouched", async () => {
-  const dir = await workDir();
+  const dir = await workDir("batch_worker_test_");
   try {
     const foreign = `${dir}/notes.txt`;
     const content = 'shopping list\nmilk\n{"line":';
@@ -181,7 +153,7 @@ Deno.test("the tool --batch --resume FILE - refuses a FILE that is not its outpu
 });
 
 Deno.test("the tool --batch --resume FILE - refuses a link, a FIFO and a directory at once with exit 73, following and opening none", async () => {
-  const dir = await workDir();
+  const dir = await workDir("batch_worker_test_");
   try {
     const target = `${dir}/target`;
     await Deno.writeTextFile(target, "");
