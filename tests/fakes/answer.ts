@@ -44,3 +44,14 @@ export function answer(
     transport: "udp",
   };
 }
+
+/**
+ * One answer record of class IN and TTL 300, its type taken from `data`.
+ *
+ * @param name The owner name.
+ * @param data The record data.
+ * @returns The record.
+ */
+export function record(name: string, data: ResourceRecord["data"]): ResourceRecord {
+  return { name, type: data.type, class: "IN", ttl: 300, data };
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { answer } from "../fakes/answer.ts";
+import { answer, record } from "../fakes/answer.ts";
 import {
   type DomainItem,
   lookupMany,
@@ -33,14 +33,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
-
-const record = (name: string, data: ResourceRecord["data"]): ResourceRecord => ({
-  name,
-  type: data.type,
-  class: "IN",
-  ttl: 300,
-  data,
-});
 
 /**
  * A resolver without sockets: `dN.test` has one MX, `mx.dN.test`, at 192.0.2.N; names

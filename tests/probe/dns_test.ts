@@ -3,6 +3,7 @@ import { DnsError } from "../../lib/errors.ts";
 import { lookupTlsa, lookupTlsRpt } from "../../lib/probe/dns.ts";
 import type { Querier, QueryResult } from "../../lib/resolver/resolver.ts";
 import type { ResourceRecord } from "../../lib/wire/message.ts";
+import { record } from "../fakes/answer.ts";
 
 /** A querier with one canned outcome per name and type; it records the questions. */
 function canned(answers: Record<string, { records: ResourceRecord[]; ad: boolean } | DnsError>) {
@@ -20,14 +21,6 @@ function canned(answers: Record<string, { records: ResourceRecord[]; ad: boolean
   };
   return { querier, asked };
 }
-
-const record = (name: string, data: ResourceRecord["data"]): ResourceRecord => ({
-  name,
-  type: data.type,
-  class: "IN",
-  ttl: 300,
-  data,
-});
 
 const digest = new Uint8Array(32).fill(7);
 const tlsaRdata = (usage: number, selector: number, matchingType: number, data: Uint8Array) =>
