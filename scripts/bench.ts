@@ -12,6 +12,7 @@ import {
   LATENCY_TLS_ADDRESS,
   POLICY_ADDRESS,
 } from "../tests/world/sts_sites.ts";
+import { startProxy, stopProxy } from "../tests/world/latency_proxies.ts";
 import { lookupFlags, MAIN, ROOT, taskWords } from "../tests/world/tool.ts";
 import {
   startWorld,
@@ -42,7 +43,6 @@ const GOALS = {
 const BATCH_ZONE = "batch.test";
 const BATCH_SIZES = [10_000, 100_000] as const;
 
-const PROXY = fileURLToPath(new URL("../tests/world/latency_proxy.ts", import.meta.url));
 const NODE_ANCHOR = fileURLToPath(new URL("./bench_node_resolver.mjs", import.meta.url));
 const LIBRARY_BATCH = fileURLToPath(new URL("./bench_lookup_many.ts", import.meta.url));
 
@@ -136,46 +136,6 @@ async function emptyScript(): Promise<string> {
 }
 
 // ---- latency-bound lookups ------------------------------------------------------------
-
-/**
- * Starts a latency proxy named `name` inside the world with `delayMs` each way for the given
- * `--udp`/`--tcp` mappings; resolves once it says it is ready (bounded).
- */
-async function startProxy(
-  world: World,
-  name: string,
-  delayMs: number,
-  maps: string[],
-): Promise<Deno.ChildProcess> {
-  const child = world.spawn(name, [
-    Deno.execPath(),
-    "run",
-    "--no-config",
-    "--unstable-net",
-    "--allow-net",
-    PROXY,
-    "--delay-ms",
-    String(delayMs),
-    ...maps,
-    "--time-limit-s",
-    "1800",
-  ]);
-  const out = `${world.dir}/${name}.out`;
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const said = await Deno.readTextFile(out).catch(() => "");
-    if (said.includes("ready")) return child;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`The latency proxy ${name} did not start; see ${out}`);
-}
-
-async function stopProxy(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGTERM");
-  } catch { /* already gone */ }
-  await child.status;
-}
 
 async function latencyGroup(world: World, bare: Figures, ours: string[]): Promise<void> {
   if (!world.courierBin) {

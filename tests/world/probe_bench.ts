@@ -4,6 +4,7 @@
 // library, against the slowest single address's probe (goal: ≤ slowest + 20 ms), and
 // posttls-finger probing the same six one after another. Prints min/median/max of each.
 import { fileURLToPath } from "node:url";
+import { startProxy } from "./latency_proxies.ts";
 import { MAIL_HOST, startMailServers } from "./mail_servers.ts";
 import type { ProbeRequest } from "./probe_runner.ts";
 import { startWorld, worldUnavailableReason } from "./world.ts";
@@ -12,7 +13,6 @@ const DELAY_MS = 25;
 const ROUNDS = 7;
 const ADDRESSES = [1, 2, 3, 4, 5, 6].map((n) => `127.0.26.${n}`);
 const RUNNER = fileURLToPath(new URL("./probe_runner.ts", import.meta.url));
-const PROXY = fileURLToPath(new URL("./latency_proxy.ts", import.meta.url));
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
 function figures(values: number[]): string {
@@ -28,19 +28,13 @@ if (unavailable !== undefined) {
 }
 await using world = await startWorld();
 const mail = await startMailServers(world);
-world.spawn("probe-latency-proxy", [
-  Deno.execPath(),
-  "run",
-  "--no-config",
-  "--unstable-net",
-  "--allow-net",
-  PROXY,
-  "--delay-ms",
-  String(DELAY_MS),
-  ...ADDRESSES.flatMap((address) => ["--tcp", `${address}:25=127.0.25.1:25`]),
-  "--time-limit-s",
-  "600",
-]);
+await startProxy(
+  world,
+  "probe-latency-proxy",
+  DELAY_MS,
+  ADDRESSES.flatMap((address) => ["--tcp", `${address}:25=127.0.25.1:25`]),
+  600,
+);
 for (let attempt = 0; attempt < 100; attempt++) {
   const probe = await world.run(
     ["bash", "-c", `exec 3<>/dev/tcp/${ADDRESSES[5]}/25 && head -c 3 <&3`],
