@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { probeAddress, probeHosts, type ProbeOptions } from "../../lib/probe/probe.ts";
+import type { ProbeConnection } from "../../lib/probe/smtp.ts";
 import { probeExitStatus } from "../../lib/probe/verdict.ts";
 import { probeCerts } from "./_certs.ts";
 import { startFakeSmtp } from "./_smtp_server.ts";
@@ -236,18 +237,7 @@ Deno.test("probeHosts() probes in parallel within its bound, results in input or
         most = Math.max(most, open);
         try {
           const conn = await connectNode("127.0.0.1", ports[address], signal);
-          return {
-            read: (s) => conn.read(s),
-            write: (t) => conn.write(t),
-            startTls: (o, s) => conn.startTls(o, s),
-            get queued() {
-              return conn.queued;
-            },
-            close() {
-              open--;
-              conn.close();
-            },
-          };
+          return onClose(conn, () => open--);
         } catch (error) {
           open--;
           throw error;
@@ -264,6 +254,22 @@ Deno.test("probeHosts() probes in parallel within its bound, results in input or
   assert.equal(most, 2);
   assert.equal(probeExitStatus(results), 2);
 });
+
+/** `conn`, calling `closed` before it closes (to count the connections open). */
+function onClose(conn: ProbeConnection, closed: () => void): ProbeConnection {
+  return {
+    read: (s) => conn.read(s),
+    write: (t) => conn.write(t),
+    startTls: (o, s) => conn.startTls(o, s),
+    get queued() {
+      return conn.queued;
+    },
+    close() {
+      closed();
+      conn.close();
+    },
+  };
+}
 
 function closedPort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -316,18 +322,7 @@ Deno.test("probeHosts() calls sharing a ConnectionLimiter keep within its bound 
     async connect(address, port, signal) {
       const conn = await connectNode(address, port, signal);
       most = Math.max(most, ++open);
-      return {
-        read: (s) => conn.read(s),
-        write: (t) => conn.write(t),
-        startTls: (o, s) => conn.startTls(o, s),
-        get queued() {
-          return conn.queued;
-        },
-        close() {
-          open--;
-          conn.close();
-        },
-      };
+      return onClose(conn, () => open--);
     },
   });
   const targets = Array.from({ length: 4 }, () => ({ host: HOST, address: "127.0.0.1" }));
