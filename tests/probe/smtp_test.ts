@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import type { Socket } from "node:net";
 import { smtpDialogue, type SmtpDialogueOptions } from "../../lib/probe/smtp.ts";
 import { probeCerts } from "./_certs.ts";
-import { startFakeSmtp } from "./_smtp_server.ts";
+import { type FakeSmtpServer, startFakeSmtp } from "./_smtp_server.ts";
 
 const base = (port: number): SmtpDialogueOptions => ({
   port,
@@ -9,6 +10,26 @@ const base = (port: number): SmtpDialogueOptions => ({
   helo: "probe.test",
   stageTimeout: 2_000,
 });
+
+/**
+ * A server that greets, answers EHLO with `ehlo` and hands STARTTLS to `starttls`; it answers
+ * nothing else (not QUIT).
+ */
+function startScripted(
+  ehlo: string,
+  starttls: (socket: Socket) => void = () => {},
+): Promise<FakeSmtpServer> {
+  return startFakeSmtp({
+    onConnect(socket) {
+      socket.write("220 fake\r\n");
+      socket.on("data", (data: Uint8Array) => {
+        const line = new TextDecoder().decode(data);
+        if (line.startsWith("EHLO")) socket.write(ehlo);
+        else if (line.startsWith("STARTTLS")) starttls(socket);
+      });
+    },
+  });
+}
 
 Deno.test("smtpDialogue() greets, EHLOs, upgrades with SNI, EHLOs again and QUITs, never MAIL", async () => {
   const certs = await probeCerts();
@@ -168,32 +189,16 @@ Deno.test("smtpDialogue() probes an IPv4-mapped address over IPv4", async () => 
 
 Deno.test("smtpDialogue() waits for the reply to QUIT at most MAX_QUIT_WAIT", async () => {
   // A server that never answers QUIT: the dialogue still ends, with no error.
-  await using server = await startFakeSmtp({
-    onConnect(socket) {
-      socket.write("220 fake\r\n");
-      socket.on("data", (data: Uint8Array) => {
-        if (new TextDecoder().decode(data).startsWith("EHLO")) socket.write("250 fake\r\n");
-      });
-    },
-  });
+  await using server = await startScripted("250 fake\r\n");
   const result = await smtpDialogue("127.0.0.1", { ...base(server.port), stageTimeout: 60_000 });
   assert.deepEqual([result.error, result.starttls], [null, false]);
 });
 
 Deno.test("smtpDialogue() reports a handshake that fails", async () => {
-  await using server = await startFakeSmtp({
-    onConnect(socket) {
-      socket.write("220 fake\r\n");
-      socket.on("data", (data: Uint8Array) => {
-        const line = new TextDecoder().decode(data);
-        if (line.startsWith("EHLO")) socket.write("250-fake\r\n250 STARTTLS\r\n");
-        else if (line.startsWith("STARTTLS")) {
-          socket.write("220 go\r\n");
-          // Not a TLS record: the client's handshake must fail, not hang.
-          setTimeout(() => socket.write("HTTP/1.1 400 Bad Request\r\n\r\n".repeat(4)), 20);
-        }
-      });
-    },
+  await using server = await startScripted("250-fake\r\n250 STARTTLS\r\n", (socket) => {
+    socket.write("220 go\r\n");
+    // Not a TLS record: the client's handshake must fail, not hang.
+    setTimeout(() => socket.write("HTTP/1.1 400 Bad Request\r\n\r\n".repeat(4)), 20);
   });
   const result = await smtpDialogue("127.0.0.1", base(server.port));
   assert.equal(result.tls, null);
@@ -201,16 +206,10 @@ Deno.test("smtpDialogue() reports a handshake that fails", async () => {
 });
 
 Deno.test("smtpDialogue() times out a handshake the server never answers", async () => {
-  await using server = await startFakeSmtp({
-    onConnect(socket) {
-      socket.write("220 fake\r\n");
-      socket.on("data", (data: Uint8Array) => {
-        const line = new TextDecoder().decode(data);
-        if (line.startsWith("EHLO")) socket.write("250-fake\r\n250 STARTTLS\r\n");
-        else if (line.startsWith("STARTTLS")) socket.write("220 go\r\n");
-      });
-    },
-  });
+  await using server = await startScripted(
+    "250-fake\r\n250 STARTTLS\r\n",
+    (socket) => socket.write("220 go\r\n"),
+  );
   const result = await smtpDialogue("127.0.0.1", { ...base(server.port), stageTimeout: 300 });
   assert.deepEqual(
     [result.error?.kind, result.error?.stage, result.error?.message],
