@@ -33,3 +33,29 @@ export function toolArgs(dir: string, argv: string[], allowWrite = false): strin
     dir,
   ];
 }
+
+/** A spawned tool; disposing it stops the timer that would kill it. */
+export interface SpawnedTool extends Disposable {
+  /** The process, its stdin piped. */
+  child: Deno.ChildProcess;
+}
+
+/**
+ * Spawns the tool with {@linkcode toolArgs}, killed with SIGKILL after 60 s at most.
+ * `output` is what becomes of its stdout and stderr.
+ */
+export function spawnTool(
+  dir: string,
+  argv: string[],
+  options: { allowWrite?: boolean; output?: "piped" | "null" } = {},
+): SpawnedTool {
+  const output = options.output ?? "piped";
+  const child = new Deno.Command(Deno.execPath(), {
+    args: toolArgs(dir, argv, options.allowWrite),
+    stdin: "piped",
+    stdout: output,
+    stderr: output,
+  }).spawn();
+  const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  return { child, [Symbol.dispose]: () => clearTimeout(killer) };
+}

@@ -9,7 +9,7 @@ import { MAX_LINE_LENGTH } from "../../lib/lookup/read_domain_lines.ts";
 import type { JsonReport } from "../../lib/report/json.ts";
 import type { UdpSocket } from "../../lib/host.ts";
 import { assertValidReport } from "../_schema.ts";
-import { toolArgs, workDir } from "./_batch_tool.ts";
+import { spawnTool, workDir } from "./_batch_tool.ts";
 import { toolCommand } from "../world/tool.ts";
 import { startWorld, worldUnavailableReason } from "../world/world.ts";
 
@@ -207,13 +207,8 @@ Deno.test("the tool on SIGINT during --batch - prints only complete lines and ex
   const dir = await workDir("batch_test_");
   try {
     // No --allow-net: the literals need no DNS, and nothing may leave the machine.
-    const child = new Deno.Command(Deno.execPath(), {
-      args: toolArgs(dir, ["--batch", "-"]),
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const tool = spawnTool(dir, ["--batch", "-"]);
+    const child = tool.child;
     try {
       const stdin = child.stdin.getWriter();
       // The input stays open: the batch is waiting for more when SIGINT comes.
@@ -240,7 +235,7 @@ Deno.test("the tool on SIGINT during --batch - prints only complete lines and ex
         [3, "[192.0.2.2]", "ok", 0],
       ]);
     } finally {
-      clearTimeout(killer);
+      tool[Symbol.dispose]();
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

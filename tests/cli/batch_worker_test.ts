@@ -3,7 +3,7 @@
 // exactly one line per input line. The tool runs as a subprocess on address literals, which
 // need no DNS: nothing leaves the machine (no --allow-net).
 import assert from "node:assert/strict";
-import { toolArgs, workDir } from "./_batch_tool.ts";
+import { spawnTool, workDir } from "./_batch_tool.ts";
 import { assertValidReport } from "../_schema.ts";
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -11,22 +11,12 @@ const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
 /** Runs the tool to its end (killed after 60 s at most). */
 async function run(dir: string, argv: string[], stdin = "") {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: toolArgs(dir, argv, true),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  try {
-    const writer = child.stdin.getWriter();
-    await writer.write(encode(stdin));
-    await writer.close();
-    const { code, stdout, stderr } = await child.output();
-    return { code, stdout: decode(stdout), stderr: decode(stderr) };
-  } finally {
-    clearTimeout(killer);
-  }
+  using tool = spawnTool(dir, argv, { allowWrite: true });
+  const writer = tool.child.stdin.getWriter();
+  await writer.write(encode(stdin));
+  await writer.close();
+  const { code, stdout, stderr } = await tool.child.output();
+  return { code, stdout: decode(stdout), stderr: decode(stderr) };
 }
 
 /** The `[line, domain]` of each NDJSON line, each checked against the schema. */
@@ -84,13 +74,11 @@ Deno.test("the tool --batch --resume FILE - a worker killed with SIGKILL mid-bat
     const { text, expected } = list();
     const half = text.split("\n").slice(0, 50).join("\n") + "\n";
     // The first worker gets half of the list and waits for the rest, which never comes.
-    const child = new Deno.Command(Deno.execPath(), {
-      args: toolArgs(dir, ["--batch", "-", "--resume", out], true),
-      stdin: "piped",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const tool = spawnTool(dir, ["--batch", "-", "--resume", out], {
+      allowWrite: true,
+      output: "null",
+    });
+    const child = tool.child;
     const writer = child.stdin.getWriter();
     try {
       await writer.write(encode(half));
@@ -104,7 +92,7 @@ Deno.test("the tool --batch --resume FILE - a worker killed with SIGKILL mid-bat
       const status = await child.status;
       assert.equal(status.signal, "SIGKILL");
     } finally {
-      clearTimeout(killer);
+      tool[Symbol.dispose]();
       await writer.close().catch(() => {});
     }
     const first = reported(await Deno.readTextFile(out));
