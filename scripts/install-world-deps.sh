@@ -9,6 +9,9 @@ set -euo pipefail
 
 CACHE="${TESTMXLOOKUP_WORLD_CACHE:-/var/cache/testmxlookup-world}"
 COURIER_DIR="$CACHE/courier"
+# posttls-finger, the delivery probe's reference, from Postfix's package unpacked apart from the
+# world's own (installed) Postfix servers, as Courier's binary is.
+POSTFIX_REF_DIR="$CACHE/postfix"
 # time: /usr/bin/time -f %M, the peak RSS figures of scripts/bench.ts.
 PACKAGES=(unbound nsd ldnsutils iproute2 bind9-dnsutils util-linux openssl wget libgdbm6 time inotify-tools)
 COURIER_PACKAGES=(courier-base libcourier-unicode4 libidn12)
@@ -78,6 +81,24 @@ if [[ -n "$new" ]]; then
     ((alive)) || break
     sleep 0.1
   done
+fi
+
+# Postfix's posttls-finger as a reference, unpacked only (apart from the installed servers).
+if [[ -x "$POSTFIX_REF_DIR/usr/sbin/posttls-finger" ]]; then
+  echo "install-world-deps: posttls-finger already unpacked in $POSTFIX_REF_DIR"
+else
+  mkdir -p "$CACHE/debs"
+  if id _apt >/dev/null 2>&1; then chown _apt "$CACHE/debs"; fi
+  if compgen -G "$CACHE/debs/postfix_*.deb" >/dev/null || (cd "$CACHE/debs" && apt-get download postfix); then
+    rm -rf "$POSTFIX_REF_DIR.tmp"
+    mkdir -p "$POSTFIX_REF_DIR.tmp"
+    dpkg -x "$(ls -t "$CACHE/debs/postfix_"*.deb | head -n 1)" "$POSTFIX_REF_DIR.tmp"
+    rm -rf "$POSTFIX_REF_DIR"
+    mv "$POSTFIX_REF_DIR.tmp" "$POSTFIX_REF_DIR"
+    echo "install-world-deps: posttls-finger unpacked in $POSTFIX_REF_DIR"
+  else
+    warn "cannot download postfix; the posttls-finger comparison will use the installed one"
+  fi
 fi
 
 # Courier's reference binary, unpacked only (never installed). Unpacked into a fresh

@@ -45,9 +45,28 @@ export interface MailServers {
   configDir: string;
 }
 
+/**
+ * How to run posttls-finger, the probe's reference: the copy unpacked from Debian's `postfix`
+ * package by scripts/install-world-deps.sh (with its own libraries), else the installed one.
+ */
+export function posttlsFingerCommand(): { path: string; env: Record<string, string> } {
+  const cache = Deno.env.get("TESTMXLOOKUP_WORLD_CACHE") ?? "/var/cache/testmxlookup-world";
+  const unpacked = `${cache}/postfix`;
+  try {
+    Deno.statSync(`${unpacked}/usr/sbin/posttls-finger`);
+    // The binary's RUNPATH is /usr/lib/postfix; LD_LIBRARY_PATH is searched before it.
+    return {
+      path: `${unpacked}/usr/sbin/posttls-finger`,
+      env: { LD_LIBRARY_PATH: `${unpacked}/usr/lib/postfix` },
+    };
+  } catch {
+    return { path: "/usr/sbin/posttls-finger", env: {} };
+  }
+}
+
 /** Says why the mail servers cannot run here, or undefined. */
 export function mailServersUnavailableReason(): string | undefined {
-  for (const tool of ["/usr/sbin/postfix", "/usr/sbin/posttls-finger"]) {
+  for (const tool of ["/usr/sbin/postfix", posttlsFingerCommand().path]) {
     try {
       Deno.statSync(tool);
     } catch {

@@ -5,7 +5,7 @@
 // posttls-finger probing the same six one after another. Prints min/median/max of each.
 import { fileURLToPath } from "node:url";
 import { startProxy } from "./latency_proxies.ts";
-import { MAIL_HOST, startMailServers } from "./mail_servers.ts";
+import { MAIL_HOST, posttlsFingerCommand, startMailServers } from "./mail_servers.ts";
 import type { ProbeRequest } from "./probe_runner.ts";
 import { startWorld, worldUnavailableReason } from "./world.ts";
 
@@ -60,12 +60,13 @@ for (let round = 0; round < ROUNDS; round++) {
   const timing = JSON.parse(text(run.stdout)) as { single: number[]; together: number };
   slowest.push(Math.max(...timing.single));
   together.push(timing.together);
+  const reference = posttlsFingerCommand();
   const loop = ADDRESSES.map((a) =>
-    `posttls-finger -c -l secure -F ${world.dir}/tls/ca.pem -L summary "[${a}]:25" ${MAIL_HOST}`
+    `${reference.path} -c -l secure -F ${world.dir}/tls/ca.pem -L summary "[${a}]:25" ${MAIL_HOST}`
   ).join(" >/dev/null 2>&1; ");
   const started = performance.now();
   await world.run(["bash", "-c", `${loop} >/dev/null 2>&1`], {
-    env: { MAIL_CONFIG: mail.configDir },
+    env: { MAIL_CONFIG: mail.configDir, ...reference.env },
     timeoutMs: 60_000,
   });
   finger.push(performance.now() - started);

@@ -14,6 +14,7 @@ import {
   MAIL_HOST,
   type MailCase,
   mailServersUnavailableReason,
+  posttlsFingerCommand,
   startMailServers,
 } from "./mail_servers.ts";
 import type { ProbeRequest } from "./probe_runner.ts";
@@ -108,8 +109,9 @@ interface FingerResult {
 
 async function posttlsFinger(world: World, configDir: string, c: MailCase): Promise<FingerResult> {
   const host = c.address.includes(":") ? `[ipv6:${c.address}]` : `[${c.address}]`;
+  const finger = posttlsFingerCommand();
   const result = await world.run([
-    "/usr/sbin/posttls-finger",
+    finger.path,
     "-c",
     "-l",
     "secure",
@@ -123,7 +125,7 @@ async function posttlsFinger(world: World, configDir: string, c: MailCase): Prom
     "summary,certmatch",
     `${host}:25`,
     MAIL_HOST,
-  ], { env: { MAIL_CONFIG: configDir }, timeoutMs: 30_000 });
+  ], { env: { MAIL_CONFIG: configDir, ...finger.env }, timeoutMs: 30_000 });
   const output = text(result.stdout) + text(result.stderr);
   const pkey = /pkey_fingerprint=([0-9A-F:]+)/.exec(output)?.[1];
   return {
