@@ -2,6 +2,7 @@
 // Deno's permissions do not cover (the cache directory's parents), readlink(2), and
 // setgroups(2), setgid(2), setuid(2) (node:process has no setgroups). Loaded with Deno.dlopen
 // only when root must look at those parents or switch, never by a non-root run.
+import { decodeStatx, readErrno, STATX_BASIC_STATS, STATX_SIZE } from "../statx.ts";
 import type { PathNode } from "./privilege.ts";
 
 // Two sets, bound on first use: every root run looks at its path (each bound symbol costs
@@ -39,15 +40,12 @@ function switchSymbols(): Deno.DynamicLibrary<typeof SWITCH>["symbols"] {
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
-const STATX_BASIC_STATS = 0x7ff;
-const S_IFMT = 0o170000;
 const ENOENT = 2;
 const ENOTDIR = 20;
 
 /** errno after a failed call, as a Deno error with the C library's words. */
 function lastError(call: string, path?: string): Error {
-  const at = symbols().__errno_location();
-  const errno = at === null ? 0 : new Deno.UnsafePointerView(at).getInt32();
+  const errno = readErrno(symbols().__errno_location());
   const where = path === undefined ? call : `${call} '${path}'`;
   if (errno === ENOENT || errno === ENOTDIR) {
     return new Deno.errors.NotFound(`No such file or directory (os error ${errno}): ${where}`);
@@ -68,7 +66,7 @@ function cString(text: string): Uint8Array<ArrayBuffer> {
  * @returns The node, or undefined when nothing is there.
  */
 export function lstatPath(path: string): PathNode | undefined {
-  const buffer = new Uint8Array(256);
+  const buffer = new Uint8Array(STATX_SIZE);
   const rc = symbols().statx(
     AT_FDCWD,
     cString(path),
@@ -81,16 +79,13 @@ export function lstatPath(path: string): PathNode | undefined {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
-  // struct statx: stx_uid at 20, stx_gid at 24, stx_mode (u16) at 28.
-  const view = new DataView(buffer.buffer);
-  const mode = view.getUint16(28, true);
-  const type = mode & S_IFMT;
+  const node = decodeStatx(buffer);
   return {
     path,
-    uid: view.getUint32(20, true),
-    gid: view.getUint32(24, true),
-    mode: mode & 0o7777,
-    type: type === 0o040000 ? "directory" : type === 0o120000 ? "symlink" : "other",
+    uid: node.uid,
+    gid: node.gid,
+    mode: node.permissions,
+    type: node.type === "directory" || node.type === "symlink" ? node.type : "other",
   };
 }
 

@@ -4,6 +4,8 @@
 // Node compatibility layer), most of a lookup with a cached policy; binding these symbols
 // costs ~1 ms. Without FFI, or on another architecture, _cache_io.ts uses node:fs.
 
+import { decodeStatx, readErrno, STATX_BASIC_STATS, STATX_SIZE } from "../statx.ts";
+
 /** What reading a cache file needs of an open file: node:fs's FileHandle has it too. */
 export interface ReadHandle {
   /** fstat(2) of the open file. */
@@ -40,9 +42,6 @@ const LIBC = {
 const O_NOFOLLOW: Record<string, number> = { x86_64: 0o400000, aarch64: 0o100000 };
 const O_RDONLY_FLAGS = 0o400 /* O_NOCTTY */ | 0o4000 /* O_NONBLOCK */ | 0o2000000; // O_CLOEXEC
 const AT_EMPTY_PATH = 0x1000;
-const STATX_BASIC_STATS = 0x7ff;
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
 
 /** strerror(3)'s words for what an open can meet, as node:fs names them. */
 const ERRNO: Record<number, [string, string]> = {
@@ -71,9 +70,7 @@ function symbols(): Deno.DynamicLibrary<typeof LIBC>["symbols"] | null {
 
 /** An error as node:fs words it ("ELOOP: too many levels of symbolic links, open '/x'"). */
 function errnoError(call: string, path: string): Error & { code: string } {
-  const c = symbols()!;
-  const at = c.__errno_location();
-  const errno = at === null ? 0 : new Deno.UnsafePointerView(at).getInt32();
+  const errno = readErrno(symbols()!.__errno_location());
   const [code, text] = ERRNO[errno] ?? [`E${errno}`, `os error ${errno}`];
   return Object.assign(new Error(`${code}: ${text}, ${call} '${path}'`), { code });
 }
@@ -93,27 +90,12 @@ export function openWithLibc(path: string): ReadHandle | undefined {
   let closed = false;
   return {
     stat() {
-      const buffer = new Uint8Array(256);
+      const buffer = new Uint8Array(STATX_SIZE);
       if (c.statx(fd, new Uint8Array(1), AT_EMPTY_PATH, STATX_BASIC_STATS, buffer) !== 0) {
         return Promise.reject(errnoError("fstat", path));
       }
-      // struct statx: nlink at 16, mode (u16) at 28, ino at 32, mtime at 112 (s, then ns at
-      // 120), dev major and minor at 136 and 140.
-      const view = new DataView(buffer.buffer);
-      const mode = view.getUint16(28, true);
-      const major = view.getUint32(136, true);
-      const minor = view.getUint32(140, true);
-      return Promise.resolve({
-        ino: Number(view.getBigUint64(32, true)),
-        // glibc's makedev(3), as Deno's stat reports `dev`.
-        dev: Number(
-          (BigInt(major & 0xfffff000) << 32n) | (BigInt(major & 0xfff) << 8n) |
-            (BigInt(minor & 0xffffff00) << 12n) | BigInt(minor & 0xff),
-        ),
-        nlink: view.getUint32(16, true),
-        mtimeMs: Number(view.getBigInt64(112, true)) * 1000 + view.getUint32(120, true) / 1e6,
-        isFile: () => (mode & S_IFMT) === S_IFREG,
-      });
+      const { ino, dev, nlink, mtimeMs, type } = decodeStatx(buffer);
+      return Promise.resolve({ ino, dev, nlink, mtimeMs, isFile: () => type === "file" });
     },
     read(buffer, offset, length) {
       // A regular file on a local disk: read(2) does not wait (see readOnce's lstat).
