@@ -202,6 +202,16 @@ export function osErrorText(error: unknown): string {
 }
 
 /**
+ * The reason as strerror(3) words it, from a `Deno.errors.*` error or a node:fs one
+ * ("EACCES: permission denied, open '/x'" becomes "Permission denied").
+ */
+export function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const node = /^E[A-Z0-9]+: ([^,]+)/.exec(message);
+  return node ? node[1].charAt(0).toUpperCase() + node[1].slice(1) : osErrorText(error);
+}
+
+/**
  * `text` in double quotes with anything but printable ASCII as `\xHH` / `\u{…}`, cut after
  * `max` characters (records and policy lines can be long; names and paths are short).
  */

@@ -2,7 +2,7 @@
 // root elsewhere (D19): no link followed, nothing but a regular file with one link used, the
 // earlier lines scanned (lib/lookup/resume.ts), a torn last line cut off, then appended to.
 import type { FileHandle } from "node:fs/promises";
-import { isPermissionRefusal } from "../errors.ts";
+import { isPermissionRefusal, reasonOf } from "../errors.ts";
 import { type LineSet, scanResume } from "../lookup/resume.ts";
 
 /** Bytes read from FILE at a time while scanning it. */
@@ -66,7 +66,7 @@ export async function openResumeFile(path: string): Promise<ResumeFile> {
     if (isPermissionRefusal(error)) throw error;
     const code = (error as { code?: unknown } | null)?.code;
     throw new ResumeOpenError(
-      code === "ELOOP" ? "Is a symbolic link" : reason(error),
+      code === "ELOOP" ? "Is a symbolic link" : reasonOf(error),
       { cause: error },
     );
   }
@@ -103,12 +103,4 @@ async function* chunks(handle: FileHandle): AsyncGenerator<Uint8Array> {
     position += bytesRead;
     yield buffer.subarray(0, bytesRead);
   }
-}
-
-/** "EACCES: permission denied, open '/x'" as "Permission denied". */
-function reason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const node = /^E[A-Z0-9]+: ([^,]+)/.exec(message);
-  const text = node ? node[1] : message;
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -2,7 +2,7 @@
 // write: opens that never follow a link, block on a FIFO or adopt a terminal, capped reads,
 // owner and mode handed on through open files, and the reasons for stderr.
 import type { FileHandle } from "node:fs/promises";
-import { osErrorText, rethrowPermissionRefusal } from "../errors.ts";
+import { reasonOf, rethrowPermissionRefusal } from "../errors.ts";
 import { quote } from "./_text.ts";
 import { decodeEntry } from "./cache_file.ts";
 import { StsError } from "./errors.ts";
@@ -198,16 +198,6 @@ export async function syncDirectory(dir: string): Promise<void> {
 export function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;
-}
-
-/**
- * The reason as strerror(3) words it, from a `Deno.errors.*` error or a node:fs one
- * ("EACCES: permission denied, open '/x'" becomes "Permission denied").
- */
-export function reasonOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const node = /^E[A-Z0-9]+: ([^,]+)/.exec(message);
-  return node ? capitalised(node[1]) : osErrorText(error);
 }
 
 /** `text` with a capital first letter. */

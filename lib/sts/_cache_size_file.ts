@@ -1,15 +1,8 @@
 // Reading `.cache_size` (D10) in a directory another account may write: a link, a FIFO or a
 // hard-linked file gives the default size with a warning; at most 1024 bytes are read.
-import { rethrowPermissionRefusal } from "../errors.ts";
+import { reasonOf, rethrowPermissionRefusal } from "../errors.ts";
 import { quote } from "./_text.ts";
-import {
-  codeOf,
-  decodeUtf8,
-  foreignReason,
-  openForRead,
-  readPrefix,
-  reasonOf,
-} from "./_cache_io.ts";
+import { codeOf, decodeUtf8, foreignReason, openForRead, readPrefix } from "./_cache_io.ts";
 import type { ReadHandle } from "./_libc_read.ts";
 import { type CacheSize, DEFAULT_CACHE_SIZE, parseCacheSize } from "./cache_file.ts";
 import { StsError } from "./errors.ts";

@@ -1,10 +1,10 @@
 // `--sts-expire` (as Courier: keep the newest `limit` entries, oldest mtime first), over a
 // directory that may hold anything another account put there: one pass, memory bounded by the
 // number of entries kept, and the things left alone counted, with only the first few named.
-import { rethrowPermissionRefusal } from "../errors.ts";
+import { reasonOf, rethrowPermissionRefusal } from "../errors.ts";
 import { policyName } from "../names.ts";
 import { quote } from "./_text.ts";
-import { foreignReason, join, reasonOf, TEMP_NAME } from "./_cache_io.ts";
+import { foreignReason, join, TEMP_NAME } from "./_cache_io.ts";
 import { StsError } from "./errors.ts";
 
 /** A temporary file older than this is a crash's leftover, which expire() removes. */
