@@ -23,9 +23,8 @@ export async function lookupCommand(session: Session, domain: string): Promise<n
       await host.stderr(reasonLine(`Deadline of ${args.deadlineMs / 1000} s reached`));
     }
   } else {
-    // A name that cannot be asked is one reason: the policy lookup of the same name would only
-    // say it again.
-    if (report.outcome !== "internal") await explain(session, stsReasons(report.sts));
+    // A name that cannot be asked has one reason: lookupDomain drops the policy lookup's.
+    await explain(session, stsReasons(report.sts));
     await explain(session, [...report.warnings, ...report.reason ? [report.reason] : []]);
   }
   if (args.json) {
