@@ -1,7 +1,8 @@
 // The outside world as small interfaces: sockets, files, clock, randomness, environment.
 // The library takes them as options so that tests can pass fakes; `denoHost()` is the real one.
-import { TimeLimit } from "./deadlines.ts";
-import { ConfigError, isPermissionRefusal, osErrorText } from "./errors.ts";
+import { readTextFile } from "./text_file.ts";
+
+export { MAX_TEXT_FILE_BYTES, OPEN_TIMEOUT_MS, openReadOnly, readTextFile } from "./text_file.ts";
 
 /** A network address with a port. */
 export interface SocketAddress {
@@ -163,118 +164,6 @@ async function tcpConnect(to: SocketAddress, signal: AbortSignal): Promise<TcpCo
     read: (buffer) => conn.read(buffer),
     close: closeOnce(() => conn.close()),
   };
-}
-
-/** The largest configuration file read: a CA bundle is about 220 KiB. */
-export const MAX_TEXT_FILE_BYTES: number = 4 * 1024 * 1024;
-
-/** The longest wait for a configuration file to open. */
-export const OPEN_TIMEOUT_MS = 5_000;
-
-/**
- * A regular file's text, read through one open file: opened once (following links, as
- * /etc/resolv.conf often is one) and checked by fstat, so that nothing swapped in after a
- * check is read. A stat before refuses a FIFO or device at once; one swapped in between
- * would keep the open waiting (a FIFO without a writer): the wait is bounded by
- * `signal` and {@linkcode OPEN_TIMEOUT_MS} (the open is asynchronous for that, which starts
- * Deno's blocking thread: ~0.1 ms, <1 MiB). A FIFO or device that does open is not read, so
- * /dev/zero cannot fill memory.
- *
- * @param path The file.
- * @param options The signal that ends the wait for the open.
- * @returns The text, or undefined when there is no file.
- */
-export async function readTextFile(
-  path: string,
-  options: ReadTextFileOptions = {},
-): Promise<string | undefined> {
-  let seen: Deno.FileInfo;
-  let file: Deno.FsFile;
-  try {
-    // A quick refusal of what is not a regular file now; the fstat below decides.
-    seen = Deno.statSync(path);
-    if (!seen.isFile && !seen.isDirectory) {
-      throw new ConfigError("NOT_A_FILE", path, "Not a regular file");
-    }
-    file = await openReadOnly(path, options.signal);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw configError(path, error);
-  }
-  try {
-    return readOpenFile(file, seen, path);
-  } catch (error) {
-    throw configError(path, error);
-  } finally {
-    file.close();
-  }
-}
-
-/**
- * A read failure as a {@linkcode ConfigError} with the path, its message kept; a permission
- * Deno refused and a directory (which some readers accept) pass unchanged.
- */
-function configError(path: string, error: unknown): unknown {
-  if (error instanceof ConfigError || error instanceof Deno.errors.IsADirectory) return error;
-  if (isPermissionRefusal(error)) return error;
-  return new ConfigError("UNREADABLE", path, osErrorText(error), { cause: error });
-}
-
-/**
- * Opens `path` for reading, as `Deno.open` does, but waits at most {@linkcode OPEN_TIMEOUT_MS}
- * or until `signal` aborts: a FIFO without a writer never opens (`--batch FILE`).
- *
- * @param path The file.
- * @param signal Ends the wait.
- * @returns The open file.
- * @throws {Error} When the open does not complete in time; else as `Deno.open`.
- */
-export async function openReadOnly(path: string, signal?: AbortSignal): Promise<Deno.FsFile> {
-  using limit = new TimeLimit(OPEN_TIMEOUT_MS, signal);
-  const opening = Deno.open(path, { read: true });
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new Error(`Not opened within ${OPEN_TIMEOUT_MS / 1000} s (a FIFO?)`));
-    limit.signal.addEventListener("abort", onAbort, { once: true });
-    if (limit.signal.aborted) onAbort();
-  });
-  try {
-    return await Promise.race([opening, aborted]);
-  } catch (error) {
-    // An open that completes after all must not leak.
-    opening.then((late) => late.close(), () => {});
-    throw error;
-  } finally {
-    limit.signal.removeEventListener("abort", onAbort!);
-  }
-}
-
-function readOpenFile(file: Deno.FsFile, seen: Deno.FileInfo, path: string): string {
-  // Synchronous from here: a regular file's reads do not block, and they are small.
-  const info = file.statSync();
-  if (info.isDirectory) throw new Deno.errors.IsADirectory("Is a directory");
-  if (!info.isFile) throw new ConfigError("NOT_A_FILE", path, "Not a regular file");
-  if (info.ino !== seen.ino || info.dev !== seen.dev) {
-    throw new ConfigError("NOT_A_FILE", path, "Replaced while opened");
-  }
-  const tooLarge = () =>
-    new ConfigError("TOO_LARGE", path, `Larger than ${MAX_TEXT_FILE_BYTES} bytes`);
-  if (info.size > MAX_TEXT_FILE_BYTES) throw tooLarge();
-  // Sized by the fstat, bounded even if the file grows while it is read.
-  let bytes = new Uint8Array(info.size + 1);
-  let length = 0;
-  for (;;) {
-    if (length === bytes.length) {
-      if (length > MAX_TEXT_FILE_BYTES) throw tooLarge();
-      const grown = new Uint8Array(Math.min(bytes.length * 2, MAX_TEXT_FILE_BYTES + 1));
-      grown.set(bytes);
-      bytes = grown;
-    }
-    const n = file.readSync(bytes.subarray(length));
-    if (n === null) break;
-    length += n;
-  }
-  return new TextDecoder().decode(bytes.subarray(0, length));
 }
 
 /**

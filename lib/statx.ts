@@ -1,7 +1,7 @@
 // Linux's struct statx (statx(2)), whose layout is the same on every architecture, read in one
 // place for the two modules that call the C library directly: the privilege switch's look at
-// the cache directory's parents (lib/privilege/_libc.ts) and the cache's reads
-// (lib/sts/_libc_read.ts).
+// the cache directory's parents (lib/privilege/_libc.ts) and the files opened through it
+// (lib/_libc_file.ts).
 
 /** statx(2)'s mask for the fields stat(2) has. */
 export const STATX_BASIC_STATS = 0x7ff;
@@ -21,6 +21,7 @@ export interface Statx {
   gid: number;
   nlink: number;
   ino: number;
+  size: number;
   /** The device as Deno's stat reports `dev` (glibc's makedev(3)). */
   dev: number;
   mtimeMs: number;
@@ -28,7 +29,7 @@ export interface Statx {
 
 /** Reads a buffer statx(2) filled. */
 export function decodeStatx(buffer: Uint8Array): Statx {
-  // nlink at 16, uid at 20, gid at 24, mode (u16) at 28, ino at 32, mtime at 112 (seconds, then
+  // nlink at 16, uid at 20, gid at 24, mode (u16) at 28, ino at 32, size at 40, mtime at 112 (seconds, then
   // nanoseconds at 120), dev major and minor at 136 and 140.
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const mode = view.getUint16(28, true);
@@ -48,6 +49,7 @@ export function decodeStatx(buffer: Uint8Array): Statx {
     gid: view.getUint32(24, true),
     nlink: view.getUint32(16, true),
     ino: Number(view.getBigUint64(32, true)),
+    size: Number(view.getBigUint64(40, true)),
     dev: Number(
       (BigInt(major & 0xfffff000) << 32n) | (BigInt(major & 0xfff) << 8n) |
         (BigInt(minor & 0xffffff00) << 12n) | BigInt(minor & 0xff),

@@ -1,14 +1,19 @@
 // File operations of the STS cache (store.ts, expire.ts) in a directory another account may
 // write: opens that never follow a link, block on a FIFO or adopt a terminal, capped reads,
 // owner and mode handed on through open files, and the reasons for stderr.
-import type { FileHandle } from "node:fs/promises";
 import { reasonOf, rethrowPermissionRefusal } from "../errors.ts";
 import { quote } from "./_text.ts";
 import { decodeEntry } from "./cache_file.ts";
 import { StsError } from "./errors.ts";
 import type { EntryRead } from "./store.ts";
 import { MAX_POLICY_BYTES } from "./policy.ts";
-import { type OpenStats, openWithLibc, type ReadHandle } from "./_libc_read.ts";
+import {
+  libcAvailable,
+  type OpenStats,
+  openWithLibc,
+  type ReadHandle,
+  type WriteHandle,
+} from "../_libc_file.ts";
 
 /** The largest cache file read: the largest policy plus room for the header. */
 export const MAX_ENTRY_BYTES: number = MAX_POLICY_BYTES + 1024;
@@ -26,11 +31,17 @@ type OpenFor = "read" | "create" | "directory";
 let nodeFs: Promise<typeof import("node:fs/promises")> | undefined;
 
 /**
- * Opens `path` with the flags above. node:fs is loaded on the first open, not with this
- * module: its first import costs ~16 ms and 11 MiB (the Node compatibility layer), which a
- * lookup for a domain without a cached policy never pays.
+ * Opens `path` with the flags above: through the C library when FFI is granted (see
+ * lib/_libc_file.ts), else through node:fs, loaded on the first open, not with this module:
+ * its first import costs ~16 ms and 11 MiB (the Node compatibility layer).
  */
-export async function openFile(path: string, purpose: OpenFor, mode?: number): Promise<FileHandle> {
+export async function openFile(
+  path: string,
+  purpose: OpenFor,
+  mode?: number,
+): Promise<WriteHandle> {
+  const viaLibc = openWithLibc(path, purpose, mode);
+  if (viaLibc !== undefined) return viaLibc;
   nodeFs ??= import("node:fs/promises");
   const { constants: c, open } = await nodeFs;
   const flags = purpose === "read"
@@ -41,19 +52,18 @@ export async function openFile(path: string, purpose: OpenFor, mode?: number): P
   return await open(path, flags, mode);
 }
 
-/**
- * Opens `path` for reading with the flags above: through the C library when FFI is granted,
- * else through node:fs (see _libc_read.ts).
- */
+/** Opens `path` for reading with the flags above. */
 export async function openForRead(path: string): Promise<ReadHandle> {
-  return openWithLibc(path) ?? await openFile(path, "read");
+  return await openFile(path, "read");
 }
 
 /**
  * Starts loading node:fs ahead of the first open, for a caller with time to spare (a lookup
- * waiting on the network before it writes the cache).
+ * waiting on the network before it writes the cache); nothing when the C library does the
+ * opens.
  */
 export function preloadFileLayer(): void {
+  if (libcAvailable()) return;
   nodeFs ??= import("node:fs/promises");
 }
 
@@ -168,7 +178,7 @@ export async function keptMode(path: string, mode: number): Promise<number> {
 
 // D5, D16: as root, hand the file to the directory's owner (Courier runs as courier). A
 // non-root caller cannot give files away; the chown then fails and the file stays ours.
-export async function adoptOwner(handle: FileHandle, dir: string): Promise<void> {
+export async function adoptOwner(handle: WriteHandle, dir: string): Promise<void> {
   const [owner, file] = await Promise.all([Deno.stat(dir), handle.stat()]);
   if (owner.uid === null || owner.gid === null) return;
   if (owner.uid === file.uid && owner.gid === file.gid) return;
@@ -183,7 +193,7 @@ export async function adoptOwner(handle: FileHandle, dir: string): Promise<void>
 // Makes the rename itself durable; a directory that cannot be opened only loses that. The open
 // cannot block: a FIFO put in the directory's place fails O_DIRECTORY.
 export async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
+  let handle: WriteHandle | undefined;
   try {
     handle = await openFile(dir, "directory");
     await handle.sync();

@@ -3,7 +3,7 @@
 import { reasonOf, rethrowPermissionRefusal } from "../errors.ts";
 import { quote } from "./_text.ts";
 import { codeOf, decodeUtf8, foreignReason, openForRead, readPrefix } from "./_cache_io.ts";
-import type { ReadHandle } from "./_libc_read.ts";
+import type { ReadHandle } from "../_libc_file.ts";
 import { type CacheSize, DEFAULT_CACHE_SIZE, parseCacheSize } from "./cache_file.ts";
 import { StsError } from "./errors.ts";
 

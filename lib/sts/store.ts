@@ -2,7 +2,7 @@
 // for Courier to share (D5, D9) and for another account that can write it (D25): validated
 // names, capped reads that never follow a link or block on a FIFO, exclusive temporary files
 // renamed into place. Courier's fcntl lock is not taken: see the note on write().
-import type { FileHandle } from "node:fs/promises";
+import type { WriteHandle } from "../_libc_file.ts";
 import { rethrowPermissionRefusal } from "../errors.ts";
 import { policyName } from "../names.ts";
 import { quote } from "./_text.ts";
@@ -190,7 +190,7 @@ export class StsStore {
    */
   async touch(domain: string, nowSec: number): Promise<void> {
     const path = this.pathOf(domain);
-    let handle: FileHandle | undefined;
+    let handle: WriteHandle | undefined;
     try {
       // utime(2) follows links: set the time through a descriptor of the very file read()
       // would use, so that nothing outside the directory is ever changed.
