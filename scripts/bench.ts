@@ -137,7 +137,13 @@ async function emptyScript(): Promise<string> {
 
 // ---- latency-bound lookups ------------------------------------------------------------
 
-async function latencyGroup(world: World, bare: Figures, ours: string[]): Promise<void> {
+/** A way to run this tool: `deno run main.ts`, or the one file `deno task build` makes (D40). */
+interface Form {
+  label: string;
+  argv: string[];
+}
+
+async function latencyGroup(world: World, bare: Figures, forms: Form[]): Promise<void> {
   if (!world.courierBin) {
     console.log(
       `\nCourier's binary unavailable: ${world.courierUnavailableReason}; latency skipped`,
@@ -153,7 +159,7 @@ async function latencyGroup(world: World, bare: Figures, ours: string[]): Promis
         `${LATENCY_TLS_ADDRESS}:443=${POLICY_ADDRESS}:443`,
       ]);
       try {
-        await latencyVariant(world, bare, ours, tlsDelayMs);
+        await latencyVariant(world, bare, forms, tlsDelayMs);
       } finally {
         await stopProxy(tlsProxy);
       }
@@ -166,7 +172,7 @@ async function latencyGroup(world: World, bare: Figures, ours: string[]): Promis
 async function latencyVariant(
   world: World,
   bare: Figures,
-  ours: string[],
+  forms: Form[],
   tlsDelayMs: number,
 ): Promise<void> {
   console.log(
@@ -191,16 +197,16 @@ async function latencyVariant(
     }
     console.log(`one DNS round trip through the proxy (drill): ${ms(figures(rttSamples))}`);
     const courier = [courierBin, STS_DOMAIN];
-    const ourLookup = [...ours, STS_DOMAIN];
+    const lookups = forms.map((form) => [...form.argv, STS_DOMAIN]);
     const requestsBefore = (await world.policyRequests()).length;
-    const empty = await timeInterleaved(world, [
-      { argv: ourLookup, before: () => world.resetSts(null) },
-      { argv: courier, before: () => world.resetSts(null) },
-    ]);
+    const empty = await timeInterleaved(
+      world,
+      [...lookups, courier].map((argv) => ({ argv, before: () => world.resetSts(null) })),
+    );
     const downloads = (await world.policyRequests()).length - requestsBefore;
     // Cached: one run fills the cache, then every run finds the TXT id unchanged.
     const cached = [];
-    for (const argv of [ourLookup, courier]) {
+    for (const argv of [...lookups, courier]) {
       await world.resetSts(null);
       await runOnce(world, argv);
       cached.push((await timeInterleaved(world, [{ argv }]))[0]);
@@ -211,23 +217,25 @@ async function latencyVariant(
         console.log(`  warning: ${label} printed no STS line:\n${out}`);
       }
     };
-    check("this tool", empty[0].last.stdout);
-    check("Courier", empty[1].last.stdout);
-
-    const rows: Array<[string, Figures, Figures, number]> = [
-      ["empty cache", empty[0].ms, empty[1].ms, GOALS.latencyEmpty],
-      ["policy cached", cached[0].ms, cached[1].ms, GOALS.latencyCached],
-    ];
-    for (const [label, ourMs, courierMs, goal] of rows) {
-      const ratio = ourMs.median / courierMs.median;
+    for (const [n, form] of forms.entries()) check(form.label, empty[n].last.stdout);
+    const courierEmpty = empty[forms.length].ms;
+    const courierCached = cached[forms.length].ms;
+    check("Courier", empty[forms.length].last.stdout);
+    for (
+      const [label, runs, courierMs, goal] of [
+        ["empty cache", empty, courierEmpty, GOALS.latencyEmpty],
+        ["policy cached", cached, courierCached, GOALS.latencyCached],
+      ] as const
+    ) {
       console.log(`${label}:`);
       console.log(`  Courier 1.0.16  ${ms(courierMs)}`);
-      console.log(`  this tool       ${ms(ourMs)}`);
-      console.log(
-        `  ratio this tool / Courier ${ratio.toFixed(2)}× (goal ≤ ${goal}×) ${
-          verdict(ratio <= goal)
-        }`,
-      );
+      for (const [n, form] of forms.entries()) {
+        const ratio = runs[n].ms.median / courierMs.median;
+        console.log(`  ${form.label.padEnd(14)} ${ms(runs[n].ms)}`);
+        console.log(
+          `    ratio to Courier ${ratio.toFixed(2)}× (goal ≤ ${goal}×) ${verdict(ratio <= goal)}`,
+        );
+      }
     }
     // The issue's limit: MX ∥ TXT, then every address query ∥ the policy fetch.
     const rtt = 2 * DELAY_MS;
@@ -240,24 +248,23 @@ async function latencyVariant(
     console.log(
       `limit (2 resolver round trips of ${rtt} ms + bare deno start-up ${
         bare.median.toFixed(1)
-      } ms) = ${limit.toFixed(1)} ms:`,
+      } ms) = ${limit.toFixed(1)} ms; with the download's own round trips (TXT ∥ mta-sts ` +
+        `address, then TLS handshake, GET: ${rtt} + 2 × ${tlsRtt} ms + start-up) ` +
+        `${fetchFloor.toFixed(1)} ms:`,
     );
+    for (const [n, form] of forms.entries()) {
+      console.log(
+        `  ${form.label}: cached ${cached[n].ms.median.toFixed(1)} ms = limit ${
+          signed(cached[n].ms.median - limit)
+        } ms; empty ${empty[n].ms.median.toFixed(1)} ms = limit ${
+          signed(empty[n].ms.median - limit)
+        } ms, download floor ${signed(empty[n].ms.median - fetchFloor)} ms`,
+      );
+    }
     console.log(
-      `  policy cached: this tool ${cached[0].ms.median.toFixed(1)} ms = limit ${
-        signed(cached[0].ms.median - limit)
-      } ms`,
-    );
-    console.log(
-      `  empty cache:   this tool ${empty[0].ms.median.toFixed(1)} ms = limit ${
-        signed(empty[0].ms.median - limit)
-      } ms; with the download's own round trips (TXT ∥ mta-sts address, then TLS handshake, ` +
-        `GET: ${rtt} + 2 × ${tlsRtt} ms + start-up = ${fetchFloor.toFixed(1)} ms) ${
-          signed(empty[0].ms.median - fetchFloor)
-        } ms`,
-    );
-    console.log(
-      `  (policy downloads seen by the server: ${downloads} in ${2 * RUNS} empty-cache runs, ` +
-        `${downloadsCached} in the cached runs, the 2 warm-up runs included)`,
+      `  (policy downloads seen by the server: ${downloads} in ${
+        (forms.length + 1) * RUNS
+      } empty-cache runs, ${downloadsCached} in the cached runs, the warm-up runs included)`,
     );
   } finally {
     await world.writeEtc("resolv.conf", `domain ${WORLD_DOMAIN}\nnameserver 127.0.0.1\n`);
@@ -402,7 +409,7 @@ async function startupRows(
   } else {
     console.log(`Courier's binary unavailable: ${world.courierUnavailableReason}; no anchors`);
   }
-  if (label === "deno run") await timelines(world, oursArgv);
+  if (label === "deno run main.ts") await timelines(world, oursArgv);
   return bare.ms;
 }
 
@@ -432,7 +439,7 @@ async function timelines(world: World, oursArgv: string[]): Promise<void> {
   }
 }
 
-async function compiledStartup(world: World): Promise<void> {
+async function compiledStartup(world: World, built: string): Promise<void> {
   const denort = Deno.env.get("DENORT_BIN");
   if (denort === undefined) {
     console.log("\n## Start-up (compiled binary): skipped, DENORT_BIN is not set");
@@ -442,7 +449,10 @@ async function compiledStartup(world: World): Promise<void> {
   const empty = await emptyScript();
   try {
     const words = await taskWords("compile");
-    const args = words.slice(2).map((w) => w === "dist/testmxlookup" ? `${out}/testmxlookup` : w);
+    // `deno task compile` runs `deno task build` first; the bench built it already.
+    const args = words.slice(2).map((w) =>
+      w === "dist/testmxlookup" ? `${out}/testmxlookup` : w === "dist/testmxlookup.js" ? built : w
+    );
     for (const argv of [args, ["--no-config", "-o", `${out}/empty`, empty]]) {
       const build = await new Deno.Command(Deno.execPath(), {
         args: ["compile", ...argv],
@@ -461,46 +471,23 @@ async function compiledStartup(world: World): Promise<void> {
 }
 
 /**
- * The same start-up rows with main.ts bundled into one file (`deno bundle`): how much of the
- * start-up is loading the module graph (71 modules and the npm codec).
+ * `deno task build`'s one file (D40), what `deno task compile` embeds, written to a directory
+ * of the repository (its deno.json applies, as to dist/); removed by the caller.
  */
-async function bundledStartup(world: World, bare: Figures): Promise<void> {
-  const out = await Deno.makeTempDir({ prefix: "bench_bundle_" });
-  try {
-    const bundle = `${out}/testmxlookup.js`;
-    const build = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "-o", bundle, MAIN],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!build.success) throw new Error(`deno bundle failed: ${text(build.stderr)}`);
-    const flags = (await lookupFlags()).map((word) =>
-      word.startsWith("--allow-read=") ? `${word},${bundle}` : word
-    );
-    await Deno.chmod(out, 0o755);
-    const median = await startupGroup(world, "main.ts bundled", [
-      Deno.execPath(),
-      "run",
-      "--no-config",
-      await emptyScript(),
-    ], [
-      Deno.execPath(),
-      "run",
-      // Outside the repository: deno.json's --unstable-net given on the command line.
-      "--no-config",
-      "--unstable-net",
-      ...flags,
-      bundle,
-    ]);
-    console.log(
-      `(bare deno run median ${median.median.toFixed(1)} ms here, ${
-        bare.median.toFixed(1)
-      } ms in the first group)`,
-    );
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+async function buildOneFile(): Promise<string> {
+  await Deno.mkdir(`${ROOT}/.cache`, { recursive: true });
+  const out = await Deno.makeTempDir({ dir: `${ROOT}/.cache`, prefix: "bench_build_" });
+  await Deno.chmod(out, 0o755);
+  const file = `${out}/testmxlookup.js`;
+  const words = await taskWords("build");
+  const build = await new Deno.Command(Deno.execPath(), {
+    args: words.slice(1).map((w) => w === "dist/testmxlookup.js" ? file : w),
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!build.success) throw new Error(`deno task build failed: ${text(build.stderr)}`);
+  return file;
 }
 
 // ---- batch -------------------------------------------------------------------------------
@@ -756,7 +743,13 @@ for (const group of groups) {
   }
 }
 
-const ours = [Deno.execPath(), "run", ...await lookupFlags(), MAIN];
+const flags = await lookupFlags();
+const built = await buildOneFile();
+const forms: Form[] = [
+  { label: "main.ts", argv: [Deno.execPath(), "run", ...flags, MAIN] },
+  { label: "built file", argv: [Deno.execPath(), "run", ...flags, built] },
+];
+const ours = forms[0].argv;
 const empty = await emptyScript();
 console.log(
   `bench: ${RUNS} runs per figure (min/median/max), wall time per process as World.run ` +
@@ -767,12 +760,24 @@ try {
     await using world = await startWorld({ stsCacheSize: null });
     const runner = (await timeInterleaved(world, [{ argv: ["true"] }]))[0].ms;
     console.log(`runner alone (World.run of /bin/true): ${ms(runner)}`);
-    const bare = await startupGroup(world, "deno run", [Deno.execPath(), "run", empty], ours);
-    if (groups.has("startup")) await compiledStartup(world);
-    if (groups.has("startup")) await bundledStartup(world, bare);
-    if (groups.has("latency")) await latencyGroup(world, bare, ours);
+    const bare = await startupGroup(
+      world,
+      "deno run main.ts",
+      [Deno.execPath(), "run", empty],
+      ours,
+    );
+    if (groups.has("startup")) {
+      await startupGroup(world, "deno run of deno task build's file, D40", [
+        Deno.execPath(),
+        "run",
+        empty,
+      ], forms[1].argv);
+      await compiledStartup(world, built);
+    }
+    if (groups.has("latency")) await latencyGroup(world, bare, forms);
   }
   if (groups.has("batch")) await batchGroup(ours);
 } finally {
   await Deno.remove(empty);
+  await Deno.remove(built.slice(0, built.lastIndexOf("/")), { recursive: true });
 }

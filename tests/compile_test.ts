@@ -20,9 +20,25 @@ Deno.test({
   async fn() {
     const out = await Deno.makeTempDir({ prefix: "compile_test_" });
     try {
+      // The task's dependency first: `deno task build` writes dist/testmxlookup.js (D40).
+      const bundle = await new Deno.Command(Deno.execPath(), {
+        args: (await taskWords("build")).slice(1).map((w) =>
+          w === "dist/testmxlookup.js" ? `${out}/testmxlookup.js` : w
+        ),
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(bundle.code, 0, text(bundle.stderr));
       const words = await taskWords("compile");
       assert.deepEqual(words.slice(0, 2), ["deno", "compile"]);
-      const args = words.slice(2).map((w) => w === "dist/testmxlookup" ? `${out}/testmxlookup` : w);
+      const args = words.slice(2).map((w) =>
+        w === "dist/testmxlookup"
+          ? `${out}/testmxlookup`
+          : w === "dist/testmxlookup.js"
+          ? `${out}/testmxlookup.js`
+          : w
+      );
       const build = await new Deno.Command(Deno.execPath(), {
         args: ["compile", ...args],
         cwd: ROOT,

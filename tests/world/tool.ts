@@ -17,8 +17,12 @@ export const ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
 export async function taskWords(name: string): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
   const task: unknown = config.tasks?.[name];
-  if (typeof task !== "string") throw new Error(`deno.json has no task "${name}"`);
-  return task.split(/\s+/);
+  // A task is its command, or an object with its command and the tasks run before it.
+  const command = typeof task === "object" && task !== null && "command" in task
+    ? task.command
+    : task;
+  if (typeof command !== "string") throw new Error(`deno.json has no task "${name}"`);
+  return command.split(/\s+/);
 }
 
 /**

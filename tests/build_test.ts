@@ -1,0 +1,90 @@
+// `deno task build` makes the one file that `deno task compile` embeds (D40): it must behave as
+// `deno run main.ts` does, byte for byte, on every path that loads code lazily (--batch, --sts,
+// --probe) as on a plain lookup, in the test world.
+import assert from "node:assert/strict";
+import { mailServersUnavailableReason, startMailServers } from "./world/mail_servers.ts";
+import { lookupFlags, MAIN, ROOT, taskWords } from "./world/tool.ts";
+import { type RunResult, startWorld, worldUnavailableReason } from "./world/world.ts";
+
+const unavailable = worldUnavailableReason() ?? mailServersUnavailableReason();
+if (unavailable !== undefined) {
+  console.warn(`SKIPPING tests/build_test.ts: the test world is unavailable: ${unavailable}`);
+}
+
+const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+
+/** A JSON line without what differs from run to run: timings and the order answers came in. */
+function steady(line: string): string {
+  if (!line.startsWith("{")) return line;
+  const report = JSON.parse(line);
+  const trace: Array<Record<string, unknown>> = report.trace ?? [];
+  const timeless = trace.map(({ startMs: _, ms: __, ...rest }) => JSON.stringify(rest));
+  return JSON.stringify({ ...report, durationMs: 0, trace: timeless.sort() });
+}
+
+function comparable(r: RunResult): string {
+  const out = text(r.stdout).split("\n").map(steady).join("\n");
+  return `exit ${r.code}\n${out}--- stderr\n${text(r.stderr)}`;
+}
+
+Deno.test({
+  name: "deno task build's one file prints what deno run main.ts prints",
+  ignore: unavailable !== undefined,
+  async fn() {
+    // Inside the repository, as dist/ is: its deno.json (--unstable-net) applies to the file.
+    await Deno.mkdir(`${ROOT}/.cache`, { recursive: true });
+    const out = await Deno.makeTempDir({ dir: `${ROOT}/.cache`, prefix: "build_test_" });
+    try {
+      const bundle = `${out}/testmxlookup.js`;
+      const words = await taskWords("build");
+      assert.deepEqual(words.slice(0, 2), ["deno", "bundle"]);
+      assert.ok(words.includes("dist/testmxlookup.js"), words.join(" "));
+      const args = words.slice(1).map((w) => w === "dist/testmxlookup.js" ? bundle : w);
+      const build = await new Deno.Command(Deno.execPath(), {
+        args,
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(build.code, 0, text(build.stderr));
+      await Deno.chmod(out, 0o755);
+      const flags = await lookupFlags();
+      await using world = await startWorld({ stsCacheSize: null });
+      await startMailServers(world);
+      const filledAt = Math.floor(Date.now() / 1000) - 60;
+      // Each run starts from an empty policy cache, or from one `deno run` filled (`cached`).
+      const cases: Array<{ argv: string[]; stdin?: string; cached?: string }> = [
+        { argv: ["two-mx.test"] },
+        { argv: ["--dnssec", "signed.test"] },
+        { argv: ["null-mx.test"] },
+        { argv: ["no-such-domain.test"] },
+        { argv: ["sts-enforce.test"] },
+        { argv: ["sts-enforce.test"], cached: "sts-enforce.test" },
+        { argv: ["sts-mismatch.test"] },
+        { argv: ["--json", "sts-enforce.test"] },
+        { argv: ["--sts", "sts-enforce.test"], cached: "sts-enforce.test" },
+        { argv: ["--batch", "-"], stdin: "two-mx.test\nnull-mx.test\nsts-enforce.test\n" },
+        { argv: ["--probe", "--helo", "client.world.test", "probe-good.test"] },
+      ];
+      for (const { argv, stdin, cached } of cases) {
+        const run = async (program: string) => {
+          await world.resetSts(null);
+          if (cached) {
+            await world.run([Deno.execPath(), "run", ...flags, MAIN, cached]);
+            await world.setStsMtime(cached, filledAt);
+          }
+          return await world.run([Deno.execPath(), "run", ...flags, program, ...argv], {
+            env: { TZ: "UTC" },
+            ...(stdin === undefined ? {} : { stdin }),
+          });
+        };
+        const script = await run(MAIN);
+        const built = await run(bundle);
+        assert.equal(comparable(built), comparable(script), argv.join(" "));
+        assert.notEqual(text(script.stdout), "", argv.join(" "));
+      }
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
