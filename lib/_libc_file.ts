@@ -7,7 +7,7 @@
 // Without FFI (or Deno's permission for the path), or on another architecture or C library,
 // `openWithLibc` returns undefined and the caller uses node:fs or Deno.
 
-import { decodeStatx, readErrno, STATX_BASIC_STATS, STATX_SIZE } from "./statx.ts";
+import { decodeStatx, readErrno, type Statx, STATX_BASIC_STATS, STATX_SIZE } from "./statx.ts";
 
 /** What the cache and the configuration readers need of an open file; node:fs's FileHandle
  * has it too. */
@@ -88,6 +88,8 @@ const O_NOCTTY = 0o400;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
 const AT_EMPTY_PATH = 0x1000;
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
 
 /** strerror(3)'s words for what these calls can meet, as node:fs names them. */
 const ERRNO: Record<number, [string, string]> = {
@@ -185,6 +187,27 @@ export function openWithLibc(
   const fd = c.open(name, flagsFor(purpose), mode);
   if (fd < 0) throw errnoError("open", path);
   return libcHandle(c, fd, path);
+}
+
+/**
+ * lstat(2) of `path` through the C library: no exception object for a missing file (a cache
+ * lookup of a domain without an entry, every domain of most batches). `null` when it cannot be
+ * asked (see {@linkcode openWithLibc}); undefined when nothing is there.
+ *
+ * @throws {Error} With a node:fs `code` for another failure (`ENOTDIR`, `EACCES`).
+ */
+export function lstatWithLibc(path: string): Statx | undefined | null {
+  const c = symbols();
+  if (c === null) return null;
+  if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") return null;
+  const buffer = new Uint8Array(STATX_SIZE);
+  const name = new TextEncoder().encode(`${path}\0`);
+  if (c.statx(AT_FDCWD, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buffer) !== 0) {
+    const error = errnoError("lstat", path);
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  }
+  return decodeStatx(buffer);
 }
 
 function libcHandle(c: ReadSymbols, fd: number, path: string): WriteHandle {

@@ -9,6 +9,7 @@ import type { EntryRead } from "./store.ts";
 import { MAX_POLICY_BYTES } from "./policy.ts";
 import {
   libcAvailable,
+  lstatWithLibc,
   type OpenStats,
   openWithLibc,
   type ReadHandle,
@@ -96,17 +97,47 @@ export function foreignReason(
   return undefined;
 }
 
+/** What lstat(2) says of a directory entry, as far as the cache looks. */
+export interface EntryStats {
+  isSymlink: boolean;
+  isFile: boolean;
+  nlink: number | null;
+  size: number;
+  ino: number | null;
+  dev: number;
+}
+
+/**
+ * lstat(2) of `path`, undefined when nothing is there: through the C library when it may be
+ * asked (no exception object for a missing entry), else Deno. Synchronous: a local lstat does
+ * not block, and each asynchronous file call is a hop through a blocking thread that Deno
+ * starts on first use (1–2 MiB of RSS, measured at start-up).
+ */
+export function lstatEntry(path: string): EntryStats | undefined {
+  const viaLibc = lstatWithLibc(path);
+  if (viaLibc === undefined) return undefined;
+  if (viaLibc !== null) {
+    const { type, nlink, size, ino, dev } = viaLibc;
+    return { isSymlink: type === "symlink", isFile: type === "file", nlink, size, ino, dev };
+  }
+  try {
+    return Deno.lstatSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
 /** One look at an entry; "replaced" when it changed between lstat and open. */
 export async function readOnce(path: string): Promise<EntryRead | "replaced"> {
   const ignored = (reason: string): EntryRead => ({ kind: "ignored", path, reason });
-  let info: Deno.FileInfo;
+  let info: EntryStats;
   try {
-    // Synchronous: a local lstat does not block, and each asynchronous file call is a hop through
-    // a blocking thread that Deno starts on first use (1–2 MiB of RSS, measured at start-up).
-    info = Deno.lstatSync(path);
+    const seen = lstatEntry(path);
+    if (seen === undefined) return { kind: "absent", path };
+    info = seen;
   } catch (error) {
     rethrowPermissionRefusal(error);
-    if (error instanceof Deno.errors.NotFound) return { kind: "absent", path };
     return ignored(reasonOf(error));
   }
   const foreign = foreignReason(info.isSymlink, info.isFile, info.nlink);
@@ -142,7 +173,7 @@ export async function readOnce(path: string): Promise<EntryRead | "replaced"> {
   }
 }
 
-function sameFile(opened: OpenStats, seen: Deno.FileInfo): boolean {
+function sameFile(opened: OpenStats, seen: EntryStats): boolean {
   return opened.ino === seen.ino && opened.dev === seen.dev;
 }
 

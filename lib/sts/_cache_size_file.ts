@@ -2,7 +2,15 @@
 // hard-linked file gives the default size with a warning; at most 1024 bytes are read.
 import { reasonOf, rethrowPermissionRefusal } from "../errors.ts";
 import { quote } from "./_text.ts";
-import { codeOf, decodeUtf8, foreignReason, openForRead, readPrefix } from "./_cache_io.ts";
+import {
+  codeOf,
+  decodeUtf8,
+  type EntryStats,
+  foreignReason,
+  lstatEntry,
+  openForRead,
+  readPrefix,
+} from "./_cache_io.ts";
 import type { ReadHandle } from "../_libc_file.ts";
 import { type CacheSize, DEFAULT_CACHE_SIZE, parseCacheSize } from "./cache_file.ts";
 import { StsError } from "./errors.ts";
@@ -26,12 +34,13 @@ export async function readCacheSizeFile(path: string): Promise<CacheSize> {
     size: DEFAULT_CACHE_SIZE,
     warning: `${quote(path)} ${reason}: using the default size ${DEFAULT_CACHE_SIZE}`,
   });
-  let info: Deno.FileInfo;
+  let info: EntryStats;
   try {
-    info = Deno.lstatSync(path); // no blocking thread for this (see readOnce)
+    const seen = lstatEntry(path);
+    if (seen === undefined) return parseCacheSize(undefined, path);
+    info = seen;
   } catch (error) {
     rethrowPermissionRefusal(error);
-    if (error instanceof Deno.errors.NotFound) return parseCacheSize(undefined, path);
     throw cannot(error);
   }
   const foreign = foreignReason(info.isSymlink, info.isFile, info.nlink);
