@@ -5,7 +5,7 @@ import { deadlines } from "../deadlines.ts";
 import { DnsError } from "../errors.ts";
 import type { Querier } from "../resolver/resolver.ts";
 import { StsError } from "./errors.ts";
-import { policyHostAddresses } from "./_policy_connection.ts";
+import { policyHostAddresses, warmUpTls } from "./_policy_connection.ts";
 import type { TxtOutcome } from "./freshness.ts";
 import { parseStsRecords } from "./txt.ts";
 
@@ -66,8 +66,9 @@ function settled<T>(promise: Promise<T>): Promise<T> {
 }
 
 /**
- * The policy host's addresses, asked for once the TXT query has been out `IDLE_MS` (D22).
- * Disposing stops the wait (the TXT answer is in); `stop` stops the queries once started.
+ * The policy host's addresses, asked for once the TXT query has been out `IDLE_MS` (D22), and
+ * the TLS set-up started then, off the main thread (D41). Disposing stops the wait (the TXT
+ * answer is in); `stop` stops the queries once started.
  */
 export class EarlyAddresses implements Disposable {
   #early: { addresses: Promise<string[]>; stop: AbortController } | undefined;
@@ -76,6 +77,8 @@ export class EarlyAddresses implements Disposable {
   /** Starts the wait for `host`'s addresses, asked of `resolver` under `signal`. */
   constructor(host: string, resolver: Querier, signal: AbortSignal | undefined) {
     this.#idle = deadlines.after(IDLE_MS, () => {
+      // The TLS set-up too, off the main thread, while the network is slow (D41).
+      warmUpTls();
       const stop = new AbortController();
       const merged = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
       // Read only if the TXT id calls for a download.

@@ -2,7 +2,6 @@
 // looked up through the run's own resolver (D1), its addresses are tried in order over TCP,
 // and TLS is started with the name (SNI, certificate verified for it). No system resolver is
 // asked: Deno.connect is given addresses only, so glibc's getaddrinfo never runs.
-import { deadlines } from "../deadlines.ts";
 import { DnsError, rethrowPermissionRefusal } from "../errors.ts";
 import type { TcpConnection } from "../host.ts";
 import type { Querier } from "../resolver/resolver.ts";
@@ -10,12 +9,6 @@ import { osErrorText } from "../errors.ts";
 
 /** Addresses of the policy host tried, at most, one after another. */
 export const MAX_ADDRESSES_TRIED = 8;
-
-/**
- * How long a TCP connection may take before the TLS warm-up uses the wait: a connection on
- * loopback or a refusal comes sooner, and then there is nothing to gain (D22).
- */
-const CONNECT_IDLE_MS = 2;
 
 /** Why no connection was made; `fetch.ts` turns it into an `StsError`. */
 export class ConnectionFailure extends Error {
@@ -64,14 +57,25 @@ export async function policyHostAddresses(
   return addresses;
 }
 
+let warming: Promise<unknown> | undefined;
+let warmUps = 0;
+
 /**
- * Gets Deno's one-time TLS set-up out of the way while the network is busy: its first
- * handshake seeds the crypto library's random generator, about 23 ms on the main thread
- * (measured with Deno 2.9; generating an HMAC key does the same). Called only while a TCP
- * connection is slow to come, so that a refused or local one costs nothing.
+ * Starts Deno's one-time TLS set-up on one of its blocking threads (D41). The first use of the
+ * crypto library (AWS-LC) seeds its random generator: ~30 ms of CPU, measured with Deno 2.9. A
+ * TLS handshake or an HMAC key would do it on the main thread, holding up everything else; an
+ * ECDSA key pair is generated on a blocking thread, and the seed it leaves serves every later
+ * use. Costs ~0.3 ms on the main thread; later calls cost nothing.
  */
-function warmUpTls(): void {
-  crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign"]).catch(() => {});
+export function warmUpTls(): void {
+  warmUps++;
+  warming ??= crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"])
+    .catch(() => {});
+}
+
+/** How often {@linkcode warmUpTls} was asked for (the tests' view of when it happens). */
+export function warmUpRequests(): number {
+  return warmUps;
 }
 
 /** `pending`, or the signal's reason when it aborts first; `onLate` gets a late value. */
@@ -123,6 +127,8 @@ export async function connectPolicyHost(
   if (options.addresses === undefined && options.resolver === undefined) {
     throw new TypeError("fetchPolicy() needs a resolver to find the policy host");
   }
+  // A handshake follows: its set-up runs while the addresses and the TCP connection come.
+  warmUpTls();
   const pending = options.addresses ?? policyHostAddresses(host, options.resolver!, signal);
   let addresses: string[];
   try {
@@ -134,15 +140,9 @@ export async function connectPolicyHost(
   }
   let tcp: Deno.TcpConn | undefined;
   const errors: string[] = [];
-  let warmed = false;
   for (const address of addresses.slice(0, MAX_ADDRESSES_TRIED)) {
     try {
       const connecting = Deno.connect({ transport: "tcp", hostname: address, port });
-      // The handshake comes next and needs the set-up: done while a slow connection is made.
-      using _idle = deadlines.after(CONNECT_IDLE_MS, () => {
-        if (!warmed) warmUpTls();
-        warmed = true;
-      });
       tcp = await raced(connecting, signal, closeQuietly);
       break;
     } catch (error) {

@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { DnsError } from "../../lib/errors.ts";
 import type { Querier } from "../../lib/resolver/resolver.ts";
 import { lookupSts } from "../../lib/sts/lookup.ts";
+import { warmUpRequests } from "../../lib/sts/_policy_connection.ts";
+import { StsStore } from "../../lib/sts/store.ts";
 import { answer } from "../fakes/answer.ts";
 import { testCerts } from "./_tls.ts";
 
@@ -66,19 +68,22 @@ async function until(check: () => boolean): Promise<void> {
 Deno.test("lookupSts() asks for the policy host's addresses while a slow TXT query is out, then downloads", async () => {
   await using server = await policyServer();
   const dns = slowTxtResolver("v=STSv1; id=early1");
+  const warmUps = warmUpRequests();
   const pending = lookupSts("sts.test", {
     resolver: dns.resolver,
     caCerts: [server.ca],
     fetchPort: server.port,
   });
   await until(() => dns.asked.length === 3);
-  // The address queries went out before the TXT answer, and nothing connected meanwhile.
+  // The address queries went out before the TXT answer, and nothing connected meanwhile; the
+  // TLS set-up started with them (D41).
   assert.deepEqual(dns.asked, [
     "_mta-sts.sts.test TXT",
     "mta-sts.sts.test A",
     "mta-sts.sts.test AAAA",
   ]);
   assert.equal(server.connections, 0);
+  assert.equal(warmUpRequests(), warmUps + 1);
   dns.release();
   const sts = await pending;
   assert.equal(sts.source, "fetch");
@@ -120,4 +125,36 @@ Deno.test("lookupSts() with prefetch off asks for the host only once the TXT id 
   const sts = await pending;
   assert.equal(sts.source, "fetch");
   assert.deepEqual(dns.asked.slice(1).sort(), ["mta-sts.sts.test A", "mta-sts.sts.test AAAA"]);
+});
+
+Deno.test("lookupSts() starts no TLS set-up for a fast TXT answer without a policy, nor for a cached policy", async () => {
+  const warmUps = warmUpRequests();
+  const fast: Querier = {
+    query(name) {
+      return Promise.reject(new DnsError("NXDOMAIN", `No such domain "${name}"`));
+    },
+  };
+  const none = await lookupSts("sts.test", { resolver: fast });
+  assert.deepEqual(none.txt, { kind: "none" });
+  assert.equal(warmUpRequests(), warmUps);
+
+  const dir = await Deno.makeTempDir({ prefix: "lookup_download_" });
+  try {
+    const store = new StsStore(dir);
+    await store.write("sts.test", "cached1", POLICY);
+    // Past half its max_age, so that the TXT record is asked (docs/courier.md); a slow answer
+    // with the cached id: the policy is used as it is.
+    const old = Date.now() / 1000 - 50_000;
+    await Deno.utime(`${dir}/sts.test`, old, old);
+    const dns = slowTxtResolver("v=STSv1; id=cached1");
+    const pending = lookupSts("sts.test", { resolver: dns.resolver, store });
+    await new Promise((r) => setTimeout(r, 20));
+    dns.release();
+    const cached = await pending;
+    assert.equal(cached.source, "cache");
+    assert.deepEqual(dns.asked, ["_mta-sts.sts.test TXT"]);
+    assert.equal(warmUpRequests(), warmUps);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
