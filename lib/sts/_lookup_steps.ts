@@ -34,6 +34,13 @@ export interface StsStep {
  */
 const IDLE_MS = 3;
 
+/**
+ * How long the TXT query must be out before Deno's TLS set-up starts (D41): longer than a local
+ * resolver's answer held up by a busy start-up (up to ~10 ms measured), shorter than a network
+ * round trip the ~30 ms set-up can hide in.
+ */
+const WARM_UP_IDLE_MS = 15;
+
 /** The `_mta-sts` TXT query and what its answer says: an id, no policy, or a failure. */
 export async function lookupTxt(
   domain: string,
@@ -73,12 +80,13 @@ function settled<T>(promise: Promise<T>): Promise<T> {
 export class EarlyAddresses implements Disposable {
   #early: { addresses: Promise<string[]>; stop: AbortController } | undefined;
   readonly #idle: Disposable;
+  readonly #slow: Disposable;
 
   /** Starts the wait for `host`'s addresses, asked of `resolver` under `signal`. */
   constructor(host: string, resolver: Querier, signal: AbortSignal | undefined) {
+    // The TLS set-up too, off the main thread, once the wait is the network's (D41).
+    this.#slow = deadlines.after(WARM_UP_IDLE_MS, warmUpTls);
     this.#idle = deadlines.after(IDLE_MS, () => {
-      // The TLS set-up too, off the main thread, while the network is slow (D41).
-      warmUpTls();
       const stop = new AbortController();
       const merged = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
       // Read only if the TXT id calls for a download.
@@ -99,6 +107,7 @@ export class EarlyAddresses implements Disposable {
   /** Asks for nothing more: the TXT answer is in. */
   [Symbol.dispose](): void {
     this.#idle[Symbol.dispose]();
+    this.#slow[Symbol.dispose]();
   }
 }
 
