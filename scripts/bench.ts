@@ -115,7 +115,7 @@ async function runOnce(
 async function timeInterleaved(
   world: World,
   commands: Array<{ argv: string[]; before?: () => Promise<void> }>,
-  options: { rss?: boolean } = {},
+  options: { rss?: boolean; env?: Record<string, string> } = {},
 ): Promise<Array<{ ms: Figures; rssKib?: Figures; last: Sample }>> {
   const samples = commands.map(() => [] as Sample[]);
   for (let i = 0; i < RUNS; i++) {
@@ -362,10 +362,17 @@ async function startupRows(
     rss: true,
   });
   await ownStsBy(world, "courier");
+  // And run by the cache's owner itself, not root: no path walk, no switch.
+  const asOwner = await asCacheOwner(world, oursArgv);
+  const [unprivileged] = asOwner === undefined ? [undefined] : await timeInterleaved(world, [{
+    argv: [...asOwner.argv, STS_DOMAIN],
+  }], { rss: true, env: asOwner.env });
+  await asOwner?.remove();
   console.log(`bare (empty script)              ${ms(bare.ms)}, peak RSS ${rss(bare.rssKib!)}`);
   const rows = [
     [`${STS_DOMAIN} (policy cached)`, sts, courierSts],
     [`  same, root-owned cache`, rootOwned, undefined],
+    ...unprivileged ? [[`  same, run as courier`, unprivileged, undefined] as const] : [],
     [DNS_DOMAIN, dnsOnly, courierDns],
   ] as const;
   for (const [name, row, anchor] of rows) {
@@ -386,6 +393,15 @@ async function startupRows(
       signed(sts.ms.median - rootOwned.ms.median)
     } ms, ${signed((sts.rssKib!.median - rootOwned.rssKib!.median) / 1024)} MiB`,
   );
+  if (unprivileged) {
+    console.log(
+      `  root → courier switch (D25) vs the same lookup run as courier: ${
+        signed(sts.ms.median - unprivileged.ms.median)
+      } ms, ${signed((sts.rssKib!.median - unprivileged.rssKib!.median) / 1024)} MiB`,
+    );
+  } else {
+    console.log("  (run as courier: only for the built file; main.ts needs root's npm cache)");
+  }
   if (courier) {
     // Empty cache: each run downloads the policy (Courier through wget).
     let empty: Awaited<ReturnType<typeof timeInterleaved>> = [];
@@ -411,6 +427,31 @@ async function startupRows(
   }
   if (label === "deno run main.ts") await timelines(world, oursArgv);
   return bare.ms;
+}
+
+/**
+ * `oursArgv` as the `courier` account runs it (setpriv, no supplementary groups): a copy of the
+ * deno binary where that account can reach it (root's home is closed) and a Deno cache of its
+ * own. Only for a program without npm packages (the built file, D40); undefined otherwise.
+ */
+async function asCacheOwner(
+  world: World,
+  oursArgv: string[],
+): Promise<{ argv: string[]; env: Record<string, string>; remove(): Promise<void> } | undefined> {
+  if (!oursArgv.at(-1)!.endsWith(".js")) return undefined;
+  const dir = await Deno.makeTempDir({ prefix: "bench_courier_" });
+  await Deno.chmod(dir, 0o755);
+  await Deno.copyFile(oursArgv[0], `${dir}/deno`);
+  await Deno.chmod(`${dir}/deno`, 0o755);
+  await Deno.mkdir(`${dir}/deno-dir`);
+  const { uid, gid } = world.courierIds;
+  await Deno.chown(`${dir}/deno-dir`, uid, gid);
+  const ids = ["--reuid", String(uid), "--regid", String(gid), "--clear-groups", "--"];
+  const argv = ["setpriv", ...ids, `${dir}/deno`, ...oursArgv.slice(1)];
+  const env = { DENO_DIR: `${dir}/deno-dir`, HOME: dir };
+  // One run fills its Deno cache (the code cache), as root's runs had theirs.
+  await runOnce(world, [...argv, STS_DOMAIN], { env });
+  return { argv, env, remove: () => Deno.remove(dir, { recursive: true }) };
 }
 
 /** The `--json` trace of one run of each case: where the time of a lookup goes (D37). */
