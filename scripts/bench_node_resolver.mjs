@@ -1,10 +1,11 @@
 // The batch anchor of `deno task bench`: Node's c-ares resolver (`dns.promises.Resolver`)
 // doing what testmxlookup does for each domain of a list — MX, then A and AAAA of every MX
-// host — with a fixed number of domains in flight. Run with the machine's `node` inside the
+// host, and with `--txt yes` the `_mta-sts` TXT record beside the MX query, as testmxlookup
+// with MTA-STS on — with a fixed number of domains in flight. Run with the machine's `node` inside the
 // test world's namespace; it only talks to the server it is given, which must be loopback.
 //
 //   node scripts/bench_node_resolver.mjs --server 127.0.0.1 --concurrency 100 \
-//     --domains <file, one per line> [--limit 10000] [--time-limit-s 300]
+//     --domains <file, one per line> [--limit 10000] [--time-limit-s 300] [--txt yes]
 //
 // Prints one JSON line: domains, ok, failed, queries, ms.
 import { promises as dns } from "node:dns";
@@ -17,6 +18,7 @@ function options(argv) {
     domains: "",
     limit: Infinity,
     timeLimitS: 300,
+    txt: false,
   };
   for (let i = 2; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
@@ -26,6 +28,7 @@ function options(argv) {
     else if (flag === "--domains") opts.domains = value;
     else if (flag === "--limit") opts.limit = Number(value);
     else if (flag === "--time-limit-s") opts.timeLimitS = Number(value);
+    else if (flag === "--txt") opts.txt = value === "yes";
     else throw new RangeError(`Unknown option "${flag}"`);
   }
   // Network safety: loopback only (the world's Unbound).
@@ -57,7 +60,10 @@ const ask = async (fn, name) => {
 };
 
 async function lookup(domain) {
-  const mx = await ask(resolver.resolveMx, domain);
+  const [mx] = await Promise.all([
+    ask(resolver.resolveMx, domain),
+    opts.txt ? ask(resolver.resolveTxt, `_mta-sts.${domain}`) : undefined,
+  ]);
   await Promise.all(mx.flatMap((record) => [
     ask(resolver.resolve4, record.exchange),
     ask(resolver.resolve6, record.exchange),
