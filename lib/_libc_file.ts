@@ -39,6 +39,19 @@ export interface WriteHandle extends ReadHandle {
   utimes(atime: number, mtime: number): Promise<void>;
 }
 
+/** `--resume FILE` opened for appending: read back at positions, cut, and locked. */
+export interface AppendHandle extends WriteHandle {
+  /** pread(2): reads at `position` without moving the file offset. */
+  readAt(buffer: Uint8Array, position: number): Promise<{ bytesRead: number }>;
+  /** ftruncate(2). */
+  truncate(length: number): Promise<void>;
+  /**
+   * flock(2) `LOCK_EX|LOCK_NB`: false when another open file holds the lock (another process,
+   * or another open of the same file); held until the file is closed.
+   */
+  tryLock(): boolean;
+}
+
 /** The fields of fstat(2) the callers look at. */
 export interface OpenStats {
   ino: number;
@@ -76,6 +89,16 @@ const WRITE = {
   futimens: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
+// Bound on the first `--resume FILE`.
+const APPEND = {
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  flock: { parameters: ["i32", "i32"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const EWOULDBLOCK = 11;
+
 // Linux's flags; O_NOFOLLOW and O_DIRECTORY differ between architectures (asm-generic vs x86).
 const ARCH_FLAGS: Record<string, { nofollow: number; directory: number }> = {
   x86_64: { nofollow: 0o400000, directory: 0o200000 },
@@ -98,6 +121,7 @@ const ERRNO: Record<number, [string, string]> = {
   5: ["EIO", "i/o error"],
   6: ["ENXIO", "no such device or address"],
   13: ["EACCES", "permission denied"],
+  11: ["EAGAIN", "resource temporarily unavailable"],
   17: ["EEXIST", "file already exists"],
   20: ["ENOTDIR", "not a directory"],
   21: ["EISDIR", "illegal operation on a directory"],
@@ -111,9 +135,11 @@ const ERRNO: Record<number, [string, string]> = {
 
 type ReadSymbols = Deno.DynamicLibrary<typeof READ>["symbols"];
 type WriteSymbols = Deno.DynamicLibrary<typeof WRITE>["symbols"];
+type AppendSymbols = Deno.DynamicLibrary<typeof APPEND>["symbols"];
 
 let readSymbols: ReadSymbols | null | undefined;
 let writeSymbols: WriteSymbols | undefined;
+let appendSymbols: AppendSymbols | undefined;
 
 /** The symbols, or null when FFI is not granted (never asked: no prompt) or unusable here. */
 function symbols(): ReadSymbols | null {
@@ -137,6 +163,11 @@ export function libcAvailable(): boolean {
 function writing(): WriteSymbols {
   writeSymbols ??= Deno.dlopen("libc.so.6", WRITE).symbols;
   return writeSymbols;
+}
+
+function appending(): AppendSymbols {
+  appendSymbols ??= Deno.dlopen("libc.so.6", APPEND).symbols;
+  return appendSymbols;
 }
 
 /** An error as node:fs words it ("ELOOP: too many levels of symbolic links, open '/x'"). */
@@ -210,18 +241,59 @@ export function lstatWithLibc(path: string): Statx | undefined | null {
   return decodeStatx(buffer);
 }
 
+/**
+ * Opens `--resume FILE` for reading it back and appending (created with `mode` if missing): no
+ * link followed, no FIFO waited for, no terminal adopted. Undefined when it cannot be asked, as
+ * {@linkcode openWithLibc}.
+ *
+ * @throws {Error} With a node:fs `code` (`ELOOP`, `EACCES`) when open(2) fails.
+ */
+export function openAppendWithLibc(path: string, mode: number): AppendHandle | undefined {
+  const c = symbols();
+  if (c === null) return undefined;
+  for (const name of ["read", "write"] as const) {
+    if (Deno.permissions.querySync({ name, path }).state !== "granted") return undefined;
+  }
+  const O_RDWR = 2;
+  const O_APPEND = 0o2000;
+  const flags = O_RDWR | O_CREAT | O_APPEND | O_NOCTTY | O_NONBLOCK | O_CLOEXEC |
+    ARCH_FLAGS[Deno.build.arch].nofollow;
+  const fd = c.open(new TextEncoder().encode(`${path}\0`), flags, mode);
+  if (fd < 0) throw errnoError("open", path);
+  const handle = libcHandle(c, fd, path);
+  return {
+    ...handle,
+    readAt: (buffer, position) =>
+      settle(() => {
+        const n = Number(appending().pread(fd, buffer, BigInt(buffer.length), BigInt(position)));
+        if (n < 0) throw errnoError("read", path);
+        return { bytesRead: n };
+      }),
+    truncate: (length) =>
+      settle(() => {
+        if (appending().ftruncate(fd, BigInt(length)) !== 0) throw errnoError("ftruncate", path);
+      }),
+    tryLock() {
+      if (appending().flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+      if (readErrno(c.__errno_location()) === EWOULDBLOCK) return false;
+      throw errnoError("flock", path);
+    },
+  };
+}
+
+/** Runs `body` and answers as a promise, as node:fs's methods do: a failure rejects. */
+function settle<T>(body: () => T): Promise<T> {
+  try {
+    return Promise.resolve(body());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 function libcHandle(c: ReadSymbols, fd: number, path: string): WriteHandle {
   let closed = false;
   const check = (rc: number | bigint, call: string) => {
     if (Number(rc) < 0) throw errnoError(call, path);
-  };
-  // Each method answers as a promise, as node:fs's does: a failure rejects, never throws.
-  const settle = <T>(body: () => T): Promise<T> => {
-    try {
-      return Promise.resolve(body());
-    } catch (error) {
-      return Promise.reject(error);
-    }
   };
   return {
     stat: () =>

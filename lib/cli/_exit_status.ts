@@ -15,6 +15,7 @@
 // |      |                    | `--batch`: reading the input failed midway                   |
 // | 65   | `EXIT_DATAERR`     | `--resume FILE`: FILE is not this tool's `--batch` output     |
 // | 73   | `EXIT_CANTCREAT`   | `--resume FILE`: FILE cannot be opened or created (D19)      |
+// | 75   | `EXIT_TEMPFAIL`    | `--resume FILE`: another run is writing FILE (D19)           |
 // | 77   | `EXIT_NOPERM`      | Deno refused a permission the run needs                      |
 // |      |                    | (`Deno.errors.NotCapable` / `PermissionDenied` from the      |
 // |      |                    | runtime, not from the file system)                           |
@@ -37,6 +38,8 @@ export const EXIT_NOINPUT = 66;
 export const EXIT_DATAERR = 65;
 /** `--resume FILE`: FILE cannot be opened or created (sysexits EX_CANTCREAT). */
 export const EXIT_CANTCREAT = 73;
+/** `--resume FILE`: another run holds FILE's lock (sysexits EX_TEMPFAIL: try again later). */
+export const EXIT_TEMPFAIL = 75;
 /** An internal error: a bug (sysexits EX_SOFTWARE). */
 export const EXIT_SOFTWARE = 70;
 /** Output could not be written (sysexits EX_IOERR). */

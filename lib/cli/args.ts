@@ -28,6 +28,7 @@ export {
   EXIT_NOPERM,
   EXIT_OK,
   EXIT_SOFTWARE,
+  EXIT_TEMPFAIL,
 } from "./_exit_status.ts";
 export { MAX_SERVERS } from "./_option_values.ts";
 

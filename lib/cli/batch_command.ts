@@ -18,10 +18,16 @@ import {
   EXIT_NOINPUT,
   EXIT_OK,
   EXIT_SOFTWARE,
+  EXIT_TEMPFAIL,
 } from "./args.ts";
 import type { CliHost } from "./cli_host.ts";
 import { CoalescingWriter } from "./_coalescing_writer.ts";
-import { openResumeFile, type ResumeFile, ResumeOpenError } from "./_resume_file.ts";
+import {
+  openResumeFile,
+  ResumeBusyError,
+  type ResumeFile,
+  ResumeOpenError,
+} from "./_resume_file.ts";
 import { domainOptions, type Session } from "./session.ts";
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -88,6 +94,10 @@ export async function batchCommand(session: Session, path: string): Promise<numb
         return EXIT_DATAERR;
       }
       if (!(error instanceof ResumeOpenError)) throw error;
+      if (error instanceof ResumeBusyError) {
+        await host.stderr(reasonLine(`Cannot use ${args.resumeFile}: ${error.message}`));
+        return EXIT_TEMPFAIL;
+      }
       await host.stderr(reasonLine(`Cannot open ${args.resumeFile}: ${error.message}`));
       return EXIT_CANTCREAT;
     }

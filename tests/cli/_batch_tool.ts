@@ -13,14 +13,16 @@ export async function workDir(prefix: string): Promise<string> {
 
 /**
  * `deno` arguments running the tool with `argv` on the files of {@linkcode workDir};
- * `allowWrite` lets it write in `dir` (for `--resume FILE`).
+ * `allowWrite` lets it write in `dir` (for `--resume FILE`), `ffi` grants what `deno task
+ * lookup` grants for libc's file calls (the lock of `--resume FILE`).
  */
-export function toolArgs(dir: string, argv: string[], allowWrite = false): string[] {
+export function toolArgs(dir: string, argv: string[], allowWrite = false, ffi = false): string[] {
   return [
     "run",
     "--no-prompt",
     "--allow-read",
     ...(allowWrite ? [`--allow-write=${dir}`] : []),
+    ...(ffi ? ["--allow-ffi"] : []),
     "--allow-env",
     "--allow-sys=hostname",
     MAIN,
@@ -47,11 +49,11 @@ export interface SpawnedTool extends Disposable {
 export function spawnTool(
   dir: string,
   argv: string[],
-  options: { allowWrite?: boolean; output?: "piped" | "null" } = {},
+  options: { allowWrite?: boolean; output?: "piped" | "null"; ffi?: boolean } = {},
 ): SpawnedTool {
   const output = options.output ?? "piped";
   const child = new Deno.Command(Deno.execPath(), {
-    args: toolArgs(dir, argv, options.allowWrite),
+    args: toolArgs(dir, argv, options.allowWrite, options.ffi),
     stdin: "piped",
     stdout: output,
     stderr: output,

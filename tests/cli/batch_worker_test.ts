@@ -10,8 +10,8 @@ const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
 /** Runs the tool to its end (killed after 60 s at most). */
-async function run(dir: string, argv: string[], stdin = "") {
-  using tool = spawnTool(dir, argv, { allowWrite: true });
+async function run(dir: string, argv: string[], stdin = "", ffi = false) {
+  using tool = spawnTool(dir, argv, { allowWrite: true, ffi });
   const writer = tool.child.stdin.getWriter();
   await writer.write(encode(stdin));
   await writer.close();
@@ -67,56 +67,59 @@ Deno.test("the tool --batch --shard K/N - N workers over one list look each doma
   }
 });
 
-Deno.test("the tool --batch --resume FILE - a worker killed with SIGKILL mid-batch and started again ends with exactly one line per domain", async () => {
-  const dir = await workDir("batch_worker_test_");
-  const out = `${dir}/out.ndjson`;
-  try {
-    const { text, expected } = list();
-    const half = text.split("\n").slice(0, 50).join("\n") + "\n";
-    // The first worker gets half of the list and waits for the rest, which never comes.
-    const tool = spawnTool(dir, ["--batch", "-", "--resume", out], {
-      allowWrite: true,
-      output: "null",
-    });
-    const child = tool.child;
-    const writer = child.stdin.getWriter();
+for (const ffi of [false, true]) {
+  Deno.test(`the tool --batch --resume FILE - a worker killed with SIGKILL mid-batch and started again ends with exactly one line per domain (${ffi ? "libc" : "node:fs"})`, async () => {
+    const dir = await workDir("batch_worker_test_");
+    const out = `${dir}/out.ndjson`;
     try {
-      await writer.write(encode(half));
-      // Until its lines are in FILE: at most 600 looks, 50 ms apart.
-      for (let i = 0; i < 600; i++) {
-        const now = await Deno.readTextFile(out).catch(() => "");
-        if (now.split("\n").length > 40) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      const { text, expected } = list();
+      const half = text.split("\n").slice(0, 50).join("\n") + "\n";
+      // The first worker gets half of the list and waits for the rest, which never comes.
+      const tool = spawnTool(dir, ["--batch", "-", "--resume", out], {
+        allowWrite: true,
+        output: "null",
+        ffi,
+      });
+      const child = tool.child;
+      const writer = child.stdin.getWriter();
+      try {
+        await writer.write(encode(half));
+        // Until its lines are in FILE: at most 600 looks, 50 ms apart.
+        for (let i = 0; i < 600; i++) {
+          const now = await Deno.readTextFile(out).catch(() => "");
+          if (now.split("\n").length > 40) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        child.kill("SIGKILL");
+        const status = await child.status;
+        assert.equal(status.signal, "SIGKILL");
+      } finally {
+        tool[Symbol.dispose]();
+        await writer.close().catch(() => {});
       }
-      child.kill("SIGKILL");
-      const status = await child.status;
-      assert.equal(status.signal, "SIGKILL");
+      const first = reported(await Deno.readTextFile(out));
+      assert.ok(first.length > 30 && first.length < expected.length, `${first.length} lines`);
+      // What a kill in the middle of a write leaves: half a line.
+      const cut = await Deno.readTextFile(out);
+      const next = expected[first.length];
+      await Deno.writeTextFile(out, `{"schemaVersion":1,"line":${next[0]},"domain":"[19`, {
+        append: true,
+      });
+      const again = await run(dir, ["--batch", "-", "--resume", out], text, ffi);
+      assert.equal(again.stdout, "", "the lines go to FILE");
+      assert.equal(again.code, 1, again.stderr); // a..b.test fails
+      const after = await Deno.readTextFile(out);
+      assert.ok(after.startsWith(cut), "the complete lines are kept as they were");
+      assert.deepEqual(reported(after).sort(byLine), expected);
+      // Started once more, it has nothing left to do and adds nothing.
+      const third = await run(dir, ["--batch", "-", "--resume", out], text, ffi);
+      assert.equal(third.code, 0, third.stderr);
+      assert.equal(await Deno.readTextFile(out), after);
     } finally {
-      tool[Symbol.dispose]();
-      await writer.close().catch(() => {});
+      await Deno.remove(dir, { recursive: true });
     }
-    const first = reported(await Deno.readTextFile(out));
-    assert.ok(first.length > 30 && first.length < expected.length, `${first.length} lines`);
-    // What a kill in the middle of a write leaves: half a line.
-    const cut = await Deno.readTextFile(out);
-    const next = expected[first.length];
-    await Deno.writeTextFile(out, `{"schemaVersion":1,"line":${next[0]},"domain":"[19`, {
-      append: true,
-    });
-    const again = await run(dir, ["--batch", "-", "--resume", out], text);
-    assert.equal(again.stdout, "", "the lines go to FILE");
-    assert.equal(again.code, 1, again.stderr); // a..b.test fails
-    const after = await Deno.readTextFile(out);
-    assert.ok(after.startsWith(cut), "the complete lines are kept as they were");
-    assert.deepEqual(reported(after).sort(byLine), expected);
-    // Started once more, it has nothing left to do and adds nothing.
-    const third = await run(dir, ["--batch", "-", "--resume", out], text);
-    assert.equal(third.code, 0, third.stderr);
-    assert.equal(await Deno.readTextFile(out), after);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  });
+}
 
 Deno.test("the tool --batch --resume FILE - refuses a FILE that is not its output, with one line and exit 65, leaving it untouched", async () => {
   const dir = await workDir("batch_worker_test_");
@@ -155,14 +158,66 @@ Deno.test("the tool --batch --resume FILE - refuses a link, a FIFO and a directo
       ["directory", "Not a regular file"],
     ];
     for (const [name, reason] of cases) {
-      const path = `${dir}/${name}`;
-      const result = await run(dir, ["--batch", "-", "--resume", path], "[192.0.2.1]\n");
-      assert.deepEqual(
-        [result.code, result.stdout, result.stderr],
-        [73, "", `testmxlookup: Cannot open ${path}: ${reason}\n`],
-      );
+      for (const ffi of [false, true]) {
+        const path = `${dir}/${name}`;
+        const result = await run(dir, ["--batch", "-", "--resume", path], "[192.0.2.1]\n", ffi);
+        assert.deepEqual(
+          [result.code, result.stdout, result.stderr],
+          [73, "", `testmxlookup: Cannot open ${path}: ${reason}\n`],
+          `${name}, ${ffi ? "libc" : "node:fs"}`,
+        );
+      }
     }
     assert.equal(await Deno.readTextFile(target), "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the tool --batch --resume FILE - a second worker on the same FILE is refused with exit 75 while the first runs (FFI granted)", async () => {
+  const dir = await workDir("batch_worker_test_");
+  const out = `${dir}/out.ndjson`;
+  try {
+    // The first worker reports one line and waits for more input, holding FILE.
+    const first = spawnTool(dir, ["--batch", "-", "--resume", out], {
+      allowWrite: true,
+      output: "null",
+      ffi: true,
+    });
+    const writer = first.child.stdin.getWriter();
+    try {
+      await writer.write(encode("[192.0.2.1]\n"));
+      // Until its line is in FILE: at most 600 looks, 50 ms apart.
+      for (let i = 0; i < 600; i++) {
+        if ((await Deno.readTextFile(out).catch(() => "")).endsWith("\n")) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const held = await Deno.readTextFile(out);
+      assert.equal(reported(held).length, 1);
+      const second = await run(dir, ["--batch", "-", "--resume", out], "[192.0.2.2]\n", true);
+      assert.deepEqual(
+        [second.code, second.stdout, second.stderr],
+        [75, "", `testmxlookup: Cannot use ${out}: Another testmxlookup --resume is writing it\n`],
+      );
+      assert.equal(await Deno.readTextFile(out), held, "the second worker left FILE alone");
+      await writer.close();
+      assert.equal((await first.child.status).code, 0);
+    } finally {
+      first[Symbol.dispose]();
+      await writer.close().catch(() => {});
+    }
+    // Once the first has ended, FILE is free again.
+    const third = await run(
+      dir,
+      ["--batch", "-", "--resume", out],
+      "[192.0.2.1]\n[192.0.2.3]\n",
+      true,
+    );
+    assert.equal(third.code, 0, third.stderr);
+    assert.deepEqual(reported(await Deno.readTextFile(out)).map(([, d]) => d), [
+      "[192.0.2.1]",
+      "[192.0.2.3]",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
