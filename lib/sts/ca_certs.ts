@@ -85,10 +85,18 @@ export async function readCaCerts(path: string): Promise<string[]> {
   }
   const texts: string[] = [];
   let seen = 0;
+  // OpenSSL's hashed links and the named links lead to the same files: each is read once
+  // (/etc/ssl/certs: 289 entries, 146 files).
+  const files = new Set<string>();
   for await (const item of Deno.readDir(path)) {
     if (++seen > MAX_CA_FILES) break;
     try {
-      const text = await readTextFile(`${path}/${item.name}`);
+      const entry = `${path}/${item.name}`;
+      const { dev, ino } = Deno.statSync(entry);
+      const file = `${dev}:${ino}`;
+      if (ino !== null && files.has(file)) continue;
+      files.add(file);
+      const text = await readTextFile(entry);
       if (text?.includes("-----BEGIN CERTIFICATE-----")) texts.push(text);
     } catch {
       // Subdirectories, FIFOs, oversized and unreadable files hold no usable certificate.

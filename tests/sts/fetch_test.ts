@@ -345,6 +345,12 @@ Deno.test("readCaCerts() reads a bundle file or the certificates in a directory"
     await Deno.writeTextFile(`${dir}/README`, "not a certificate");
     await Deno.mkdir(`${dir}/sub`);
     assert.deepEqual(await readCaCerts(dir), [ca]);
+    // OpenSSL's hashed names are links to the same file: read once.
+    await Deno.symlink("bundle.pem", `${dir}/0a1b2c3d.0`);
+    await Deno.link(`${dir}/bundle.pem`, `${dir}/same.pem`);
+    assert.deepEqual(await readCaCerts(dir), [ca]);
+    await Deno.writeTextFile(`${dir}/other.pem`, ca);
+    assert.deepEqual(await readCaCerts(dir), [ca, ca]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
