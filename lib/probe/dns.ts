@@ -18,9 +18,10 @@ export interface TlsaLookup extends TlsaAnswer {
 
 /**
  * Looks up the TLSA records of an MX host's SMTP port. The answer is `secure` when the
- * resolver set AD; NXDOMAIN and NODATA are no records; any other failure (SERVFAIL, which a
- * validating resolver also returns for a bogus answer, or a timeout) is `error`, which RFC 7672
- * §2.1.1 does not let a sender treat as "no TLSA".
+ * resolver set AD; NXDOMAIN and NODATA are no records. A SERVFAIL is asked again with the CD
+ * bit: a validating resolver that then answers had records that failed validation, `bogus`
+ * (RFC 7672 §2.2: DANE senders do not deliver); any other failure (SERVFAIL again, a timeout)
+ * is `error`, which RFC 7672 §2.1.1 does not let a sender treat as "no TLSA" either.
  *
  * @example With the run's resolver (DO bit on, so that AD is set)
  * ```ts ignore
@@ -64,12 +65,42 @@ export async function lookupTlsa(
     }
     if (options.signal?.aborted) throw error;
     const reason = error instanceof Error ? error.message : String(error);
+    if (error instanceof DnsError && error.kind === "SERVFAIL") {
+      const bogus = await bogusRecords(querier, name, options.signal);
+      if (bogus !== undefined) {
+        return {
+          tlsa: "bogus",
+          records: [],
+          malformed: 0,
+          reason: `TLSA lookup of ${name}: ${bogus} record(s) failed DNSSEC validation (${reason})`,
+        };
+      }
+    }
     return {
       tlsa: "error",
       records: [],
       malformed: 0,
       reason: `TLSA lookup of ${name}: ${reason}`,
     };
+  }
+}
+
+/**
+ * How many records of `name` a validating resolver has when asked with the CD bit, after it
+ * answered SERVFAIL without: undefined when it cannot tell (SERVFAIL again, a timeout, or a
+ * Querier that ignores the bit and fails the same way).
+ */
+async function bogusRecords(
+  querier: Querier,
+  name: string,
+  signal: AbortSignal | undefined,
+): Promise<number | undefined> {
+  try {
+    const unchecked = await querier.query(name, "TLSA", { signal, checkingDisabled: true });
+    return unchecked.records.length > 0 ? unchecked.records.length : undefined;
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    return undefined;
   }
 }
 

@@ -33,6 +33,12 @@ export interface ResolverQueryOptions {
   signal?: AbortSignal;
   /** Called after every round trip of this query, besides the resolver's own `onExchange`. */
   onExchange?: (trace: ExchangeTrace) => void;
+  /**
+   * Sets the CD bit (RFC 4035 §3.2.2): a validating resolver then returns data that fails
+   * validation instead of SERVFAIL, which tells a bogus answer from an unreachable one.
+   * @default {false}
+   */
+  checkingDisabled?: boolean;
 }
 
 /** A successful query. */

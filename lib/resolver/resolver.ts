@@ -276,7 +276,11 @@ export class Resolver implements Querier, Disposable {
   ): Promise<Answered> {
     // A fresh ID per query (RFC 5452 §9.2); the TCP retry reuses the query as Courier does.
     const id = this.#host.randomId();
-    const query = encodeQuery(question, { id, udpSize });
+    const query = encodeQuery(question, {
+      id,
+      udpSize,
+      checkingDisabled: asked.checkingDisabled,
+    });
     const expected = { server: server.address, id, question };
     const options: ExchangeOptions = {
       host: this.#host,

@@ -88,6 +88,8 @@ export interface QueryOptions {
   udpSize?: number;
   /** DO bit in the OPT record (only with `udpSize`). @default {true} */
   dnssecOk?: boolean;
+  /** CD bit: a validating resolver returns what failed validation instead of SERVFAIL. */
+  checkingDisabled?: boolean;
 }
 
 function toName(name: string): string {
@@ -200,7 +202,8 @@ export function encodeQuery(question: Question, options: QueryOptions): Uint8Arr
     return new Uint8Array(packet.encode({
       type: "query",
       id: options.id,
-      flags: options.recursionDesired === false ? 0 : packet.RECURSION_DESIRED,
+      flags: (options.recursionDesired === false ? 0 : packet.RECURSION_DESIRED) |
+        (options.checkingDisabled ? packet.CHECKING_DISABLED : 0),
       questions: [{ name: question.name || ".", type: question.type as packet.RecordType }],
       additionals,
     }));

@@ -86,3 +86,29 @@ Deno.test("lookupTlsRpt() joins a record's strings and judges the records", asyn
     "TXT lookup of _smtp._tls.broken.example: No reply",
   ]);
 });
+
+Deno.test("lookupTlsa(): a SERVFAIL that the CD bit turns into records is bogus, else error", async () => {
+  const name = "_25._tcp.mx.bogus.example";
+  const asked: string[] = [];
+  // A validating resolver: SERVFAIL for data that fails validation, the data itself with CD.
+  const validating = (bogus: boolean): Querier => ({
+    query(qname, type, options) {
+      asked.push(`${qname} ${type}${options?.checkingDisabled ? " +cd" : ""}`);
+      if (!options?.checkingDisabled || !bogus) {
+        return Promise.reject(new DnsError("SERVFAIL", "Server failure"));
+      }
+      const records = [record(qname, { type: "TLSA", raw: tlsaRdata(3, 1, 1, digest) })];
+      return Promise.resolve({ name: qname, type, records, ad: false } as QueryResult);
+    },
+  });
+  const bogus = await lookupTlsa(validating(true), "mx.bogus.example", 25);
+  assert.deepEqual(asked, [`${name} TLSA`, `${name} TLSA +cd`]);
+  assert.deepEqual([bogus.tlsa, bogus.records], ["bogus", []]);
+  assert.match(bogus.reason ?? "", /1 record\(s\) failed DNSSEC validation/);
+  // SERVFAIL with CD too (the servers cannot be reached): error, not bogus.
+  const unreachable = await lookupTlsa(validating(false), "mx.bogus.example", 25);
+  assert.equal(unreachable.tlsa, "error");
+  // A Querier that ignores the bit fails the same way: error.
+  const { querier } = canned({ [`${name} TLSA`]: new DnsError("SERVFAIL", "Server failure") });
+  assert.equal((await lookupTlsa(querier, "mx.bogus.example", 25)).tlsa, "error");
+});

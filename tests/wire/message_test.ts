@@ -41,6 +41,16 @@ Deno.test("encodeQuery() lays out header and question as RFC 1035 §4.1 does, ke
   );
 });
 
+Deno.test("encodeQuery() sets the CD bit of RFC 4035 §3.2.2 only when asked", () => {
+  const question = { name: "x.test", type: "TLSA" };
+  // Third byte: QR, opcode, AA, TC, RD; fourth: RA, Z, AD, CD, RCODE.
+  assert.deepEqual([...encodeQuery(question, { id: 1 }).subarray(2, 4)], [0x01, 0x00]);
+  assert.deepEqual(
+    [...encodeQuery(question, { id: 1, checkingDisabled: true }).subarray(2, 4)],
+    [0x01, 0x10],
+  );
+});
+
 Deno.test("encodeQuery() adds the OPT record of RFC 6891 §6.1.2, with DO unless told not to", () => {
   const opt = (flags: number) => [0, 0, 41, 0x04, 0xd0, 0, 0, flags, 0, 0, 0];
   const question = { name: "a.test", type: "TLSA" };
