@@ -72,14 +72,17 @@ Deno.test("StsStore.read() finds the same through libc (FFI granted) as through 
     await Deno.link(`${dir}/elsewhere`, `${dir}/c.test`);
     const mkfifo = await new Deno.Command("mkfifo", { args: [`${dir}/d.test`] }).output();
     assert.ok(mkfifo.success);
+    await Deno.mkdir(`${dir}/f.test`);
     const store = new URL("../lib/sts/store.ts", import.meta.url).href;
+    // And a "cache directory" that is a file: every lstat below it fails with ENOTDIR.
     const program = `
       import { StsStore } from ${JSON.stringify(store)};
       const store = new StsStore(${JSON.stringify(dir)});
       const found = [await store.readCacheSize()];
-      for (const name of ["a.test", "b.test", "c.test", "d.test", "e.test"]) {
+      for (const name of ["a.test", "b.test", "c.test", "d.test", "e.test", "f.test"]) {
         found.push(await store.read(name));
       }
+      found.push(await new StsStore(${JSON.stringify(`${dir}/elsewhere`)}).read("a.test"));
       console.log(JSON.stringify(found));`;
     const run = async (ffi: boolean) => {
       const args = [
@@ -97,8 +100,9 @@ Deno.test("StsStore.read() finds the same through libc (FFI granted) as through 
     assert.deepEqual(withLibc, withNode);
     assert.deepEqual(
       withLibc.map((r: { kind?: string; size?: number; reason?: string }) => r.kind ?? r.size),
-      [3, "entry", "ignored", "ignored", "ignored", "absent"],
+      [3, "entry", "ignored", "ignored", "ignored", "absent", "ignored", "ignored"],
     );
+    assert.equal(withLibc.at(-1).reason, "Not a directory");
     assert.equal(withLibc[1].mtimeSec, 1_700_000_000);
   } finally {
     await Deno.remove(dir, { recursive: true });
