@@ -202,6 +202,15 @@ export function osErrorText(error: unknown): string {
 }
 
 /**
+ * The errno name of a node:fs error, or of one lib/_libc_file.ts words as node:fs does
+ * (`ELOOP`), if it is one.
+ */
+export function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
  * The reason as strerror(3) words it, from a `Deno.errors.*` error or a node:fs one
  * ("EACCES: permission denied, open '/x'" becomes "Permission denied").
  */

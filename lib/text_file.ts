@@ -2,7 +2,7 @@
 // checked by fstat, capped, never waiting forever on a FIFO.
 import { openWithLibc } from "./_libc_file.ts";
 import { TimeLimit } from "./deadlines.ts";
-import { ConfigError, isPermissionRefusal, reasonOf } from "./errors.ts";
+import { codeOf, ConfigError, isPermissionRefusal, reasonOf } from "./errors.ts";
 import type { ReadTextFileOptions } from "./host.ts";
 
 /** The largest configuration file read: a CA bundle is about 220 KiB. */
@@ -84,12 +84,6 @@ function denoText(file: Deno.FsFile): OpenText {
     read: (bytes) => Promise.resolve(file.readSync(bytes) ?? 0),
     close: () => file.close(),
   };
-}
-
-/** The errno name of a node:fs-style error (`ENOENT`), if it is one. */
-function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
 }
 
 /**

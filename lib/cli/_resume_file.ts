@@ -3,7 +3,7 @@
 // against a second worker (through libc, when FFI is granted), the earlier lines scanned
 // (lib/lookup/resume.ts), a torn last line cut off, then appended to.
 import { openAppendWithLibc } from "../_libc_file.ts";
-import { isPermissionRefusal, reasonOf } from "../errors.ts";
+import { codeOf, isPermissionRefusal, reasonOf } from "../errors.ts";
 import { type LineSet, scanResume } from "../lookup/resume.ts";
 
 /** Bytes read from FILE at a time while scanning it. */
@@ -94,9 +94,8 @@ export async function openResumeFile(path: string): Promise<ResumeFile> {
     }
   } catch (error) {
     if (isPermissionRefusal(error)) throw error;
-    const code = (error as { code?: unknown } | null)?.code;
     throw new ResumeOpenError(
-      code === "ELOOP" ? "Is a symbolic link" : reasonOf(error),
+      codeOf(error) === "ELOOP" ? "Is a symbolic link" : reasonOf(error),
       { cause: error },
     );
   }

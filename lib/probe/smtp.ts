@@ -3,6 +3,7 @@
 // MAIL FROM: nothing is sent as mail. Judging the certificate is certificate.ts's job.
 import { TimeLimit } from "../deadlines.ts";
 import { addressToHost, parseAddress } from "../address.ts";
+import { codeOf } from "../errors.ts";
 import { ProbeError, type ProbeStage } from "./errors.ts";
 import {
   MAX_REPLY_LINE,
@@ -97,7 +98,7 @@ export interface SmtpDialogue {
 }
 
 function isRefusal(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
+  const code = codeOf(error);
   return code === "ECONNREFUSED" || code === "ECONNRESET" ||
     error instanceof Deno.errors.ConnectionRefused;
 }

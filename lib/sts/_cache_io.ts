@@ -1,7 +1,7 @@
 // File operations of the STS cache (store.ts, expire.ts) in a directory another account may
 // write: opens that never follow a link, block on a FIFO or adopt a terminal, capped reads,
 // owner and mode handed on through open files, and the reasons for stderr.
-import { reasonOf, rethrowPermissionRefusal } from "../errors.ts";
+import { codeOf, reasonOf, rethrowPermissionRefusal } from "../errors.ts";
 import { quote } from "./_text.ts";
 import { decodeEntry } from "./cache_file.ts";
 import { StsError } from "./errors.ts";
@@ -233,12 +233,6 @@ export async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle?.close().catch(() => {});
   }
-}
-
-/** The errno name of a node:fs error (`ELOOP`), if it is one. */
-export function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
 }
 
 /** `text` with a capital first letter. */

@@ -1,9 +1,8 @@
 // Reading `.cache_size` (D10) in a directory another account may write: a link, a FIFO or a
 // hard-linked file gives the default size with a warning; at most 1024 bytes are read.
-import { reasonOf, rethrowPermissionRefusal } from "../errors.ts";
+import { codeOf, reasonOf, rethrowPermissionRefusal } from "../errors.ts";
 import { quote } from "./_text.ts";
 import {
-  codeOf,
   decodeUtf8,
   type EntryStats,
   foreignReason,
