@@ -7,70 +7,26 @@
 // Without FFI (or Deno's permission for the path), or on another architecture or C library,
 // `openWithLibc` returns undefined and the caller uses node:fs or Deno.
 
-import { decodeStatx, readErrno, type Statx, STATX_BASIC_STATS, STATX_SIZE } from "./statx.ts";
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
+  cString,
+  decodeStatx,
+  readErrno,
+  type Statx,
+  STATX_BASIC_STATS,
+  STATX_SIZE,
+} from "./statx.ts";
+import type { AppendHandle, OpenPurpose, WriteHandle } from "./_file_handles.ts";
 
-/** What the cache and the configuration readers need of an open file; node:fs's FileHandle
- * has it too. */
-export interface ReadHandle {
-  /** fstat(2) of the open file. */
-  stat(): Promise<OpenStats>;
-  /** Reads into `buffer` at `offset`, at most `length` bytes, from the current position. */
-  read(
-    buffer: Uint8Array,
-    offset: number,
-    length: number,
-    position: null,
-  ): Promise<{ bytesRead: number }>;
-  /** Closes the file. */
-  close(): Promise<void>;
-}
-
-/** An open file the cache writes, changes the owner or the times of, or syncs. */
-export interface WriteHandle extends ReadHandle {
-  /** Writes `length` bytes of `buffer` from `offset`, or fewer; says how many. */
-  write(buffer: Uint8Array, offset: number, length: number): Promise<{ bytesWritten: number }>;
-  /** fchown(2). */
-  chown(uid: number, gid: number): Promise<void>;
-  /** fdatasync(2). */
-  datasync(): Promise<void>;
-  /** fsync(2) (a directory's, after a rename in it). */
-  sync(): Promise<void>;
-  /** futimens(2), times in seconds. */
-  utimes(atime: number, mtime: number): Promise<void>;
-}
-
-/** `--resume FILE` opened for appending: read back at positions, cut, and locked. */
-export interface AppendHandle extends WriteHandle {
-  /** pread(2): reads at `position` without moving the file offset. */
-  readAt(buffer: Uint8Array, position: number): Promise<{ bytesRead: number }>;
-  /** ftruncate(2). */
-  truncate(length: number): Promise<void>;
-  /**
-   * flock(2) `LOCK_EX|LOCK_NB`: false when another open file holds the lock (another process,
-   * or another open of the same file); held until the file is closed.
-   */
-  tryLock(): boolean;
-}
-
-/** The fields of fstat(2) the callers look at. */
-export interface OpenStats {
-  ino: number;
-  dev: number;
-  nlink: number;
-  uid: number;
-  gid: number;
-  size: number;
-  mtimeMs: number;
-  isFile(): boolean;
-  isDirectory(): boolean;
-}
-
-/**
- * How a file is opened: `read` a cache entry (no link followed), `config` a configuration file
- * (links followed: /etc/resolv.conf often is one), `directory` for its fsync, `create` a new
- * file that is not there yet (never through a link).
- */
-export type OpenPurpose = "read" | "config" | "directory" | "create";
+export type {
+  AppendHandle,
+  OpenPurpose,
+  OpenStats,
+  ReadHandle,
+  WriteHandle,
+} from "./_file_handles.ts";
 
 const READ = {
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
@@ -105,14 +61,13 @@ const ARCH_FLAGS: Record<string, { nofollow: number; directory: number }> = {
   aarch64: { nofollow: 0o100000, directory: 0o40000 },
 };
 const O_WRONLY = 1;
+const O_RDWR = 2;
 const O_CREAT = 0o100;
 const O_EXCL = 0o200;
 const O_NOCTTY = 0o400;
+const O_APPEND = 0o2000;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
-const AT_EMPTY_PATH = 0x1000;
-const AT_FDCWD = -100;
-const AT_SYMLINK_NOFOLLOW = 0x100;
 
 /** strerror(3)'s words for what these calls can meet, as node:fs names them. */
 const ERRNO: Record<number, [string, string]> = {
@@ -120,8 +75,8 @@ const ERRNO: Record<number, [string, string]> = {
   2: ["ENOENT", "no such file or directory"],
   5: ["EIO", "i/o error"],
   6: ["ENXIO", "no such device or address"],
-  13: ["EACCES", "permission denied"],
   11: ["EAGAIN", "resource temporarily unavailable"],
+  13: ["EACCES", "permission denied"],
   17: ["EEXIST", "file already exists"],
   20: ["ENOTDIR", "not a directory"],
   21: ["EISDIR", "illegal operation on a directory"],
@@ -177,7 +132,7 @@ function errnoError(call: string, path: string): Error & { code: string } {
   return Object.assign(new Error(`${code}: ${text}, ${call} '${path}'`), { code });
 }
 
-function flagsFor(purpose: OpenPurpose): number {
+function flagsFor(purpose: OpenPurpose | "append"): number {
   const arch = ARCH_FLAGS[Deno.build.arch];
   switch (purpose) {
     case "read":
@@ -189,7 +144,36 @@ function flagsFor(purpose: OpenPurpose): number {
     case "create":
       // O_EXCL: never someone else's file, never through a planted link.
       return O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | arch.nofollow;
+    case "append":
+      return O_RDWR | O_CREAT | O_APPEND | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | arch.nofollow;
   }
+}
+
+/** What Deno must allow for `path` before libc opens it for each purpose. */
+const ACCESS: Record<OpenPurpose | "append", readonly ("read" | "write")[]> = {
+  read: ["read"],
+  config: ["read"],
+  directory: ["read"],
+  create: ["write"],
+  append: ["read", "write"],
+};
+
+/** Whether Deno's permissions allow `access` to `path`: libc is used only then. */
+function allowed(path: string, access: readonly ("read" | "write")[]): boolean {
+  return access.every((name) => Deno.permissions.querySync({ name, path }).state === "granted");
+}
+
+/** open(2) of `path` for `purpose`; undefined when FFI or Deno's permission is not granted. */
+function openFd(
+  path: string,
+  purpose: OpenPurpose | "append",
+  mode: number,
+): { c: ReadSymbols; fd: number } | undefined {
+  const c = symbols();
+  if (c === null || !allowed(path, ACCESS[purpose])) return undefined;
+  const fd = c.open(cString(path), flagsFor(purpose), mode);
+  if (fd < 0) throw errnoError("open", path);
+  return { c, fd };
 }
 
 /**
@@ -208,16 +192,8 @@ export function openWithLibc(
   purpose: OpenPurpose = "read",
   mode = 0o600,
 ): WriteHandle | undefined {
-  const c = symbols();
-  if (c === null) return undefined;
-  const permission = purpose === "create" ? "write" : "read";
-  if (Deno.permissions.querySync({ name: permission, path }).state !== "granted") {
-    return undefined;
-  }
-  const name = new TextEncoder().encode(`${path}\0`);
-  const fd = c.open(name, flagsFor(purpose), mode);
-  if (fd < 0) throw errnoError("open", path);
-  return libcHandle(c, fd, path);
+  const opened = openFd(path, purpose, mode);
+  return opened && libcHandle(opened.c, opened.fd, path);
 }
 
 /**
@@ -229,11 +205,9 @@ export function openWithLibc(
  */
 export function lstatWithLibc(path: string): Statx | undefined | null {
   const c = symbols();
-  if (c === null) return null;
-  if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") return null;
+  if (c === null || !allowed(path, ["read"])) return null;
   const buffer = new Uint8Array(STATX_SIZE);
-  const name = new TextEncoder().encode(`${path}\0`);
-  if (c.statx(AT_FDCWD, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buffer) !== 0) {
+  if (c.statx(AT_FDCWD, cString(path), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buffer) !== 0) {
     const error = errnoError("lstat", path);
     if (error.code === "ENOENT") return undefined;
     throw error;
@@ -249,30 +223,19 @@ export function lstatWithLibc(path: string): Statx | undefined | null {
  * @throws {Error} With a node:fs `code` (`ELOOP`, `EACCES`) when open(2) fails.
  */
 export function openAppendWithLibc(path: string, mode: number): AppendHandle | undefined {
-  const c = symbols();
-  if (c === null) return undefined;
-  for (const name of ["read", "write"] as const) {
-    if (Deno.permissions.querySync({ name, path }).state !== "granted") return undefined;
-  }
-  const O_RDWR = 2;
-  const O_APPEND = 0o2000;
-  const flags = O_RDWR | O_CREAT | O_APPEND | O_NOCTTY | O_NONBLOCK | O_CLOEXEC |
-    ARCH_FLAGS[Deno.build.arch].nofollow;
-  const fd = c.open(new TextEncoder().encode(`${path}\0`), flags, mode);
-  if (fd < 0) throw errnoError("open", path);
-  const handle = libcHandle(c, fd, path);
+  const opened = openFd(path, "append", mode);
+  if (opened === undefined) return undefined;
+  const { c, fd } = opened;
   return {
-    ...handle,
+    ...libcHandle(c, fd, path),
     readAt: (buffer, position) =>
       settle(() => {
         const n = Number(appending().pread(fd, buffer, BigInt(buffer.length), BigInt(position)));
-        if (n < 0) throw errnoError("read", path);
+        check(n, "read", path);
         return { bytesRead: n };
       }),
     truncate: (length) =>
-      settle(() => {
-        if (appending().ftruncate(fd, BigInt(length)) !== 0) throw errnoError("ftruncate", path);
-      }),
+      settle(() => check(appending().ftruncate(fd, BigInt(length)), "ftruncate", path)),
     tryLock() {
       if (appending().flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
       if (readErrno(c.__errno_location()) === EWOULDBLOCK) return false;
@@ -290,16 +253,22 @@ function settle<T>(body: () => T): Promise<T> {
   }
 }
 
+/** Throws what `call` on `path` failed with, when its return code says it failed. */
+function check(rc: number | bigint, call: string, path: string): void {
+  if (Number(rc) < 0) throw errnoError(call, path);
+}
+
 function libcHandle(c: ReadSymbols, fd: number, path: string): WriteHandle {
   let closed = false;
-  const check = (rc: number | bigint, call: string) => {
-    if (Number(rc) < 0) throw errnoError(call, path);
-  };
   return {
     stat: () =>
       settle(() => {
         const buffer = new Uint8Array(STATX_SIZE);
-        check(c.statx(fd, new Uint8Array(1), AT_EMPTY_PATH, STATX_BASIC_STATS, buffer), "fstat");
+        check(
+          c.statx(fd, new Uint8Array(1), AT_EMPTY_PATH, STATX_BASIC_STATS, buffer),
+          "fstat",
+          path,
+        );
         const stats = decodeStatx(buffer);
         return {
           ...stats,
@@ -311,19 +280,19 @@ function libcHandle(c: ReadSymbols, fd: number, path: string): WriteHandle {
       settle(() => {
         // A regular file on a local disk: read(2) does not wait.
         const n = Number(c.read(fd, buffer.subarray(offset, offset + length), BigInt(length)));
-        check(n, "read");
+        check(n, "read", path);
         return { bytesRead: n };
       }),
     write: (buffer, offset, length) =>
       settle(() => {
         const chunk = buffer.subarray(offset, offset + length);
         const n = Number(writing().write(fd, chunk, BigInt(chunk.length)));
-        check(n, "write");
+        check(n, "write", path);
         return { bytesWritten: n };
       }),
-    chown: (uid, gid) => settle(() => check(writing().fchown(fd, uid, gid), "fchown")),
-    datasync: () => settle(() => check(writing().fdatasync(fd), "fdatasync")),
-    sync: () => settle(() => check(writing().fsync(fd), "fsync")),
+    chown: (uid, gid) => settle(() => check(writing().fchown(fd, uid, gid), "fchown", path)),
+    datasync: () => settle(() => check(writing().fdatasync(fd), "fdatasync", path)),
+    sync: () => settle(() => check(writing().fsync(fd), "fsync", path)),
     utimes: (atime, mtime) =>
       settle(() => {
         // struct timespec[2]: seconds and nanoseconds, 64 bits each.
@@ -332,7 +301,7 @@ function libcHandle(c: ReadSymbols, fd: number, path: string): WriteHandle {
           times[2 * i] = BigInt(Math.floor(seconds));
           times[2 * i + 1] = BigInt(Math.round((seconds - Math.floor(seconds)) * 1e9));
         }
-        check(writing().futimens(fd, new Uint8Array(times.buffer)), "futimens");
+        check(writing().futimens(fd, new Uint8Array(times.buffer)), "futimens", path);
       }),
     close: () =>
       settle(() => {

@@ -1,7 +1,22 @@
-// Linux's struct statx (statx(2)), whose layout is the same on every architecture, read in one
-// place for the two modules that call the C library directly: the privilege switch's look at
-// the cache directory's parents (lib/privilege/_libc.ts) and the files opened through it
+// Linux's struct statx (statx(2)), whose layout is the same on every architecture, and what else
+// the two modules that call the C library directly share: the privilege switch's look at the
+// cache directory's parents (lib/privilege/_libc.ts) and the files opened through it
 // (lib/_libc_file.ts).
+
+/** The `dirfd` of the `*at` calls for "relative to the working directory". */
+export const AT_FDCWD = -100;
+/** statx(2) of the link itself, as lstat(2). */
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+/** statx(2) of the open file `dirfd` itself, as fstat(2). */
+export const AT_EMPTY_PATH = 0x1000;
+
+/** `text` as a NUL-terminated C string. */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = new TextEncoder().encode(text);
+  const buffer = new Uint8Array(bytes.length + 1);
+  buffer.set(bytes);
+  return buffer;
+}
 
 /** statx(2)'s mask for the fields stat(2) has. */
 export const STATX_BASIC_STATS = 0x7ff;
@@ -29,8 +44,8 @@ export interface Statx {
 
 /** Reads a buffer statx(2) filled. */
 export function decodeStatx(buffer: Uint8Array): Statx {
-  // nlink at 16, uid at 20, gid at 24, mode (u16) at 28, ino at 32, size at 40, mtime at 112 (seconds, then
-  // nanoseconds at 120), dev major and minor at 136 and 140.
+  // nlink at 16, uid at 20, gid at 24, mode (u16) at 28, ino at 32, size at 40, mtime at 112
+  // (seconds, then nanoseconds at 120), dev major and minor at 136 and 140.
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const mode = view.getUint16(28, true);
   const format = mode & S_IFMT;

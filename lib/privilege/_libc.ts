@@ -2,7 +2,15 @@
 // Deno's permissions do not cover (the cache directory's parents), readlink(2), and
 // setgroups(2), setgid(2), setuid(2) (node:process has no setgroups). Loaded with Deno.dlopen
 // only when root must look at those parents or switch, never by a non-root run.
-import { decodeStatx, readErrno, STATX_BASIC_STATS, STATX_SIZE } from "../statx.ts";
+import {
+  AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
+  cString,
+  decodeStatx,
+  readErrno,
+  STATX_BASIC_STATS,
+  STATX_SIZE,
+} from "../statx.ts";
 import type { PathNode } from "./privilege.ts";
 
 // Two sets, bound on first use: every root run looks at its path (each bound symbol costs
@@ -38,8 +46,6 @@ function switchSymbols(): Deno.DynamicLibrary<typeof SWITCH>["symbols"] {
   return change;
 }
 
-const AT_FDCWD = -100;
-const AT_SYMLINK_NOFOLLOW = 0x100;
 const ENOENT = 2;
 const ENOTDIR = 20;
 
@@ -51,13 +57,6 @@ function lastError(call: string, path?: string): Error {
     return new Deno.errors.NotFound(`No such file or directory (os error ${errno}): ${where}`);
   }
   return new Error(`${call} failed (os error ${errno})${path === undefined ? "" : `: ${path}`}`);
-}
-
-function cString(text: string): Uint8Array<ArrayBuffer> {
-  const bytes = new TextEncoder().encode(text);
-  const buffer = new Uint8Array(bytes.length + 1);
-  buffer.set(bytes);
-  return buffer;
 }
 
 /**
