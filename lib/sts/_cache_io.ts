@@ -53,11 +53,6 @@ export async function openFile(
   return await open(path, flags, mode);
 }
 
-/** Opens `path` for reading with the flags above. */
-export async function openForRead(path: string): Promise<ReadHandle> {
-  return await openFile(path, "read");
-}
-
 /**
  * Starts loading node:fs ahead of the first open, for a caller with time to spare (a lookup
  * waiting on the network before it writes the cache); nothing when the C library does the
@@ -147,7 +142,7 @@ export async function readOnce(path: string): Promise<EntryRead | "replaced"> {
   }
   let handle: ReadHandle;
   try {
-    handle = await openForRead(path);
+    handle = await openFile(path, "read");
   } catch (error) {
     rethrowPermissionRefusal(error);
     // Gone, or a link put there since lstat: the next look says which.

@@ -7,7 +7,7 @@ import {
   type EntryStats,
   foreignReason,
   lstatEntry,
-  openForRead,
+  openFile,
   readPrefix,
 } from "./_cache_io.ts";
 import type { ReadHandle } from "../_libc_file.ts";
@@ -46,7 +46,7 @@ export async function readCacheSizeFile(path: string): Promise<CacheSize> {
   if (foreign !== undefined) return skipped(foreign);
   let handle: ReadHandle;
   try {
-    handle = await openForRead(path);
+    handle = await openFile(path, "read");
   } catch (error) {
     rethrowPermissionRefusal(error);
     if (codeOf(error) === "ENOENT") return parseCacheSize(undefined, path);
