@@ -19,6 +19,14 @@ async function run(dir: string, argv: string[], stdin = "", ffi = false) {
   return { code, stdout: decode(stdout), stderr: decode(stderr) };
 }
 
+/** Waits until FILE's text satisfies `done`: at most 600 looks, 50 ms apart. */
+async function untilFile(path: string, done: (text: string) => boolean): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (done(await Deno.readTextFile(path).catch(() => ""))) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** The `[line, domain]` of each NDJSON line, each checked against the schema. */
 function reported(ndjson: string): [number, string][] {
   assert.ok(ndjson === "" || ndjson.endsWith("\n"), "the last line is incomplete");
@@ -84,12 +92,7 @@ for (const ffi of [false, true]) {
       const writer = child.stdin.getWriter();
       try {
         await writer.write(encode(half));
-        // Until its lines are in FILE: at most 600 looks, 50 ms apart.
-        for (let i = 0; i < 600; i++) {
-          const now = await Deno.readTextFile(out).catch(() => "");
-          if (now.split("\n").length > 40) break;
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
+        await untilFile(out, (now) => now.split("\n").length > 40);
         child.kill("SIGKILL");
         const status = await child.status;
         assert.equal(status.signal, "SIGKILL");
@@ -187,11 +190,7 @@ Deno.test("the tool --batch --resume FILE - a second worker on the same FILE is 
     const writer = first.child.stdin.getWriter();
     try {
       await writer.write(encode("[192.0.2.1]\n"));
-      // Until its line is in FILE: at most 600 looks, 50 ms apart.
-      for (let i = 0; i < 600; i++) {
-        if ((await Deno.readTextFile(out).catch(() => "")).endsWith("\n")) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await untilFile(out, (now) => now.endsWith("\n"));
       const held = await Deno.readTextFile(out);
       assert.equal(reported(held).length, 1);
       const second = await run(dir, ["--batch", "-", "--resume", out], "[192.0.2.2]\n", true);
