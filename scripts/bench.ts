@@ -13,7 +13,14 @@ import {
   POLICY_ADDRESS,
 } from "../tests/world/sts_sites.ts";
 import { startProxy, stopProxy } from "../tests/world/latency_proxies.ts";
-import { lookupFlags, MAIN, ROOT, taskWords } from "../tests/world/tool.ts";
+import {
+  buildOneFile,
+  BUILT_FILE,
+  lookupFlags,
+  MAIN,
+  ROOT,
+  taskWords,
+} from "../tests/world/tool.ts";
 import {
   startWorld,
   type World,
@@ -492,7 +499,7 @@ async function compiledStartup(world: World, built: string): Promise<void> {
     const words = await taskWords("compile");
     // `deno task compile` runs `deno task build` first; the bench built it already.
     const args = words.slice(2).map((w) =>
-      w === "dist/testmxlookup" ? `${out}/testmxlookup` : w === "dist/testmxlookup.js" ? built : w
+      w === "dist/testmxlookup" ? `${out}/testmxlookup` : w === BUILT_FILE ? built : w
     );
     for (const argv of [args, ["--no-config", "-o", `${out}/empty`, empty]]) {
       const build = await new Deno.Command(Deno.execPath(), {
@@ -515,19 +522,12 @@ async function compiledStartup(world: World, built: string): Promise<void> {
  * `deno task build`'s one file (D40), what `deno task compile` embeds, written to a directory
  * of the repository (its deno.json applies, as to dist/); removed by the caller.
  */
-async function buildOneFile(): Promise<string> {
+async function buildInRepository(): Promise<string> {
   await Deno.mkdir(`${ROOT}/.cache`, { recursive: true });
   const out = await Deno.makeTempDir({ dir: `${ROOT}/.cache`, prefix: "bench_build_" });
   await Deno.chmod(out, 0o755);
   const file = `${out}/testmxlookup.js`;
-  const words = await taskWords("build");
-  const build = await new Deno.Command(Deno.execPath(), {
-    args: words.slice(1).map((w) => w === "dist/testmxlookup.js" ? file : w),
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!build.success) throw new Error(`deno task build failed: ${text(build.stderr)}`);
+  await buildOneFile(file);
   return file;
 }
 
@@ -830,7 +830,7 @@ for (const group of groups) {
 }
 
 const flags = await lookupFlags();
-const built = await buildOneFile();
+const built = await buildInRepository();
 const forms: Form[] = [
   { label: "main.ts", argv: [Deno.execPath(), "run", ...flags, MAIN] },
   { label: "built file", argv: [Deno.execPath(), "run", ...flags, built] },

@@ -3,7 +3,7 @@
 // unless DENORT_BIN names one: where neither is possible this test says so and is skipped,
 // never passed.
 import assert from "node:assert/strict";
-import { lookupFlags, MAIN, ROOT, taskWords } from "./world/tool.ts";
+import { buildOneFile, BUILT_FILE, lookupFlags, MAIN, ROOT, taskWords } from "./world/tool.ts";
 import { startWorld, worldUnavailableReason } from "./world/world.ts";
 
 const denort = Deno.env.get("DENORT_BIN");
@@ -21,21 +21,13 @@ Deno.test({
     const out = await Deno.makeTempDir({ prefix: "compile_test_" });
     try {
       // The task's dependency first: `deno task build` writes dist/testmxlookup.js (D40).
-      const bundle = await new Deno.Command(Deno.execPath(), {
-        args: (await taskWords("build")).slice(1).map((w) =>
-          w === "dist/testmxlookup.js" ? `${out}/testmxlookup.js` : w
-        ),
-        cwd: ROOT,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.equal(bundle.code, 0, text(bundle.stderr));
+      await buildOneFile(`${out}/testmxlookup.js`);
       const words = await taskWords("compile");
       assert.deepEqual(words.slice(0, 2), ["deno", "compile"]);
       const args = words.slice(2).map((w) =>
         w === "dist/testmxlookup"
           ? `${out}/testmxlookup`
-          : w === "dist/testmxlookup.js"
+          : w === BUILT_FILE
           ? `${out}/testmxlookup.js`
           : w
       );

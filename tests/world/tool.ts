@@ -47,3 +47,32 @@ export async function lookupFlags(): Promise<string[]> {
 export async function toolCommand(argv: readonly string[]): Promise<string[]> {
   return [Deno.execPath(), "run", ...await lookupFlags(), MAIN, ...argv];
 }
+
+/** Where `deno task build` writes the one file (D40); the helpers below write elsewhere. */
+export const BUILT_FILE = "dist/testmxlookup.js";
+
+/**
+ * Runs `deno task build`'s own command with `file` in place of {@linkcode BUILT_FILE}, so that
+ * the file tested and timed is the one the task makes.
+ *
+ * @param file Where to write it: inside the repository, where deno.json applies to it.
+ * @throws {Error} When the task is not `deno bundle … dist/testmxlookup.js`, or with the
+ *   bundler's stderr when the build fails.
+ */
+export async function buildOneFile(file: string): Promise<void> {
+  const words = await taskWords("build");
+  if (words[0] !== "deno" || words[1] !== "bundle" || !words.includes(BUILT_FILE)) {
+    throw new Error(
+      `deno.json task "build" is not "deno bundle … ${BUILT_FILE}": ${words.join(" ")}`,
+    );
+  }
+  const build = await new Deno.Command(Deno.execPath(), {
+    args: words.slice(1).map((word) => word === BUILT_FILE ? file : word),
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!build.success) {
+    throw new Error(`deno task build failed: ${new TextDecoder().decode(build.stderr)}`);
+  }
+}
