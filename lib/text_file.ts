@@ -1,5 +1,6 @@
 // Configuration files (resolv.conf, Courier's, CA bundles) and the --batch input: opened once,
 // checked by fstat, capped, never waiting forever on a FIFO.
+import type { ReadHandle } from "./_file_handles.ts";
 import { openWithLibc } from "./_libc_file.ts";
 import { TimeLimit } from "./deadlines.ts";
 import { codeOf, ConfigError, isPermissionRefusal, reasonOf } from "./errors.ts";
@@ -29,14 +30,15 @@ export async function readTextFile(
   options: ReadTextFileOptions = {},
 ): Promise<string | undefined> {
   let seen: Deno.FileInfo;
-  let file: OpenText;
+  let file: TextSource;
   try {
     // A quick refusal of what is not a regular file now; the fstat below decides.
     seen = Deno.statSync(path);
     if (!seen.isFile && !seen.isDirectory) {
       throw new ConfigError("NOT_A_FILE", path, "Not a regular file");
     }
-    file = openText(path) ?? denoText(await openReadOnly(path, options.signal));
+    file = openWithLibc(path, "config") ??
+      denoSource(await openReadOnly(path, options.signal));
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || codeOf(error) === "ENOENT") return undefined;
     throw configError(path, error);
@@ -50,38 +52,34 @@ export async function readTextFile(
   }
 }
 
-/** An open file as {@linkcode readOpenFile} reads it. */
-interface OpenText {
+/**
+ * An open file as {@linkcode readOpenFile} reads it: what it needs of a ReadHandle
+ * (lib/_file_handles.ts), which the C library's open gives as it is.
+ */
+interface TextSource {
   stat(): Promise<
-    { isFile: boolean; isDirectory: boolean; ino: number; dev: number; size: number }
+    { isFile(): boolean; isDirectory(): boolean; ino: number; dev: number; size: number }
   >;
-  /** Reads into `bytes`; 0 at the end. */
-  read(bytes: Uint8Array): Promise<number>;
-  close(): void;
+  read: ReadHandle["read"];
+  close(): unknown;
 }
 
-/** `path` opened through the C library, or undefined when it cannot be (see _libc_file.ts). */
-function openText(path: string): OpenText | undefined {
-  const handle = openWithLibc(path, "config");
-  if (handle === undefined) return undefined;
-  return {
-    async stat() {
-      const info = await handle.stat();
-      return { ...info, isFile: info.isFile(), isDirectory: info.isDirectory() };
-    },
-    read: async (bytes) => (await handle.read(bytes, 0, bytes.length, null)).bytesRead,
-    close: () => void handle.close(),
-  };
-}
-
-function denoText(file: Deno.FsFile): OpenText {
+/** A file Deno opened, as a {@linkcode TextSource}. */
+function denoSource(file: Deno.FsFile): TextSource {
   return {
     stat() {
       const info = file.statSync();
-      return Promise.resolve({ ...info, ino: info.ino ?? -1, size: info.size });
+      return Promise.resolve({
+        ino: info.ino ?? -1,
+        dev: info.dev,
+        size: info.size,
+        isFile: () => info.isFile,
+        isDirectory: () => info.isDirectory,
+      });
     },
     // Synchronous: a regular file's reads do not block, and they are small.
-    read: (bytes) => Promise.resolve(file.readSync(bytes) ?? 0),
+    read: (buffer, offset, length) =>
+      Promise.resolve({ bytesRead: file.readSync(buffer.subarray(offset, offset + length)) ?? 0 }),
     close: () => file.close(),
   };
 }
@@ -125,10 +123,14 @@ export async function openReadOnly(path: string, signal?: AbortSignal): Promise<
   }
 }
 
-async function readOpenFile(file: OpenText, seen: Deno.FileInfo, path: string): Promise<string> {
+async function readOpenFile(
+  file: TextSource,
+  seen: Deno.FileInfo,
+  path: string,
+): Promise<string> {
   const info = await file.stat();
-  if (info.isDirectory) throw new Deno.errors.IsADirectory("Is a directory");
-  if (!info.isFile) throw new ConfigError("NOT_A_FILE", path, "Not a regular file");
+  if (info.isDirectory()) throw new Deno.errors.IsADirectory("Is a directory");
+  if (!info.isFile()) throw new ConfigError("NOT_A_FILE", path, "Not a regular file");
   if (info.ino !== (seen.ino ?? -1) || info.dev !== seen.dev) {
     throw new ConfigError("NOT_A_FILE", path, "Replaced while opened");
   }
@@ -145,9 +147,9 @@ async function readOpenFile(file: OpenText, seen: Deno.FileInfo, path: string): 
       grown.set(bytes);
       bytes = grown;
     }
-    const n = await file.read(bytes.subarray(length));
-    if (n === 0) break;
-    length += n;
+    const { bytesRead } = await file.read(bytes, length, bytes.length - length, null);
+    if (bytesRead === 0) break;
+    length += bytesRead;
   }
   return new TextDecoder().decode(bytes.subarray(0, length));
 }

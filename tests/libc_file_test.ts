@@ -206,3 +206,48 @@ Deno.test("StsStore.write() and touch() leave the same through libc (FFI granted
   assert.deepEqual(withLibc.names, ["a.test", "b.test"]);
   assert.deepEqual(withLibc.errors, ["CACHE_WRITE"]);
 });
+
+Deno.test("readTextFile() reads and refuses the same through libc (FFI granted) as through Deno", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "libc_file_" });
+  try {
+    await Deno.writeTextFile(`${dir}/resolv.conf`, "nameserver 127.0.0.1\n");
+    await Deno.symlink(`${dir}/resolv.conf`, `${dir}/link`);
+    await Deno.mkdir(`${dir}/directory`);
+    const mkfifo = await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+    assert.ok(mkfifo.success);
+    const module = new URL("../lib/text_file.ts", import.meta.url).href;
+    const program = `
+      import { readTextFile } from ${JSON.stringify(module)};
+      const found = [];
+      for (const name of ["resolv.conf", "link", "directory", "fifo", "missing"]) {
+        found.push(await readTextFile(${JSON.stringify(dir)} + "/" + name).then(
+          (text) => ({ text }),
+          (error) => ({ error: error.name, kind: error.kind, message: error.message }),
+        ));
+      }
+      console.log(JSON.stringify(found));`;
+    const run = async (ffi: boolean) => {
+      const args = [
+        "eval",
+        "--no-config",
+        "--allow-read",
+        ...(ffi ? ["--allow-ffi"] : []),
+        program,
+      ];
+      const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped" }).output();
+      assert.ok(out.success);
+      return JSON.parse(new TextDecoder().decode(out.stdout));
+    };
+    const [withLibc, withDeno] = await Promise.all([run(true), run(false)]);
+    assert.deepEqual(withLibc, withDeno);
+    assert.deepEqual(withLibc, [
+      { text: "nameserver 127.0.0.1\n" },
+      { text: "nameserver 127.0.0.1\n" },
+      { error: "IsADirectory", message: "Is a directory" },
+      { error: "ConfigError", kind: "NOT_A_FILE", message: "Not a regular file" },
+      {},
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
