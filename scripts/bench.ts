@@ -14,7 +14,7 @@ import {
 } from "../tests/world/sts_sites.ts";
 import { startProxy, stopProxy } from "../tests/world/latency_proxies.ts";
 import {
-  buildOneFile,
+  buildInRepository,
   BUILT_FILE,
   lookupFlags,
   MAIN,
@@ -518,19 +518,6 @@ async function compiledStartup(world: World, built: string): Promise<void> {
   }
 }
 
-/**
- * `deno task build`'s one file (D40), what `deno task compile` embeds, written to a directory
- * of the repository (its deno.json applies, as to dist/); removed by the caller.
- */
-async function buildInRepository(): Promise<string> {
-  await Deno.mkdir(`${ROOT}/.cache`, { recursive: true });
-  const out = await Deno.makeTempDir({ dir: `${ROOT}/.cache`, prefix: "bench_build_" });
-  await Deno.chmod(out, 0o755);
-  const file = `${out}/testmxlookup.js`;
-  await buildOneFile(file);
-  return file;
-}
-
 // ---- batch -------------------------------------------------------------------------------
 
 /** `d000001.batch.test` …: one MX host each, with A and AAAA. */
@@ -830,7 +817,8 @@ for (const group of groups) {
 }
 
 const flags = await lookupFlags();
-const built = await buildInRepository();
+// `deno task build`'s one file (D40), what `deno task compile` embeds.
+const { dir: builtDir, file: built } = await buildInRepository("bench_build_");
 const forms: Form[] = [
   { label: "main.ts", argv: [Deno.execPath(), "run", ...flags, MAIN] },
   { label: "built file", argv: [Deno.execPath(), "run", ...flags, built] },
@@ -865,5 +853,5 @@ try {
   if (groups.has("batch")) await batchGroup(ours);
 } finally {
   await Deno.remove(empty);
-  await Deno.remove(built.slice(0, built.lastIndexOf("/")), { recursive: true });
+  await Deno.remove(builtDir, { recursive: true });
 }

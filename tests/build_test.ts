@@ -3,7 +3,7 @@
 // --probe) as on a plain lookup, in the test world.
 import assert from "node:assert/strict";
 import { mailServersUnavailableReason, startMailServers } from "./world/mail_servers.ts";
-import { buildOneFile, lookupFlags, MAIN, ROOT } from "./world/tool.ts";
+import { buildInRepository, lookupFlags, MAIN } from "./world/tool.ts";
 import { type RunResult, startWorld, worldUnavailableReason } from "./world/world.ts";
 
 const unavailable = worldUnavailableReason() ?? mailServersUnavailableReason();
@@ -31,13 +31,8 @@ Deno.test({
   name: "deno task build's one file prints what deno run main.ts prints",
   ignore: unavailable !== undefined,
   async fn() {
-    // Inside the repository, as dist/ is: its deno.json (--unstable-net) applies to the file.
-    await Deno.mkdir(`${ROOT}/.cache`, { recursive: true });
-    const out = await Deno.makeTempDir({ dir: `${ROOT}/.cache`, prefix: "build_test_" });
+    const { dir: out, file: bundle } = await buildInRepository("build_test_");
     try {
-      const bundle = `${out}/testmxlookup.js`;
-      await buildOneFile(bundle);
-      await Deno.chmod(out, 0o755);
       const flags = await lookupFlags();
       await using world = await startWorld({ stsCacheSize: null });
       await startMailServers(world);

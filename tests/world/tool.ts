@@ -76,3 +76,20 @@ export async function buildOneFile(file: string): Promise<void> {
     throw new Error(`deno task build failed: ${new TextDecoder().decode(build.stderr)}`);
   }
 }
+
+/**
+ * {@linkcode buildOneFile} into a new directory of the repository's `.cache/` (git ignores it),
+ * where deno.json applies to the file as it does to dist/ (`--unstable-net`), readable by every
+ * account.
+ *
+ * @param prefix The directory's name prefix.
+ * @returns The directory, for the caller to remove, and the file in it.
+ */
+export async function buildInRepository(prefix: string): Promise<{ dir: string; file: string }> {
+  await Deno.mkdir(`${ROOT}/.cache`, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: `${ROOT}/.cache`, prefix });
+  await Deno.chmod(dir, 0o755);
+  const file = `${dir}/testmxlookup.js`;
+  await buildOneFile(file);
+  return { dir, file };
+}
