@@ -92,6 +92,15 @@ export function parseServers(arg: string, warnings: string[]): string[] {
   return servers;
 }
 
+/** Seconds (up to 3 decimals), more than 0 and at most `max`, as milliseconds. */
+function milliseconds(option: string, value: string, max: number): number {
+  const seconds = /^[0-9]{1,6}(\.[0-9]{1,3})?$/.test(value) ? Number(value) : NaN;
+  if (!(seconds > 0 && seconds <= max)) {
+    throw badValue(option, value, `seconds, more than 0 and at most ${max}`);
+  }
+  return Math.round(seconds * 1000);
+}
+
 /** Checks `value` for `option` and sets it in `result`; throws a `UsageError` when it is bad. */
 export function setValue(result: CliArgs, option: ValueOption, value: string): void {
   switch (option) {
@@ -102,32 +111,18 @@ export function setValue(result: CliArgs, option: ValueOption, value: string): v
       result.udpSize = size;
       return;
     }
-    case "--deadline": {
-      const seconds = /^[0-9]{1,6}(\.[0-9]{1,3})?$/.test(value) ? Number(value) : NaN;
-      if (!(seconds > 0 && seconds <= MAX_DEADLINE_SECONDS)) {
-        throw badValue(option, value, `seconds, more than 0 and at most ${MAX_DEADLINE_SECONDS}`);
-      }
-      result.deadlineMs = Math.round(seconds * 1000);
+    case "--deadline":
+      result.deadlineMs = milliseconds(option, value, MAX_DEADLINE_SECONDS);
       return;
-    }
     case "--port": {
       const n = decimal(value, 1, 0xffff);
       if (n === undefined) throw badValue(option, value, "a port number from 1 to 65535");
       result.port = n;
       return;
     }
-    case "--probe-timeout": {
-      const seconds = /^[0-9]{1,6}(\.[0-9]{1,3})?$/.test(value) ? Number(value) : NaN;
-      if (!(seconds > 0 && seconds <= MAX_PROBE_TIMEOUT_SECONDS)) {
-        throw badValue(
-          option,
-          value,
-          `seconds, more than 0 and at most ${MAX_PROBE_TIMEOUT_SECONDS}`,
-        );
-      }
-      result.probeTimeoutMs = Math.round(seconds * 1000);
+    case "--probe-timeout":
+      result.probeTimeoutMs = milliseconds(option, value, MAX_PROBE_TIMEOUT_SECONDS);
       return;
-    }
     case "--helo":
       // One token of printable ASCII, as EHLO needs it (D32): no command can ride along.
       if (
