@@ -3,6 +3,21 @@
 import assert from "node:assert/strict";
 import { openWithLibc } from "../lib/_libc_file.ts";
 
+/**
+ * What `program` (a `deno eval` that prints JSON) prints, with `--allow-read` and `flags`: with
+ * `--allow-ffi` (the libc path) if `ffi`, else without (Deno's or node:fs's).
+ */
+async function evaluated(program: string, ffi: boolean, flags: string[] = []) {
+  const args = ["eval", "--no-config", "--allow-read", ...flags];
+  if (ffi) args.push("--allow-ffi");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [...args, program],
+    stdout: "piped",
+  }).output();
+  assert.ok(out.success);
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
 Deno.test("openWithLibc() reads a regular file and reports what Deno's stat does", async () => {
   const dir = await Deno.makeTempDir({ prefix: "libc_file_" });
   try {
@@ -84,18 +99,7 @@ Deno.test("StsStore.read() finds the same through libc (FFI granted) as through 
       }
       found.push(await new StsStore(${JSON.stringify(`${dir}/elsewhere`)}).read("a.test"));
       console.log(JSON.stringify(found));`;
-    const run = async (ffi: boolean) => {
-      const args = [
-        "eval",
-        "--no-config",
-        "--allow-read",
-        ...(ffi ? ["--allow-ffi"] : []),
-        program,
-      ];
-      const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped" }).output();
-      assert.ok(out.success);
-      return JSON.parse(new TextDecoder().decode(out.stdout));
-    };
+    const run = (ffi: boolean) => evaluated(program, ffi);
     const [withLibc, withNode] = await Promise.all([run(true), run(false)]);
     assert.deepEqual(withLibc, withNode);
     assert.deepEqual(
@@ -182,19 +186,10 @@ Deno.test("StsStore.write() and touch() leave the same through libc (FFI granted
         await store.touch("b.test", 1_700_000_000).catch((e) => errors.push(e.kind));
         const { path: _, ...read } = await store.read("a.test");
         console.log(JSON.stringify({ read, errors }));`;
-      const args = [
-        "eval",
-        "--no-config",
-        "--allow-read",
-        "--allow-write",
-        ...(ffi ? ["--allow-ffi"] : []),
-        program,
-      ];
-      const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped" }).output();
-      assert.ok(out.success);
+      const printed = await evaluated(program, ffi, ["--allow-write"]);
       const names = [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
       const mode = Deno.lstatSync(`${dir}/a.test`).mode! & 0o777;
-      return { ...JSON.parse(new TextDecoder().decode(out.stdout)), names, mode };
+      return { ...printed, names, mode };
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -226,18 +221,7 @@ Deno.test("readTextFile() reads and refuses the same through libc (FFI granted) 
         ));
       }
       console.log(JSON.stringify(found));`;
-    const run = async (ffi: boolean) => {
-      const args = [
-        "eval",
-        "--no-config",
-        "--allow-read",
-        ...(ffi ? ["--allow-ffi"] : []),
-        program,
-      ];
-      const out = await new Deno.Command(Deno.execPath(), { args, stdout: "piped" }).output();
-      assert.ok(out.success);
-      return JSON.parse(new TextDecoder().decode(out.stdout));
-    };
+    const run = (ffi: boolean) => evaluated(program, ffi);
     const [withLibc, withDeno] = await Promise.all([run(true), run(false)]);
     assert.deepEqual(withLibc, withDeno);
     assert.deepEqual(withLibc, [
